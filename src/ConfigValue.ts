@@ -1,0 +1,56 @@
+/**
+ * Reading settings through Effect `Config`, so the host's `ConfigProvider` (environment,
+ * a map in tests, a nested prefix such as `TAU_`) decides where values come from, while
+ * errors still name the exact variable, the value given, and the accepted form.
+ */
+import { Config, ConfigError, Either } from "effect"
+import { InvalidConfig } from "./Errors.js"
+
+const SEPARATOR = "\u0000"
+
+/**
+ * A setting read as a string and decoded by `decode` (`Left` = the accepted form).
+ * Missing: `fallback`. Present but invalid (including empty): a ConfigError that
+ * `toInvalidConfig` turns into `InvalidConfig`. Never a silent fallback.
+ */
+export const setting = <A>(name: string, decode: (raw: string) => Either.Either<A, string>, fallback: A): Config.Config<A> =>
+  Config.string(name).pipe(
+    Config.mapOrFail((raw) =>
+      Either.mapLeft(decode(raw), (expected) => ConfigError.InvalidData([], `${raw}${SEPARATOR}${expected}`))
+    ),
+    Config.withDefault(fallback)
+  )
+
+const leaves = (error: ConfigError.ConfigError): ReadonlyArray<ConfigError.ConfigError> => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return [...leaves(error.left), ...leaves(error.right)]
+    default:
+      return [error]
+  }
+}
+
+/** Turns a ConfigError into our typed error, naming the variable as the environment spells it. */
+export const toInvalidConfig = (error: ConfigError.ConfigError): InvalidConfig => {
+  const leaf = leaves(error).find((e) => e._op === "InvalidData") ?? leaves(error)[0] ?? error
+  const variable = "path" in leaf ? leaf.path.join("_") : "configuration"
+  const message = "message" in leaf ? String(leaf.message) : String(error)
+  const [value, expected] = message.includes(SEPARATOR) ? message.split(SEPARATOR) : ["", message]
+  return new InvalidConfig({ variable, value: value ?? "", expected: expected ?? message })
+}
+
+/** Decoders shared by the policies. Each `Left` is the accepted form, for the error message. */
+export const decodeInteger = (min: number, form = `a whole number >= ${min}`) => (raw: string): Either.Either<number, string> => {
+  const trimmed = raw.trim()
+  if (!/^\d+$/.test(trimmed)) return Either.left(form)
+  const n = Number(trimmed)
+  return Number.isSafeInteger(n) && n >= min ? Either.right(n) : Either.left(form)
+}
+
+export const decodeBoolean = (raw: string): Either.Either<boolean, string> => {
+  const value = raw.trim().toLowerCase()
+  if (["true", "1", "yes", "on"].includes(value)) return Either.right(true)
+  if (["false", "0", "no", "off"].includes(value)) return Either.right(false)
+  return Either.left("one of true, false, 1, 0, yes, no, on, off")
+}

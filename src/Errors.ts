@@ -1,0 +1,93 @@
+/**
+ * Every error effect-logrotate can fail with. Each is a tagged value (match with
+ * `Effect.catchTag`) whose message names what was wrong, where, and what is accepted.
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import { Data } from "effect"
+
+/** A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched. */
+export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
+  /** The exact variable or flag, e.g. `TAU_LOG_ROTATION_MAX_BYTES` or `--max-bytes`. */
+  readonly variable: string
+  /** The value given, as written. */
+  readonly value: string
+  /** The accepted form. */
+  readonly expected: string
+}> {
+  override get message() {
+    return `${this.variable}=${JSON.stringify(this.value)} is invalid: expected ${this.expected}`
+  }
+}
+
+/** A line that would break NDJSON framing (it contains a line break). Nothing was written. */
+export class InvalidLine extends Data.TaggedError("InvalidLine")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `cannot append to ${this.path}: ${this.reason}; a line must not contain "\\n" or "\\r"`
+  }
+}
+
+/** A step of a rotation failed. The active file and every backup that existed are still on disk. */
+export class RotateError extends Data.TaggedError("RotateError")<{
+  readonly path: string
+  readonly operation: "readDirectory" | "remove" | "rename" | "open" | "close" | "makeDirectory"
+  readonly target: string
+  readonly cause: PlatformError
+}> {
+  override get message() {
+    return `rotating ${this.path}: ${this.operation} ${this.target} failed: ${this.cause.message}`
+  }
+}
+
+/** Opening or writing the active file failed. Lines not yet written stay buffered and are retried. */
+export class WriteError extends Data.TaggedError("WriteError")<{
+  readonly path: string
+  readonly operation: "open" | "stat" | "write" | "sync" | "makeDirectory"
+  readonly cause: PlatformError
+}> {
+  override get message() {
+    return `${this.operation} ${this.path} failed: ${this.cause.message}`
+  }
+}
+
+/** Everything `RotatingAppender.append` can fail with. */
+export type AppendError = InvalidLine | RotateError | WriteError
+
+/** The step of a gzip compression that failed; see `Compressor.gzipFile`. */
+export type CompressStep =
+  | "stat" | "open" | "read" | "gzip" | "write" | "sync" | "chmod" | "utimes" | "rename" | "remove" | "verify"
+
+/**
+ * Compressing (or verifying) a file failed. Unless `step` is `"remove"`, the original is
+ * untouched and no `.gz.tmp` was left behind; after a failed `"remove"` both the original
+ * and a complete `.gz` exist, and the next sweep removes the original.
+ */
+export class CompressError extends Data.TaggedError("CompressError")<{
+  readonly path: string
+  readonly step: CompressStep
+  readonly cause: unknown
+}> {
+  override get message() {
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `compressing ${this.path}: ${this.step} failed: ${cause}`
+  }
+}
+
+/** What a sweep was doing to a path when it failed. */
+export type SweepOperation = "list" | "stat" | "delete" | "compress" | "verify"
+
+/**
+ * One failure during a retention sweep. The sweep reports it in `SweepReport.failed`
+ * and goes on with the next file.
+ */
+export class SweepFailure extends Data.TaggedError("SweepFailure")<{
+  readonly path: string
+  readonly operation: SweepOperation
+  readonly error: PlatformError | CompressError
+}> {
+  override get message() {
+    return `retention ${this.operation} ${this.path} failed: ${this.error.message}`
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The size-rotation policy `{ maxBytes, maxFiles }` and its resolution from configuration.
+ *
+ * | variable                  | default | accepted                                               |
+ * |---------------------------|---------|--------------------------------------------------------|
+ * | `LOG_ROTATION_MAX_BYTES`  | 10MiB   | bytes, or a size with unit (`512KiB`, `10MB`); 0 = off |
+ * | `LOG_ROTATION_MAX_FILES`  | 5       | whole number >= 0 of backups kept; 0 keeps none        |
+ *
+ * A host prefix (`TAU_LOG_ROTATION_MAX_BYTES`) is Effect's own nesting:
+ * `RotationPolicy.layerConfig({ prefix: "TAU" })`, or `Config.nested(RotationPolicy.config, "TAU")`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RotationPolicy } from "effect-logrotate"
+ *
+ * const program = Effect.gen(function* () {
+ *   const { maxBytes, maxFiles } = yield* RotationPolicy.RotationPolicy
+ * }).pipe(Effect.provide(RotationPolicy.layerConfig({ prefix: "TAU" })))
+ * ```
+ */
+import { Config, Context, Effect, Layer, Schema } from "effect"
+import { BYTE_SIZE_FORM, parse as parseByteSize } from "./ByteSize.js"
+import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
+import type { InvalidConfig } from "./Errors.js"
+
+/** Bytes after which the active file rotates; 0 means never rotate (append only). */
+export const MaxBytes = Schema.NonNegativeInt.pipe(Schema.brand("MaxBytes"))
+export type MaxBytes = typeof MaxBytes.Type
+
+/** Backups kept (`<name>.1` … `<name>.<maxFiles>`); 0 keeps none. */
+export const MaxFiles = Schema.NonNegativeInt.pipe(Schema.brand("MaxFiles"))
+export type MaxFiles = typeof MaxFiles.Type
+
+export const Policy = Schema.Struct({ maxBytes: MaxBytes, maxFiles: MaxFiles })
+export type Policy = typeof Policy.Type
+
+export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+export const DEFAULT_MAX_FILES = 5
+
+/** Validates a policy written in code; throws on invalid numbers (a programming error). */
+export const make = (policy: { readonly maxBytes: number; readonly maxFiles: number }): Policy =>
+  Schema.decodeSync(Policy)(policy)
+
+export const defaults: Policy = make({ maxBytes: DEFAULT_MAX_BYTES, maxFiles: DEFAULT_MAX_FILES })
+
+export const MAX_FILES_FORM = "a whole number >= 0 (backups kept; 0 keeps none)"
+
+/** `LOG_ROTATION_MAX_BYTES` and `LOG_ROTATION_MAX_FILES`, with defaults when missing. */
+export const config: Config.Config<Policy> = Config.all({
+  maxBytes: setting("LOG_ROTATION_MAX_BYTES", parseByteSize, DEFAULT_MAX_BYTES),
+  maxFiles: setting("LOG_ROTATION_MAX_FILES", decodeInteger(0, MAX_FILES_FORM), DEFAULT_MAX_FILES)
+}).pipe(Config.map(make))
+
+/** Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`. */
+export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
+  Effect.mapError(options?.prefix ? Config.nested(config, options.prefix) : config, toInvalidConfig)
+
+/** The policy the appenders of a program use unless given their own. */
+export class RotationPolicy extends Context.Tag("effect-logrotate/RotationPolicy")<RotationPolicy, Policy>() {}
+
+/** A fixed policy. */
+export const layer = (policy: { readonly maxBytes: number; readonly maxFiles: number }): Layer.Layer<RotationPolicy> =>
+  Layer.sync(RotationPolicy, () => make(policy))
+
+/** The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing starts with a bad policy. */
+export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer<RotationPolicy, InvalidConfig> =>
+  Layer.effect(RotationPolicy, load(options))
+
+export { BYTE_SIZE_FORM }

@@ -1,0 +1,43 @@
+/**
+ * The two FileSystems every contract suite runs against: the in-memory one and the real
+ * Node one in a temp dir, so the fake cannot drift from reality.
+ */
+import { FileSystem } from "@effect/platform"
+import { NodeFileSystem } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
+import * as RenameShift from "../../src/RenameShift.js"
+
+export interface FileSystemUnderTest {
+  readonly name: string
+  /** FileSystem (+ RenameShift), fresh per test. */
+  readonly layer: () => Layer.Layer<FileSystem.FileSystem | RenameShift.RenameShift>
+}
+
+/** The in-memory FileSystem (with its fault-injection tag) and RenameShift over it. */
+export const memoryLayer = () => RenameShift.layer.pipe(Layer.provideMerge(MemoryFileSystem.layer()))
+
+export const fileSystems: ReadonlyArray<FileSystemUnderTest> = [
+  { name: "MemoryFileSystem", layer: memoryLayer },
+  {
+    name: "NodeFileSystem",
+    layer: () => RenameShift.layer.pipe(Layer.provideMerge(NodeFileSystem.layer))
+  }
+]
+
+/** A temp dir removed with the test's scope. */
+export const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "logrotate-test-" }))
+
+/** `{ name: contents }` of every file in `dir`, names sorted. */
+export const readAll = (dir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const names = (yield* fs.readDirectory(dir)).sort()
+    const out: Record<string, string> = {}
+    for (const name of names) out[name] = yield* fs.readFileString(`${dir}/${name}`)
+    return out
+  })
+
+/** Lines `prefix-1 … prefix-n`, each exactly `width` bytes (without the newline). */
+export const lines = (n: number, width = 9, prefix = "l") =>
+  Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`.padEnd(width, "."))

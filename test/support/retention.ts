@@ -1,0 +1,164 @@
+/**
+ * Shared fixtures of the retention suites: the two FileSystems every contract suite runs
+ * against (MemoryFileSystem, and NodeFileSystem in a real temp dir), each wrapped so a test
+ * can inject a fault into, or hook, any call: the same `Fault` shape as MemoryFileSystem's
+ * own `injectFault`, on both.
+ */
+import { FileSystem } from "@effect/platform"
+import { SystemError } from "@effect/platform/Error"
+import { NodeFileSystem } from "@effect/platform-node"
+import { Context, Effect, Layer } from "effect"
+import * as zlib from "node:zlib"
+import * as Compressor from "../../src/Compressor.js"
+import type { Fault, FaultMethod } from "../../src/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
+import * as Sweeper from "../../src/Sweeper.js"
+
+export interface Call {
+  readonly method: FaultMethod
+  readonly path: string
+}
+
+export interface Instrument {
+  /** Fails the n-th matching call, as `MemoryFileSystem.injectFault` does. */
+  readonly inject: (fault: Fault) => void
+  /** Runs `effect` before every matching call (after fault checks); e.g. to pause a write. */
+  readonly hook: (method: FaultMethod, path: RegExp, effect: (call: Call) => Effect.Effect<void>) => void
+  /** Every call seen, in order. */
+  readonly calls: ReadonlyArray<Call>
+}
+
+export class Instrumented extends Context.Tag("test/Instrumented")<Instrumented, Instrument>() {}
+
+/** Wraps any FileSystem: open (and the handle's read/write/sync), stat, readLink, readDirectory, chmod, utimes, rename, remove. */
+export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.FileSystem, Instrument] => {
+  const faults: Array<{ fault: Fault; seen: number }> = []
+  const hooks: Array<{ method: FaultMethod; path: RegExp; effect: (call: Call) => Effect.Effect<void> }> = []
+  const calls: Array<Call> = []
+  const matches = (fault: Fault, path: string) =>
+    fault.path === undefined ? true : typeof fault.path === "string" ? fault.path === path : fault.path.test(path)
+
+  const guard = (method: FaultMethod, path: string): Effect.Effect<void, SystemError> =>
+    Effect.suspend(() => {
+      calls.push({ method, path })
+      for (const entry of faults) {
+        if (entry.fault.method !== method || !matches(entry.fault, path)) continue
+        entry.seen++
+        const first = entry.fault.nth ?? 1
+        const last = first + (entry.fault.times ?? 1) - 1
+        if (entry.seen >= first && entry.seen <= last) {
+          return Effect.fail(new SystemError({
+            module: "FileSystem", method, reason: entry.fault.reason ?? "Unknown",
+            pathOrDescriptor: path, description: "injected fault"
+          }))
+        }
+      }
+      const run = hooks.filter((h) => h.method === method && h.path.test(path))
+      return Effect.forEach(run, (h) => h.effect({ method, path }), { discard: true })
+    })
+
+  const wrapFile = (file: FileSystem.File, path: string): FileSystem.File => ({
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    fd: file.fd,
+    stat: file.stat,
+    seek: (offset, from) => file.seek(offset, from),
+    sync: Effect.zipRight(guard("sync", path), file.sync),
+    read: (buffer) => Effect.zipRight(guard("read", path), file.read(buffer)),
+    readAlloc: (size) => Effect.zipRight(guard("read", path), file.readAlloc(size)),
+    truncate: (length) => file.truncate(length),
+    write: (buffer) => Effect.zipRight(guard("write", path), file.write(buffer)),
+    writeAll: (buffer) => Effect.zipRight(guard("write", path), file.writeAll(buffer))
+  })
+
+  const fs = FileSystem.make({
+    ...base,
+    open: (path, options) =>
+      Effect.zipRight(guard("open", path), Effect.map(base.open(path, options), (f) => wrapFile(f, path))),
+    stat: (path) => Effect.zipRight(guard("stat", path), base.stat(path)),
+    readLink: (path) => Effect.zipRight(guard("readLink", path), base.readLink(path)),
+    readDirectory: (path, options) => Effect.zipRight(guard("readDirectory", path), base.readDirectory(path, options)),
+    chmod: (path, mode) => Effect.zipRight(guard("chmod", path), base.chmod(path, mode)),
+    utimes: (path, atime, mtime) => Effect.zipRight(guard("utimes", path), base.utimes(path, atime, mtime)),
+    rename: (from, to) => Effect.zipRight(guard("rename", from), base.rename(from, to)),
+    remove: (path, options) => Effect.zipRight(guard("remove", path), base.remove(path, options))
+  })
+  return [fs, {
+    inject: (fault) => void faults.push({ fault, seen: 0 }),
+    hook: (method, path, effect) => void hooks.push({ method, path, effect }),
+    calls
+  }]
+}
+
+const instrumented = <E, R>(base: Layer.Layer<FileSystem.FileSystem, E, R>) =>
+  Layer.effectContext(Effect.map(FileSystem.FileSystem, (fs) => {
+    const [wrapped, tools] = instrument(fs)
+    return Context.make(FileSystem.FileSystem, wrapped).pipe(Context.add(Instrumented, tools))
+  })).pipe(Layer.provide(base))
+
+/** FileSystem (instrumented) + Instrumented + Compressor + Sweeper, fresh per call. */
+export const retentionLayer = <E, R>(base: Layer.Layer<FileSystem.FileSystem, E, R>) =>
+  Sweeper.layer.pipe(
+    Layer.provideMerge(Compressor.layer),
+    Layer.provideMerge(instrumented(base))
+  )
+
+export interface FileSystemUnderTest {
+  readonly name: string
+  readonly layer: () => Layer.Layer<FileSystem.FileSystem | Instrumented | Compressor.Compressor | Sweeper.Sweeper>
+}
+
+export const fileSystems: ReadonlyArray<FileSystemUnderTest> = [
+  { name: "MemoryFileSystem", layer: () => retentionLayer(MemoryFileSystem.layer()) },
+  { name: "NodeFileSystem", layer: () => retentionLayer(NodeFileSystem.layer) }
+]
+
+/** A temp dir removed with the test's scope. */
+export const tempDir = Effect.flatMap(
+  FileSystem.FileSystem,
+  (fs) => fs.makeTempDirectoryScoped({ prefix: "retention-test-" })
+)
+
+/** `n` bytes of NDJSON-looking text, different for each `seed`. */
+export const ndjson = (n: number, seed = 1): Uint8Array => {
+  const lines: Array<string> = []
+  let size = 0
+  for (let i = 0; size < n; i++) {
+    const line = JSON.stringify({ ts: 1_700_000_000_000 + i * 997 * seed, level: i % 7 === 0 ? "warn" : "info", seq: i, seed,
+      msg: `request ${(i * 2654435761 * seed) % 1_000_003} handled in ${(i * 31 + seed) % 977}ms` }) + "\n"
+    lines.push(line)
+    size += line.length
+  }
+  return Buffer.from(lines.join("")).subarray(0, n)
+}
+
+export const gunzip = (bytes: Uint8Array): Uint8Array => zlib.gunzipSync(bytes)
+
+/** Names in `dir`, sorted. */
+export const names = (dir: string) =>
+  Effect.map(Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readDirectory(dir)), (ns) => [...ns].sort())
+
+/** `{ name: bytes }` of every regular file in `dir` (links and dirs left out). */
+export const snapshot = (dir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const out: Record<string, string> = {}
+    for (const name of yield* names(dir)) {
+      const path = `${dir}/${name}`
+      const isLink = yield* Effect.isSuccess(fs.readLink(path))
+      if (isLink) {
+        out[name] = `-> ${yield* fs.readLink(path)}`
+        continue
+      }
+      const info = yield* fs.stat(path)
+      out[name] = info.type === "File"
+        ? Buffer.from(yield* fs.readFile(path)).toString("base64")
+        : `<${info.type}>`
+    }
+    return out
+  })
+
+/** `<prefix>-YYYY-MM-DD<ext>` for the day `ageDays` before `today` (UTC). */
+export const dated = (prefix: string, today: Date, ageDays: number, ext = ".ndjson") => {
+  const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - ageDays))
+  return `${prefix}-${d.toISOString().slice(0, 10)}${ext}`
+}
