@@ -1,0 +1,221 @@
+/**
+ * The retention planner: a pure function of (directory listings, policy, today) that says,
+ * for every entry, whether to compress, delete, finish an interrupted compression, or leave
+ * it alone, and why. `Sweeper` executes a plan; a dry run only prints it.
+ *
+ * Rules, for a name that `DatedFile.parse` accepts, with `age` = days from its date to today (UTC):
+ * 1. A symbolic link is skipped (`symbolic-link`) and never followed; a directory or other
+ *    non-regular entry is skipped (`not-a-file`).
+ * 2. Today's file (age 0) and future-dated files are never touched (`today`, `future`).
+ * 3. `age > maxAgeDays`: deleted (`older-than-max-age`), whatever the kind: a file due for
+ *    deletion is deleted, not compressed first.
+ * 4. A `.ndjson.gz.tmp` is what a crash left mid-compression: deleted (`stale-temp`); the
+ *    compression is redone in the same plan when still due.
+ * 5. A `.ndjson.gz` is never recompressed (`already-compressed`).
+ * 6. A `.ndjson` with compression on and `age > compressAgeDays` is compressed
+ *    (`older-than-compress-age`), unless its `.ndjson.gz` already exists: then the plan is
+ *    `FinishCompression` (check the `.gz` decompresses completely to the original's size, then
+ *    remove the original). Otherwise it is kept (`within-max-age` / `within-compress-age`).
+ * Every other name is skipped as `not-managed` (or `invalid-date` when only the date is wrong).
+ *
+ * Actions come out in a deterministic order: by listing, then by the daily file they belong
+ * to, then temp, original, compressed. Actions on one daily file share a `group` and must run
+ * in that order; different groups are independent.
+ *
+ * @example
+ * ```ts
+ * import { RetentionPlan } from "effect-logrotate"
+ *
+ * const plan = RetentionPlan.plan(
+ *   [{ dir: "/var/log/relay", entries: [{ name: "app-2026-01-01.ndjson", type: "File" }] }],
+ *   { maxAgeDays: 30, compressAgeDays: 7 },
+ *   new Date("2026-01-20T10:00:00Z")
+ * )
+ * plan.actions[0] // { _tag: "Compress", path: "/var/log/relay/app-2026-01-01.ndjson", ageDays: 19, reason: "older-than-compress-age", … }
+ * ```
+ */
+import { Either } from "effect"
+import * as Path from "node:path"
+import * as DatedFile from "./DatedFile.js"
+
+/** The kind of a directory entry, as seen without following symbolic links. */
+export type EntryType = "File" | "Directory" | "SymbolicLink" | "Other"
+
+export interface Entry {
+  readonly name: string
+  readonly type: EntryType
+}
+
+export interface Listing {
+  readonly dir: string
+  readonly entries: ReadonlyArray<Entry>
+}
+
+/** The part of the policy planning reads; a `RetentionPolicy.Policy` fits. */
+export interface Thresholds {
+  readonly maxAgeDays: number
+  /** 0 = never compress. */
+  readonly compressAgeDays: number
+}
+
+export type CompressReason = "older-than-compress-age"
+export type DeleteReason = "older-than-max-age" | "stale-temp"
+export type FinishReason = "compressed-copy-exists"
+export type SkipReason =
+  | "not-managed" | "invalid-date" | "symbolic-link" | "not-a-file" | "today" | "future"
+  | "already-compressed" | "within-max-age" | "within-compress-age" | "compressed-name-taken"
+
+interface Target {
+  readonly dir: string
+  readonly name: string
+  /** `dir` joined with `name`. */
+  readonly path: string
+  /** Path of the daily `.ndjson` file this entry belongs to (the entry's own path when unmanaged). */
+  readonly group: string
+}
+
+interface Dated extends Target {
+  /** Days from the date in the name to today; 0 = today, negative = future. */
+  readonly ageDays: number
+}
+
+/** Gzip `path` into `path.gz`, then remove `path`. */
+export interface Compress extends Dated {
+  readonly _tag: "Compress"
+  readonly reason: CompressReason
+}
+
+/** Remove `path`. */
+export interface Delete extends Dated {
+  readonly _tag: "Delete"
+  readonly reason: DeleteReason
+}
+
+/** `gzip` exists next to `path`: check it decompresses completely to `path`'s size, then remove `path`. */
+export interface FinishCompression extends Dated {
+  readonly _tag: "FinishCompression"
+  readonly gzip: string
+  readonly reason: FinishReason
+}
+
+/** Leave `path` alone. `ageDays` is absent when the name carries no valid date. */
+export interface Skip extends Target {
+  readonly _tag: "Skip"
+  readonly ageDays?: number
+  readonly reason: SkipReason
+}
+
+export type Action = Compress | Delete | FinishCompression | Skip
+
+export interface Plan {
+  /** Today's UTC date, `YYYY-MM-DD`. */
+  readonly today: string
+  readonly actions: ReadonlyArray<Action>
+}
+
+const KIND_ORDER = { temp: 0, ndjson: 1, gzip: 2 } as const
+
+interface Classified {
+  readonly entry: Entry
+  readonly parsed: Either.Either<DatedFile.DatedFile, DatedFile.NotManaged>
+  readonly group: string
+}
+
+const compare = (a: Classified, b: Classified): number => {
+  if (a.group !== b.group) return a.group < b.group ? -1 : 1
+  const ka = Either.isRight(a.parsed) ? KIND_ORDER[a.parsed.right.kind] : 3
+  const kb = Either.isRight(b.parsed) ? KIND_ORDER[b.parsed.right.kind] : 3
+  if (ka !== kb) return ka - kb
+  return a.entry.name < b.entry.name ? -1 : a.entry.name > b.entry.name ? 1 : 0
+}
+
+const planEntry = (
+  dir: string,
+  { entry, parsed, group }: Classified,
+  byName: ReadonlyMap<string, Entry>,
+  thresholds: Thresholds,
+  today: DatedFile.Day
+): Action => {
+  const target = { dir, name: entry.name, path: Path.join(dir, entry.name), group }
+  if (Either.isLeft(parsed)) return { _tag: "Skip", ...target, reason: parsed.left }
+  const file = parsed.right
+  const ageDays = DatedFile.ageInDays(file, today)
+  const dated = { ...target, ageDays }
+  if (entry.type === "SymbolicLink") return { _tag: "Skip", ...dated, reason: "symbolic-link" }
+  if (entry.type !== "File") return { _tag: "Skip", ...dated, reason: "not-a-file" }
+  if (ageDays === 0) return { _tag: "Skip", ...dated, reason: "today" }
+  if (ageDays < 0) return { _tag: "Skip", ...dated, reason: "future" }
+  if (ageDays > thresholds.maxAgeDays) return { _tag: "Delete", ...dated, reason: "older-than-max-age" }
+  if (file.kind === "temp") return { _tag: "Delete", ...dated, reason: "stale-temp" }
+  if (file.kind === "gzip") return { _tag: "Skip", ...dated, reason: "already-compressed" }
+  if (thresholds.compressAgeDays <= 0) return { _tag: "Skip", ...dated, reason: "within-max-age" }
+  if (ageDays <= thresholds.compressAgeDays) return { _tag: "Skip", ...dated, reason: "within-compress-age" }
+  const gzipName = file.name + DatedFile.GZIP_SUFFIX
+  const gzip = byName.get(gzipName)
+  if (gzip === undefined) return { _tag: "Compress", ...dated, reason: "older-than-compress-age" }
+  if (gzip.type !== "File") return { _tag: "Skip", ...dated, reason: "compressed-name-taken" }
+  return { _tag: "FinishCompression", ...dated, gzip: Path.join(dir, gzipName), reason: "compressed-copy-exists" }
+}
+
+/**
+ * Plans one sweep. Pure and total: the same listings, thresholds and day give the same plan,
+ * whatever the order of the entries.
+ *
+ * @example
+ * ```ts
+ * const { actions } = RetentionPlan.plan(listings, policy, new Date(yield* Clock.currentTimeMillis))
+ * ```
+ */
+export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, today: Date): Plan => {
+  const day = DatedFile.utcDay(today)
+  const actions: Array<Action> = []
+  for (const { dir, entries } of listings) {
+    const byName = new Map(entries.map((e) => [e.name, e] as const))
+    const classified = [...byName.values()].map((entry): Classified => {
+      const parsed = DatedFile.parse(entry.name)
+      const group = Path.join(dir, Either.isRight(parsed) ? parsed.right.original : entry.name)
+      return { entry, parsed, group }
+    })
+    classified.sort(compare)
+    for (const c of classified) actions.push(planEntry(dir, c, byName, thresholds, day))
+  }
+  return { today: DatedFile.formatDay(day), actions }
+}
+
+/**
+ * Splits a plan into its groups (the actions on one daily file, in order), skips left out.
+ *
+ * @example
+ * ```ts
+ * RetentionPlan.groups(plan) // [[Delete(app-…ndjson.gz.tmp), Compress(app-…ndjson)], [Delete(app-…ndjson.gz)]]
+ * ```
+ */
+export const groups = (plan: Plan): ReadonlyArray<ReadonlyArray<Exclude<Action, Skip>>> => {
+  const byGroup = new Map<string, Array<Exclude<Action, Skip>>>()
+  for (const action of plan.actions) {
+    if (action._tag === "Skip") continue
+    const group = byGroup.get(action.group)
+    if (group) group.push(action)
+    else byGroup.set(action.group, [action])
+  }
+  return [...byGroup.values()]
+}
+
+/**
+ * How many actions of each kind a plan has.
+ *
+ * @example
+ * ```ts
+ * RetentionPlan.summary(plan) // { compress: 12, delete: 3, finish: 0, skip: 40 }
+ * ```
+ */
+export const summary = (plan: Plan) => {
+  const counts = { compress: 0, delete: 0, finish: 0, skip: 0 }
+  for (const a of plan.actions) {
+    if (a._tag === "Compress") counts.compress++
+    else if (a._tag === "Delete") counts.delete++
+    else if (a._tag === "FinishCompression") counts.finish++
+    else counts.skip++
+  }
+  return counts
+}

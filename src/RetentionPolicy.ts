@@ -1,0 +1,181 @@
+/**
+ * The retention policy (ADR-0016) and its resolution from configuration. One global policy
+ * covers every listed directory (output and DLQ directories alike).
+ *
+ * | variable                               | default | accepted                                                   |
+ * |----------------------------------------|---------|------------------------------------------------------------|
+ * | `LOG_RETENTION_ENABLED`                | false   | true, false, 1, 0, yes, no, on, off                        |
+ * | `LOG_RETENTION_DIRS`                   | (none)  | comma-separated directories; required when enabled         |
+ * | `LOG_RETENTION_MAX_AGE_DAYS`           | 30      | whole number >= 1: files older than this are deleted       |
+ * | `LOG_RETENTION_COMPRESS_AGE_DAYS`      | 0       | whole number >= 0, below the max age; 0 = never compress   |
+ * | `LOG_RETENTION_CHECK_INTERVAL_SECONDS` | 3600    | whole number >= 1: time between the end of one sweep and the next |
+ *
+ * A host prefix (`TAU_LOG_RETENTION_ENABLED`) is Effect's own nesting:
+ * `RetentionPolicy.layerConfig({ prefix: "TAU" })`, or `Config.nested(RetentionPolicy.config, "TAU")`.
+ * Settings are read once; changing them needs a restart.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RetentionPolicy } from "effect-logrotate"
+ *
+ * const program = Effect.gen(function* () {
+ *   const { enabled, dirs, maxAgeDays } = yield* RetentionPolicy.RetentionPolicy
+ * }).pipe(Effect.provide(RetentionPolicy.layerConfig({ prefix: "TAU" })))
+ * ```
+ */
+import { Config, ConfigError, Context, Effect, Either, Layer, Schema } from "effect"
+import { decodeBoolean, decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
+import { InvalidConfig } from "./Errors.js"
+
+/** Files whose date is more than this many days before today are deleted. */
+export const MaxAgeDays = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1), Schema.brand("MaxAgeDays"))
+export type MaxAgeDays = typeof MaxAgeDays.Type
+
+/** Uncompressed files more than this many days old are gzipped; 0 turns compression off. */
+export const CompressAgeDays = Schema.NonNegativeInt.pipe(Schema.brand("CompressAgeDays"))
+export type CompressAgeDays = typeof CompressAgeDays.Type
+
+/** Seconds from the end of one sweep to the start of the next. */
+export const CheckIntervalSeconds = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1), Schema.brand("CheckIntervalSeconds"))
+export type CheckIntervalSeconds = typeof CheckIntervalSeconds.Type
+
+export const Policy = Schema.Struct({
+  enabled: Schema.Boolean,
+  dirs: Schema.Array(Schema.String),
+  maxAgeDays: MaxAgeDays,
+  compressAgeDays: CompressAgeDays,
+  checkIntervalSeconds: CheckIntervalSeconds
+})
+export type Policy = typeof Policy.Type
+
+export const DEFAULT_MAX_AGE_DAYS = 30
+export const DEFAULT_COMPRESS_AGE_DAYS = 0
+export const DEFAULT_CHECK_INTERVAL_SECONDS = 3600
+
+/** A policy as written in code or given as CLI flags; anything left out takes its default. */
+export interface Input {
+  readonly enabled?: boolean
+  readonly dirs?: ReadonlyArray<string>
+  readonly maxAgeDays?: number
+  readonly compressAgeDays?: number
+  readonly checkIntervalSeconds?: number
+}
+
+/** The name each field is reported under in `InvalidConfig.variable`. */
+export type Names = { readonly [K in keyof Input]-?: string }
+
+/** The environment variable of each field, without host prefix. */
+export const variables: Names = {
+  enabled: "LOG_RETENTION_ENABLED",
+  dirs: "LOG_RETENTION_DIRS",
+  maxAgeDays: "LOG_RETENTION_MAX_AGE_DAYS",
+  compressAgeDays: "LOG_RETENTION_COMPRESS_AGE_DAYS",
+  checkIntervalSeconds: "LOG_RETENTION_CHECK_INTERVAL_SECONDS"
+}
+
+export const MAX_AGE_DAYS_FORM = "a whole number >= 1 (days a file is kept)"
+export const COMPRESS_AGE_DAYS_FORM = "a whole number >= 0 (days before compression; 0 = never compress)"
+export const CHECK_INTERVAL_SECONDS_FORM = "a whole number >= 1 (seconds between sweeps)"
+
+const field = <A, I>(schema: Schema.Schema<A, I>, name: string, value: unknown, expected: string) =>
+  Either.mapLeft(Schema.decodeUnknownEither(schema)(value), () =>
+    new InvalidConfig({ variable: name, value: String(value), expected }))
+
+/**
+ * Validates a policy written in code or built from CLI flags. Errors name the field as
+ * `names` spells it (default: the environment variables), with the value and the accepted form.
+ *
+ * @example
+ * ```ts
+ * RetentionPolicy.make({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 }) // Either.right(policy)
+ * RetentionPolicy.make({ maxAgeDays: 7, compressAgeDays: 7 }, { ...RetentionPolicy.variables, compressAgeDays: "--compress-age-days" })
+ * // Either.left(InvalidConfig { variable: "--compress-age-days", value: "7", … })
+ * ```
+ */
+export const make = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> =>
+  Either.gen(function* () {
+    const maxAgeDays = yield* field(MaxAgeDays, names.maxAgeDays, input.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS, MAX_AGE_DAYS_FORM)
+    const compressAgeDays = yield* field(
+      CompressAgeDays, names.compressAgeDays, input.compressAgeDays ?? DEFAULT_COMPRESS_AGE_DAYS, COMPRESS_AGE_DAYS_FORM)
+    const checkIntervalSeconds = yield* field(CheckIntervalSeconds, names.checkIntervalSeconds,
+      input.checkIntervalSeconds ?? DEFAULT_CHECK_INTERVAL_SECONDS, CHECK_INTERVAL_SECONDS_FORM)
+    const enabled = input.enabled ?? false
+    const dirs = [...new Set((input.dirs ?? []).map((d) => d.trim()).filter((d) => d.length > 0))]
+    if (compressAgeDays > 0 && compressAgeDays >= maxAgeDays) {
+      return yield* Either.left(new InvalidConfig({
+        variable: names.compressAgeDays, value: String(compressAgeDays),
+        expected: `0 (no compression) or a whole number below the maximum age (${maxAgeDays} days)`
+      }))
+    }
+    if (enabled && dirs.length === 0) {
+      return yield* Either.left(new InvalidConfig({
+        variable: names.dirs, value: (input.dirs ?? []).join(","),
+        expected: `at least one directory (comma-separated) when ${names.enabled} is true`
+      }))
+    }
+    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds }
+  })
+
+/** Retention off, and the defaults for everything else. */
+export const defaults: Policy = Either.getOrThrow(make({}))
+
+/** A comma-separated list; blanks around names and empty items are dropped. */
+const decodeDirs = (raw: string): Either.Either<ReadonlyArray<string>, string> =>
+  Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d.length > 0))
+
+/**
+ * `ConfigValue.toInvalidConfig` reads the value and the accepted form back from the message
+ * as `value \u0000 expected`; a cross-field error must use the same encoding to be reported
+ * like a single-field one.
+ */
+const toConfigError = (error: InvalidConfig): ConfigError.ConfigError =>
+  ConfigError.InvalidData([error.variable], `${error.value}\u0000${error.expected}`)
+
+/** The five `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
+export const config: Config.Config<Policy> = Config.all({
+  enabled: setting(variables.enabled, decodeBoolean, false),
+  dirs: setting(variables.dirs, decodeDirs, []),
+  maxAgeDays: setting(variables.maxAgeDays, decodeInteger(1, MAX_AGE_DAYS_FORM), DEFAULT_MAX_AGE_DAYS),
+  compressAgeDays: setting(variables.compressAgeDays, decodeInteger(0, COMPRESS_AGE_DAYS_FORM), DEFAULT_COMPRESS_AGE_DAYS),
+  checkIntervalSeconds: setting(
+    variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM), DEFAULT_CHECK_INTERVAL_SECONDS)
+}).pipe(Config.mapOrFail((input) => Either.mapLeft(make(input), toConfigError)))
+
+/**
+ * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.
+ *
+ * @example
+ * ```ts
+ * // TAU_LOG_RETENTION_ENABLED=true TAU_LOG_RETENTION_DIRS=/var/log/relay,/var/log/relay/dlq
+ * const policy = yield* RetentionPolicy.load({ prefix: "TAU" })
+ * ```
+ */
+export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
+  Effect.mapError(options?.prefix ? Config.nested(config, options.prefix) : config, toInvalidConfig)
+
+/** The policy the `RetentionWorker` applies. */
+export class RetentionPolicy extends Context.Tag("effect-logrotate/RetentionPolicy")<RetentionPolicy, Policy>() {}
+
+/**
+ * A fixed policy; fails with `InvalidConfig` when `input` is invalid.
+ *
+ * @example
+ * ```ts
+ * RetentionPolicy.layer({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 })
+ * ```
+ */
+export const layer = (input: Input): Layer.Layer<RetentionPolicy, InvalidConfig> =>
+  Layer.effect(RetentionPolicy, make(input))
+
+/**
+ * The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing
+ * is swept with a bad policy.
+ *
+ * @example
+ * ```ts
+ * RetentionWorker.layer.pipe(Layer.provide(RetentionPolicy.layerConfig({ prefix: "TAU" })))
+ * ```
+ */
+export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer<RetentionPolicy, InvalidConfig> =>
+  Layer.effect(RetentionPolicy, load(options))

@@ -1,0 +1,76 @@
+/**
+ * The background retention worker (ADR-0016): when the policy is enabled, it sweeps
+ * `policy.dirs` once at startup and then `checkIntervalSeconds` after the end of each sweep,
+ * in a fiber of its own that never blocks the host. Sweeps never overlap (the next one is
+ * scheduled only when the previous one has finished). Nothing inside the loop can stop it: a
+ * sweep reports per-file failures itself, and anything unexpected is logged as an error and
+ * the loop goes on. Closing the layer's scope (host shutdown) interrupts the fiber: an
+ * in-flight compression removes its `.gz.tmp` and keeps the original (see `Compressor`).
+ *
+ * When the policy is disabled, the layer logs "retention disabled" once and does nothing.
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { Compressor, RetentionPolicy, RetentionWorker, Sweeper } from "effect-logrotate"
+ *
+ * const RetentionLive = RetentionWorker.layer.pipe(
+ *   Layer.provide(Sweeper.layer),
+ *   Layer.provide(Compressor.layer),
+ *   Layer.provide(RetentionPolicy.layerConfig({ prefix: "TAU" })), // TAU_LOG_RETENTION_…
+ *   Layer.provide(NodeFileSystem.layer)
+ * )
+ * Layer.launch(RetentionLive).pipe(NodeRuntime.runMain)
+ * ```
+ */
+import { Cause, Duration, Effect, Layer, Schedule } from "effect"
+import { RetentionPolicy } from "./RetentionPolicy.js"
+import { Sweeper } from "./Sweeper.js"
+
+/**
+ * One sweep of the policy's directories, never failing: a defect or failure is logged.
+ *
+ * @example
+ * ```ts
+ * yield* RetentionWorker.sweepOnce // what the worker runs at each tick
+ * ```
+ */
+export const sweepOnce: Effect.Effect<void, never, RetentionPolicy | Sweeper> = Effect.gen(function* () {
+  const policy = yield* RetentionPolicy
+  const sweeper = yield* Sweeper
+  yield* sweeper.sweep(policy.dirs, policy)
+}).pipe(
+  Effect.catchAllCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause)
+      : Effect.logError("retention sweep failed unexpectedly").pipe(Effect.annotateLogs({ cause: Cause.pretty(cause) }))
+  ),
+  Effect.annotateLogs({ component: "retention" })
+)
+
+/**
+ * The worker, scoped to the layer: sweeps at startup, then every `checkIntervalSeconds`
+ * after the previous sweep ends; interrupted when the scope closes.
+ *
+ * @example
+ * ```ts
+ * const AppLive = Layer.mergeAll(LoggingLive, RetentionWorker.layer.pipe(Layer.provide(RetentionDeps)))
+ * ```
+ */
+export const layer: Layer.Layer<never, never, RetentionPolicy | Sweeper> = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const policy = yield* RetentionPolicy
+    if (!policy.enabled) {
+      return yield* Effect.logInfo("retention disabled").pipe(Effect.annotateLogs({ component: "retention" }))
+    }
+    yield* Effect.logInfo("retention enabled").pipe(Effect.annotateLogs({
+      component: "retention", dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays,
+      compressAgeDays: policy.compressAgeDays, checkIntervalSeconds: policy.checkIntervalSeconds
+    }))
+    yield* sweepOnce.pipe(
+      Effect.repeat(Schedule.spaced(Duration.seconds(policy.checkIntervalSeconds))),
+      Effect.forkScoped
+    )
+  })
+)

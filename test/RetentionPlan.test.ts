@@ -1,0 +1,215 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either, FastCheck as fc } from "effect"
+import * as DatedFile from "../src/DatedFile.js"
+import * as RetentionPlan from "../src/RetentionPlan.js"
+import type { Entry, EntryType } from "../src/RetentionPlan.js"
+
+const TODAY = new Date("2026-03-15T12:00:00Z")
+const DIR = "/logs"
+const policy = { maxAgeDays: 30, compressAgeDays: 7 }
+
+/** `<prefix>-<date ageDays before TODAY><ext>` */
+const aged = (ageDays: number, ext = ".ndjson", prefix = "app") => {
+  const d = new Date(Date.UTC(2026, 2, 15 - ageDays))
+  return `${prefix}-${d.toISOString().slice(0, 10)}${ext}`
+}
+
+const planOf = (entries: ReadonlyArray<Entry>, thresholds = policy, today = TODAY) =>
+  RetentionPlan.plan([{ dir: DIR, entries }], thresholds, today)
+
+/** `[tag, reason]` for the entry called `name`. */
+const verdict = (entries: ReadonlyArray<Entry>, name: string, thresholds = policy, today = TODAY) => {
+  const action = planOf(entries, thresholds, today).actions.find((a) => a.name === name)
+  return action && [action._tag, action.reason]
+}
+
+const file = (name: string, type: EntryType = "File"): Entry => ({ name, type })
+
+describe("RetentionPlan.plan: one entry (max 30 days, compress after 7)", () => {
+  it.each([
+    ["today's file (age 0)", aged(0), "Skip", "today"],
+    ["today's .gz", aged(0, ".ndjson.gz"), "Skip", "today"],
+    ["a future file", aged(-1), "Skip", "future"],
+    ["a far-future .gz", aged(-400, ".ndjson.gz"), "Skip", "future"],
+    ["age 1", aged(1), "Skip", "within-compress-age"],
+    ["age 7 = compress age: kept", aged(7), "Skip", "within-compress-age"],
+    ["age 8 = compress age + 1: compressed", aged(8), "Compress", "older-than-compress-age"],
+    ["age 30 = max age: compressed, not deleted", aged(30), "Compress", "older-than-compress-age"],
+    ["age 31 = max age + 1: deleted, not compressed first", aged(31), "Delete", "older-than-max-age"],
+    ["age 400", aged(400), "Delete", "older-than-max-age"],
+    [".gz at age 1", aged(1, ".ndjson.gz"), "Skip", "already-compressed"],
+    [".gz at age 7", aged(7, ".ndjson.gz"), "Skip", "already-compressed"],
+    [".gz at age 8 is never recompressed", aged(8, ".ndjson.gz"), "Skip", "already-compressed"],
+    [".gz at age 30", aged(30, ".ndjson.gz"), "Skip", "already-compressed"],
+    [".gz at age 31", aged(31, ".ndjson.gz"), "Delete", "older-than-max-age"],
+    ["a stale .gz.tmp at age 3", aged(3, ".ndjson.gz.tmp"), "Delete", "stale-temp"],
+    ["a stale .gz.tmp at age 31", aged(31, ".ndjson.gz.tmp"), "Delete", "older-than-max-age"],
+    ["a .gz.tmp dated today (in progress elsewhere?)", aged(0, ".ndjson.gz.tmp"), "Skip", "today"],
+    ["dashes in the prefix, age 31", aged(31, ".ndjson", "dlq-orders-eu"), "Delete", "older-than-max-age"],
+    ["dashes in the prefix, age 8", aged(8, ".ndjson.gz", "dlq-orders-eu"), "Skip", "already-compressed"],
+    ["a date-looking prefix", `relay-2020-01-01-${aged(8)}`, "Compress", "older-than-compress-age"],
+    ["an invalid date", "app-2024-02-30.ndjson", "Skip", "invalid-date"],
+    ["another name", "notes.txt", "Skip", "not-managed"],
+    ["a .ndjson without date", "app.ndjson", "Skip", "not-managed"]
+  ])("%s: %s → %s %s", (_, name, tag, reason) => {
+    expect(verdict([file(name)], name)).toEqual([tag, reason])
+  })
+
+  it.each([
+    ["SymbolicLink", "symbolic-link"],
+    ["Directory", "not-a-file"],
+    ["Other", "not-a-file"]
+  ] as const)("an entry of type %s with a managed name, even expired, is skipped as %s", (type, reason) => {
+    for (const name of [aged(31), aged(8), aged(31, ".ndjson.gz"), aged(3, ".ndjson.gz.tmp")]) {
+      expect(verdict([file(name, type)], name)).toEqual(["Skip", reason])
+    }
+  })
+})
+
+describe("RetentionPlan.plan: thresholds", () => {
+  it.each([
+    [1, 0, 1, "Skip", "within-max-age"],
+    [1, 0, 2, "Delete", "older-than-max-age"],
+    [30, 0, 8, "Skip", "within-max-age"],
+    [30, 0, 30, "Skip", "within-max-age"],
+    [30, 0, 31, "Delete", "older-than-max-age"],
+    [2, 1, 1, "Skip", "within-compress-age"],
+    [2, 1, 2, "Compress", "older-than-compress-age"],
+    [2, 1, 3, "Delete", "older-than-max-age"],
+    [1, 0, 0, "Skip", "today"]
+  ])("max %i, compress %i: age %i → %s %s", (maxAgeDays, compressAgeDays, age, tag, reason) => {
+    expect(verdict([file(aged(age))], aged(age), { maxAgeDays, compressAgeDays })).toEqual([tag, reason])
+  })
+
+  it.each([
+    ["2024-02-29 on 2024-03-01 is 1 day old: kept", "app-2024-02-29.ndjson", "2024-03-01T00:00:00Z", "Skip", "within-compress-age"],
+    ["2024-02-29 on 2024-03-09 is 9 days old: compressed", "app-2024-02-29.ndjson", "2024-03-09T23:59:59Z", "Compress", "older-than-compress-age"],
+    ["2023-02-29 does not exist", "app-2023-02-29.ndjson", "2024-03-01T00:00:00Z", "Skip", "invalid-date"],
+    ["2024-02-30 does not exist", "app-2024-02-30.ndjson.gz", "2025-03-01T00:00:00Z", "Skip", "invalid-date"],
+    ["today is the UTC day: 23:59 UTC is still today", "app-2026-03-15.ndjson", "2026-03-15T23:59:59.999Z", "Skip", "today"],
+    ["and 00:00 UTC is the next day", "app-2026-03-14.ndjson", "2026-03-15T00:00:00Z", "Skip", "within-compress-age"]
+  ])("leap days and UTC: %s", (_, name, today, tag, reason) => {
+    expect(verdict([file(name)], name, policy, new Date(today))).toEqual([tag, reason])
+  })
+})
+
+describe("RetentionPlan.plan: files that belong together", () => {
+  it("both x.ndjson (due) and x.ndjson.gz: verify the .gz and remove the original; the .gz stays", () => {
+    const [x, gz] = [aged(8), aged(8, ".ndjson.gz")]
+    const { actions } = planOf([file(gz), file(x)])
+    expect(actions.map((a) => [a._tag, a.name, a.reason])).toEqual([
+      ["FinishCompression", x, "compressed-copy-exists"],
+      ["Skip", gz, "already-compressed"]
+    ])
+    expect(actions[0]).toMatchObject({ path: `${DIR}/${x}`, gzip: `${DIR}/${gz}` })
+  })
+
+  it("both exist but the original is not yet due: both kept", () => {
+    expect(verdict([file(aged(3)), file(aged(3, ".ndjson.gz"))], aged(3))).toEqual(["Skip", "within-compress-age"])
+  })
+
+  it("both exist and expired: both deleted", () => {
+    const { actions } = planOf([file(aged(31, ".ndjson.gz")), file(aged(31))])
+    expect(actions.map((a) => [a._tag, a.name])).toEqual([["Delete", aged(31)], ["Delete", aged(31, ".ndjson.gz")]])
+  })
+
+  it("the .gz name is taken by a directory or a link: the original is skipped, not compressed over it", () => {
+    for (const type of ["Directory", "SymbolicLink"] as const) {
+      expect(verdict([file(aged(8)), file(aged(8, ".ndjson.gz"), type)], aged(8))).toEqual(["Skip", "compressed-name-taken"])
+    }
+  })
+
+  it("a stale .gz.tmp next to a due original: remove the temp, then compress, in one group, in that order", () => {
+    const plan = planOf([file(aged(8)), file(aged(8, ".ndjson.gz.tmp"))])
+    expect(RetentionPlan.groups(plan).map((g) => g.map((a) => [a._tag, a.name, a.reason]))).toEqual([[
+      ["Delete", aged(8, ".ndjson.gz.tmp"), "stale-temp"],
+      ["Compress", aged(8), "older-than-compress-age"]
+    ]])
+  })
+
+  it("groups leave skips out and keep different files apart", () => {
+    const plan = planOf([file(aged(31)), file(aged(9)), file("notes.txt"), file(aged(0))])
+    expect(RetentionPlan.groups(plan).map((g) => g.map((a) => a.name))).toEqual([[aged(31)], [aged(9)]])
+    expect(RetentionPlan.summary(plan)).toEqual({ compress: 1, delete: 1, finish: 0, skip: 2 })
+  })
+})
+
+describe("RetentionPlan.plan: order and shape", () => {
+  it("actions follow the listings, then the names; paths join dir and name", () => {
+    const plan = RetentionPlan.plan([
+      { dir: "/b", entries: [file(aged(31, ".ndjson", "z")), file(aged(31, ".ndjson", "a"))] },
+      { dir: "/a", entries: [file(aged(8))] }
+    ], policy, TODAY)
+    expect(plan.today).toBe("2026-03-15")
+    expect(plan.actions.map((a) => a.path)).toEqual([`/b/${aged(31, ".ndjson", "a")}`, `/b/${aged(31, ".ndjson", "z")}`, `/a/${aged(8)}`])
+    expect(plan.actions.map((a) => a.ageDays)).toEqual([31, 31, 8])
+  })
+
+  it("an empty listing plans nothing", () => {
+    expect(RetentionPlan.plan([{ dir: DIR, entries: [] }], policy, TODAY)).toEqual({ today: "2026-03-15", actions: [] })
+  })
+})
+
+// --- properties ---
+
+const arbThresholds = fc.integer({ min: 1, max: 400 }).chain((maxAgeDays) =>
+  fc.integer({ min: 0, max: maxAgeDays - 1 }).map((compressAgeDays) => ({ maxAgeDays, compressAgeDays }))
+)
+const arbToday = fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true })
+const arbEntry = (today: Date) =>
+  fc.record({
+    prefix: fc.constantFrom("app", "dlq-orders-eu", "a-b-c-d", "x"),
+    age: fc.integer({ min: -60, max: 500 }),
+    ext: fc.constantFrom(".ndjson", ".ndjson.gz", ".ndjson.gz.tmp"),
+    type: fc.constantFrom<EntryType>("File", "File", "File", "SymbolicLink", "Directory", "Other")
+  }).map(({ prefix, age, ext, type }) => {
+    const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - age))
+    return { name: `${prefix}-${d.toISOString().slice(0, 10)}${ext}`, type }
+  })
+const arbCase = fc.tuple(arbThresholds, arbToday).chain(([thresholds, today]) =>
+  fc.uniqueArray(arbEntry(today), { selector: (e) => e.name, maxLength: 40 }).map((entries) => ({ thresholds, today, entries }))
+)
+
+const ageOf = (name: string, today: Date) => DatedFile.ageInDays(Either.getOrThrow(DatedFile.parse(name)), today)
+
+describe("RetentionPlan.plan: properties", () => {
+  it.prop("never touches today's or a future-dated file", [arbCase], ([{ thresholds, today, entries }]) => {
+    for (const action of RetentionPlan.plan([{ dir: DIR, entries }], thresholds, today).actions) {
+      if (ageOf(action.name, today) <= 0) expect([action.name, action._tag]).toEqual([action.name, "Skip"])
+    }
+  })
+
+  it.prop("never deletes a log file aged maxAgeDays or less (only stale .gz.tmp files, aged >= 1)", [arbCase], ([{ thresholds, today, entries }]) => {
+    for (const action of RetentionPlan.plan([{ dir: DIR, entries }], thresholds, today).actions) {
+      if (action._tag !== "Delete") continue
+      const age = ageOf(action.name, today)
+      if (action.name.endsWith(".gz.tmp")) expect(age).toBeGreaterThanOrEqual(1)
+      else expect(age).toBeGreaterThan(thresholds.maxAgeDays)
+    }
+  })
+
+  it.prop("compresses only regular .ndjson files older than compressAgeDays, with compression on, never a .gz", [arbCase], ([{ thresholds, today, entries }]) => {
+    for (const action of RetentionPlan.plan([{ dir: DIR, entries }], thresholds, today).actions) {
+      if (action._tag !== "Compress" && action._tag !== "FinishCompression") continue
+      expect(action.name.endsWith(".ndjson")).toBe(true)
+      expect(entries.find((e) => e.name === action.name)?.type).toBe("File")
+      expect(thresholds.compressAgeDays).toBeGreaterThan(0)
+      expect(ageOf(action.name, today)).toBeGreaterThan(thresholds.compressAgeDays)
+      expect(ageOf(action.name, today)).toBeLessThanOrEqual(thresholds.maxAgeDays)
+    }
+  })
+
+  it.prop("never acts on a symbolic link, a directory or another non-file", [arbCase], ([{ thresholds, today, entries }]) => {
+    for (const action of RetentionPlan.plan([{ dir: DIR, entries }], thresholds, today).actions) {
+      const type = entries.find((e) => e.name === action.name)?.type
+      if (type !== "File") expect(action._tag).toBe("Skip")
+    }
+  })
+
+  it.prop("one action per entry, whatever the entries' order", [arbCase, fc.integer()], ([{ thresholds, today, entries }, seed]) => {
+    const shuffled = [...entries].sort((a, b) => ((a.name.length * seed) % 7) - ((b.name.length * seed) % 7) || (a.name < b.name ? 1 : -1))
+    const plan = RetentionPlan.plan([{ dir: DIR, entries }], thresholds, today)
+    expect(plan.actions.length).toBe(entries.length)
+    expect(RetentionPlan.plan([{ dir: DIR, entries: shuffled }], thresholds, today)).toEqual(plan)
+  })
+})

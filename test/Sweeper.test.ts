@@ -1,0 +1,223 @@
+import { FileSystem } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, HashMap, Logger, LogLevel, Metric, Scope, TestClock } from "effect"
+import * as zlib from "node:zlib"
+import type { Compressor } from "../src/Compressor.js"
+import * as Sweeper from "../src/Sweeper.js"
+import { dated, fileSystems, gunzip, Instrumented, names, ndjson, snapshot, tempDir } from "./support/retention.js"
+
+const TODAY = new Date("2026-03-15T12:00:00Z")
+const policy = { maxAgeDays: 30, compressAgeDays: 7 }
+const aged = (age: number, ext = ".ndjson", prefix = "app") => dated(prefix, TODAY, age, ext)
+
+type Env = Scope.Scope | FileSystem.FileSystem | Instrumented | Compressor | Sweeper.Sweeper
+
+/** Today is TODAY (TestClock), and a fresh temp dir with `files` (name → size or bytes) in it. */
+const setup = (files: Record<string, number | Uint8Array>) =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(TODAY.getTime())
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* tempDir
+    let seed = 1
+    const contents: Record<string, Uint8Array> = {}
+    for (const [name, spec] of Object.entries(files)) {
+      contents[name] = typeof spec === "number" ? ndjson(spec, seed++) : spec
+      yield* fs.writeFile(`${dir}/${name}`, contents[name])
+    }
+    return { fs, dir, contents, tools: yield* Instrumented }
+  })
+
+const eq = (a: Uint8Array, b: Uint8Array | undefined) => b !== undefined && Buffer.from(a).equals(Buffer.from(b))
+
+const counters = Effect.all({
+  compressed: Metric.value(Sweeper.filesCompressed),
+  deleted: Metric.value(Sweeper.filesDeleted),
+  failed: Metric.value(Sweeper.filesFailed),
+  bytes: Metric.value(Sweeper.bytesFreed)
+}).pipe(Effect.map((v) => ({ compressed: v.compressed.count, deleted: v.deleted.count, failed: v.failed.count, bytes: v.bytes.count })))
+
+describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+
+  it.scoped("compresses files older than compressAgeDays, deletes those older than maxAgeDays, leaves the rest", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents, tools } = yield* setup({
+        [aged(0)]: 1000, [aged(1)]: 1000, [aged(7)]: 1000, [aged(8)]: 150_000, [aged(30)]: 2000, [aged(31)]: 3000,
+        [aged(31, ".ndjson.gz")]: zlib.gzipSync(ndjson(500)), [aged(3, ".ndjson.gz")]: zlib.gzipSync(ndjson(400)),
+        [aged(-1)]: 100, [aged(45, ".ndjson", "dlq-orders-eu")]: 4000, "notes.txt": 10, "app-2024-02-30.ndjson": 10
+      })
+      yield* fs.makeDirectory(`${dir}/${aged(40)}`)
+      yield* fs.makeDirectory(`${dir}/elsewhere`)
+      const target = `${dir}/elsewhere/${aged(400, ".ndjson", "inner")}` // expired, but in a sub-directory
+      yield* fs.writeFile(target, ndjson(500))
+      yield* fs.symlink(target, `${dir}/${aged(50)}`)
+      yield* fs.symlink(target, `${dir}/${aged(9)}`)
+      yield* fs.symlink(`${dir}/nowhere`, `${dir}/${aged(60, ".ndjson.gz")}`)
+
+      const report = yield* Sweeper.sweep([dir], policy)
+
+      expect(yield* names(dir)).toEqual([
+        aged(40), aged(50), aged(31 + 29, ".ndjson.gz"), aged(9), aged(30, ".ndjson.gz"), aged(8, ".ndjson.gz"), aged(7),
+        aged(3, ".ndjson.gz"), aged(1), aged(0), aged(-1), "app-2024-02-30.ndjson", "elsewhere", "notes.txt"
+      ].sort())
+      for (const age of [8, 30]) expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(age, ".ndjson.gz")}`)), contents[aged(age)])).toBe(true)
+      for (const name of [aged(0), aged(1), aged(7), aged(-1), "notes.txt"]) expect(eq(yield* fs.readFile(`${dir}/${name}`), contents[name])).toBe(true)
+      expect(eq(yield* fs.readFile(target), ndjson(500))).toBe(true)
+      expect(tools.calls.filter((c) => c.path.endsWith("notes.txt") || c.path.includes("/elsewhere"))).toEqual([])
+
+      expect(report.failed).toEqual([])
+      expect(report.compressed.map((c) => [c.path, c.gzip, c.bytesBefore])).toEqual([
+        [`${dir}/${aged(30)}`, `${dir}/${aged(30)}.gz`, 2000], [`${dir}/${aged(8)}`, `${dir}/${aged(8)}.gz`, 150_000]
+      ])
+      expect(report.deleted.map((d) => [d.path, d.bytes, d.reason])).toEqual([
+        [`${dir}/${aged(31)}`, 3000, "older-than-max-age"],
+        [`${dir}/${aged(31, ".ndjson.gz")}`, contents[aged(31, ".ndjson.gz")]!.length, "older-than-max-age"],
+        [`${dir}/${aged(45, ".ndjson", "dlq-orders-eu")}`, 4000, "older-than-max-age"]
+      ])
+      const reasons = Object.fromEntries(report.skipped.map((s) => [s.path.slice(dir.length + 1), s.reason]))
+      expect(reasons).toEqual({
+        [aged(0)]: "today", [aged(1)]: "within-compress-age", [aged(7)]: "within-compress-age", [aged(-1)]: "future",
+        [aged(3, ".ndjson.gz")]: "already-compressed", [aged(40)]: "not-a-file", [aged(50)]: "symbolic-link",
+        [aged(9)]: "symbolic-link", [aged(60, ".ndjson.gz")]: "symbolic-link", "app-2024-02-30.ndjson": "invalid-date",
+        "notes.txt": "not-managed", "elsewhere": "not-managed"
+      })
+      const gzBytes = report.compressed.reduce((n, c) => n + c.bytesAfter, 0)
+      expect(report.bytesFreed).toBe(4000 + 3000 + contents[aged(31, ".ndjson.gz")]!.length + 152_000 - gzBytes)
+      expect(report.dryRun).toBe(false)
+    })))
+
+  it.scoped("one failing file does not stop the others; each failure is in the report with path and operation", () =>
+    run(Effect.gen(function* () {
+      const { dir, tools } = yield* setup({
+        [aged(31, ".ndjson", "a")]: 100, [aged(31, ".ndjson", "b")]: 100, [aged(31, ".ndjson", "c")]: 100,
+        [aged(8, ".ndjson", "a")]: 100, [aged(8, ".ndjson", "b")]: 100, [aged(8, ".ndjson", "c")]: 100
+      })
+      tools.inject({ method: "remove", path: `${dir}/${aged(31, ".ndjson", "b")}`, reason: "PermissionDenied" })
+      tools.inject({ method: "open", path: `${dir}/${aged(8, ".ndjson", "a")}.gz.tmp`, reason: "WriteZero" })
+      const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1 })
+      expect(report.failed.map((f) => [f._tag, f.path, f.operation, f.error._tag])).toEqual([
+        ["SweepFailure", `${dir}/${aged(8, ".ndjson", "a")}`, "compress", "CompressError"],
+        ["SweepFailure", `${dir}/${aged(31, ".ndjson", "b")}`, "delete", "SystemError"]
+      ])
+      expect(report.failed[1]!.message).toContain(aged(31, ".ndjson", "b"))
+      expect(report.compressed.map((c) => c.path)).toEqual([`${dir}/${aged(8, ".ndjson", "b")}`, `${dir}/${aged(8, ".ndjson", "c")}`])
+      expect(report.deleted.map((d) => d.path)).toEqual([`${dir}/${aged(31, ".ndjson", "a")}`, `${dir}/${aged(31, ".ndjson", "c")}`])
+      expect(yield* names(dir)).toEqual([
+        aged(8, ".ndjson", "a"), aged(8, ".ndjson.gz", "b"), aged(31, ".ndjson", "b"), aged(8, ".ndjson.gz", "c")
+      ].sort())
+    })))
+
+  it.scoped("a missing directory is a reported failure; the other directories are still swept", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [aged(31)]: 100 })
+      const report = yield* Sweeper.sweep([`${dir}/missing`, dir], policy)
+      expect(report.failed.map((f) => [f.path, f.operation, f.error._tag === "SystemError" && f.error.reason])).toEqual([
+        [`${dir}/missing`, "list", "NotFound"]
+      ])
+      expect(yield* names(dir)).toEqual([])
+    })))
+
+  it.scoped("a dry run returns the plan and changes nothing on disk", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, tools } = yield* setup({
+        [aged(31)]: 100, [aged(8)]: 5000, [aged(9, ".ndjson.gz.tmp")]: 10, [aged(10)]: 100,
+        [aged(10, ".ndjson.gz")]: zlib.gzipSync(ndjson(100, 4)), [aged(0)]: 10
+      })
+      yield* fs.symlink(`${dir}/${aged(8)}`, `${dir}/${aged(40)}`)
+      const before = yield* snapshot(dir)
+      const report = yield* Sweeper.sweep([dir], policy, { dryRun: true })
+      expect(yield* snapshot(dir)).toEqual(before)
+      expect(tools.calls.filter((c) => ["remove", "rename", "chmod", "utimes", "write", "sync"].includes(c.method))).toEqual([])
+      expect(report.plan.actions.filter((a) => a._tag !== "Skip").map((a) => [a._tag, a.name])).toEqual([
+        ["Delete", aged(31)], ["FinishCompression", aged(10)], ["Delete", aged(9, ".ndjson.gz.tmp")], ["Compress", aged(8)]
+      ])
+      expect([report.dryRun, report.compressed, report.deleted, report.failed, report.bytesFreed]).toEqual([true, [], [], [], 0])
+    })))
+
+  it.scoped("a stale .gz.tmp is removed and the compression redone", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents } = yield* setup({ [aged(8)]: 70_000, [aged(8, ".ndjson.gz.tmp")]: Buffer.from("half a gzip") })
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(yield* names(dir)).toEqual([aged(8, ".ndjson.gz")])
+      expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`)), contents[aged(8)])).toBe(true)
+      expect(report.deleted.map((d) => [d.path, d.reason])).toEqual([[`${dir}/${aged(8, ".ndjson.gz.tmp")}`, "stale-temp"]])
+      expect(report.compressed.map((c) => c.path)).toEqual([`${dir}/${aged(8)}`])
+    })))
+
+  it.scoped("x.ndjson next to a valid x.ndjson.gz: the original is removed, the .gz kept as is", () =>
+    run(Effect.gen(function* () {
+      const original = ndjson(20_000, 9)
+      const gz = zlib.gzipSync(original)
+      const { fs, dir } = yield* setup({ [aged(8)]: original, [aged(8, ".ndjson.gz")]: gz })
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(yield* names(dir)).toEqual([aged(8, ".ndjson.gz")])
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`), gz)).toBe(true)
+      expect(report.compressed.map((c) => [c.path, c.reason, c.bytesBefore, c.bytesAfter])).toEqual([
+        [`${dir}/${aged(8)}`, "compressed-copy-exists", original.length, gz.length]
+      ])
+    })))
+
+  it.scoped.each([
+    ["a truncated x.ndjson.gz", (gz: Uint8Array) => gz.subarray(0, gz.length - 8)],
+    ["an x.ndjson.gz of other content", () => zlib.gzipSync(ndjson(100, 5))]
+  ] as const)("x.ndjson next to %s: both kept, a verify failure reported", ([, damage]) =>
+    run(Effect.gen(function* () {
+      const original = ndjson(20_000, 9)
+      const { fs, dir } = yield* setup({ [aged(8)]: original, [aged(8, ".ndjson.gz")]: damage(zlib.gzipSync(original)) })
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(yield* names(dir)).toEqual([aged(8), aged(8, ".ndjson.gz")])
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8)}`), original)).toBe(true)
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[`${dir}/${aged(8, ".ndjson.gz")}`, "verify"]])
+    })))
+
+  it.scoped("today's and future files are never touched, even with maxAgeDays 1", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [aged(0)]: 10, [aged(-1)]: 10, [aged(-365, ".ndjson.gz")]: 10, [aged(2)]: 10 })
+      yield* Sweeper.sweep([dir], { maxAgeDays: 1, compressAgeDays: 0 })
+      expect(yield* names(dir)).toEqual([aged(0), aged(-1), aged(-365, ".ndjson.gz")].sort())
+    })))
+
+  it.scoped.each([1, 2, 3])("compressions run at most %i at a time", (concurrency) =>
+    run(Effect.gen(function* () {
+      const files = Object.fromEntries(["a", "b", "c", "d", "e", "f"].map((p) => [aged(9, ".ndjson", p), 100_000]))
+      const { dir, tools } = yield* setup(files)
+      let inFlight = 0
+      let peak = 0
+      tools.hook("open", /\.gz\.tmp$/, () => Effect.sync(() => void (peak = Math.max(peak, ++inFlight))))
+      tools.hook("rename", /\.gz\.tmp$/, () => Effect.sync(() => void inFlight--))
+      const report = yield* Sweeper.sweep([dir], policy, { concurrency })
+      expect(report.compressed.length).toBe(6)
+      expect(peak).toBe(concurrency)
+    })))
+
+  it.scoped("counters grow by the files compressed, deleted and failed, and the bytes freed", () =>
+    run(Effect.gen(function* () {
+      const { dir, tools } = yield* setup({ [aged(31)]: 1000, [aged(32)]: 1000, [aged(8)]: 50_000 })
+      tools.inject({ method: "remove", path: `${dir}/${aged(32)}` })
+      const before = yield* counters
+      const report = yield* Sweeper.sweep([dir, `${dir}/missing`], policy)
+      const after = yield* counters
+      expect({
+        compressed: after.compressed - before.compressed, deleted: after.deleted - before.deleted,
+        failed: after.failed - before.failed, bytes: after.bytes - before.bytes
+      }).toEqual({ compressed: 1, deleted: 1, failed: 2, bytes: report.bytesFreed })
+      expect(report.bytesFreed).toBeGreaterThan(1000)
+    })))
+
+  it.scoped("logs a summary, and each failure as a warning with its path", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [aged(31)]: 1000, [aged(8)]: 1000 })
+      const logs: Array<{ level: string; message: unknown; annotations: Record<string, unknown> }> = []
+      const capture = Logger.make(({ annotations, logLevel, message }) =>
+        void logs.push({ level: logLevel.label, message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }))
+      yield* Sweeper.sweep([dir, `${dir}/missing`], policy).pipe(
+        Effect.provide(Logger.add(capture)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      expect(logs.map((l) => [l.level, l.message])).toEqual([
+        ["WARN", ["retention list failed"]], ["INFO", ["retention sweep finished"]]
+      ])
+      expect(logs[0]!.annotations).toMatchObject({ path: `${dir}/missing`, operation: "list", component: "retention" })
+      expect(logs[1]!.annotations).toMatchObject({ compressed: 1, deleted: 1, failed: 1, dryRun: false, today: "2026-03-15" })
+      expect(typeof logs[1]!.annotations.durationMs).toBe("number")
+      expect(logs[1]!.annotations.bytesFreed).toBeGreaterThan(1000)
+    })))
+})
