@@ -46,11 +46,17 @@ export const defaults: Policy = make({ maxBytes: DEFAULT_MAX_BYTES, maxFiles: DE
 
 export const MAX_FILES_FORM = "a whole number >= 0 (backups kept; 0 keeps none)"
 
+/** The environment variable of each field, without host prefix. */
+export const variables = { maxBytes: "LOG_ROTATION_MAX_BYTES", maxFiles: "LOG_ROTATION_MAX_FILES" } as const
+
+/** Each setting on its own (for callers that let a flag override one of them), default when missing. */
+export const settings = {
+  maxBytes: setting(variables.maxBytes, parseByteSize, DEFAULT_MAX_BYTES),
+  maxFiles: setting(variables.maxFiles, decodeInteger(0, MAX_FILES_FORM), DEFAULT_MAX_FILES)
+}
+
 /** `LOG_ROTATION_MAX_BYTES` and `LOG_ROTATION_MAX_FILES`, with defaults when missing. */
-export const config: Config.Config<Policy> = Config.all({
-  maxBytes: setting("LOG_ROTATION_MAX_BYTES", parseByteSize, DEFAULT_MAX_BYTES),
-  maxFiles: setting("LOG_ROTATION_MAX_FILES", decodeInteger(0, MAX_FILES_FORM), DEFAULT_MAX_FILES)
-}).pipe(Config.map(make))
+export const config: Config.Config<Policy> = Config.all(settings).pipe(Config.map(make))
 
 /** Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`. */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>

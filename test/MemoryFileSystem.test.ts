@@ -3,13 +3,14 @@
  * retention use, so each case runs on both and asserts the same outcome.
  */
 import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Stream } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import { fileSystems, memoryLayer, readAll, tempDir } from "./support/fileSystems.js"
 
-const reasonOf = <A>(self: Effect.Effect<A, { readonly _tag: string; readonly reason?: string }>) =>
-  Effect.map(Effect.flip(self), (e) => `${e._tag}:${e.reason ?? ""}`)
+const reasonOf = <A, R>(self: Effect.Effect<A, PlatformError, R>) =>
+  Effect.map(Effect.flip(self), (e) => `${e._tag}:${e._tag === "SystemError" ? e.reason : ""}`)
 
 describe.each(fileSystems)("FileSystem contract on $name", ({ layer }) => {
   it.scoped("an open handle follows its file across a rename; the old name can be reused", () =>
@@ -88,7 +89,7 @@ describe("MemoryFileSystem fault injection", () => {
       mem.injectFault({ method: "writeFile", nth: 2, times: 2, path: /\/d\/.*/, reason: "PermissionDenied" })
       const results: Array<string> = []
       for (const name of ["a", "b", "c", "d"]) {
-        results.push(yield* mem.writeFileString(`/d/${name}`, name).pipe(Effect.as("ok"), Effect.catchAll((e) => Effect.succeed(e.reason))))
+        results.push(yield* mem.writeFileString(`/d/${name}`, name).pipe(Effect.as("ok"), Effect.catchAll((e) => Effect.succeed(e._tag === "SystemError" ? e.reason : e._tag))))
       }
       expect(results).toEqual(["ok", "PermissionDenied", "PermissionDenied", "ok"])
       expect(mem.files().map(([p]) => p)).toEqual(["/d/a", "/d/d"])

@@ -1,0 +1,297 @@
+/**
+ * The `effect-logrotate` command: the library as an operator's sidecar.
+ *
+ * - `append <file>`: stdin lines → size-rotated file (the job of rotatelogs / svlogd).
+ * - `sweep <dir>...`: one retention sweep (`--dry-run`, `--json`).
+ * - `watch [<dir>...]`: the retention worker as a daemon.
+ * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
+ *
+ * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
+ * `--env-prefix P`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
+ * 2 bad usage or configuration (nothing on disk touched).
+ */
+import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Cause, Config, Console, Data, Deferred, Effect, Either, Exit, Layer, Logger, LogLevel, Option } from "effect"
+import * as ByteSize from "./ByteSize.js"
+import * as Compressor from "./Compressor.js"
+import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
+import { InvalidConfig } from "./Errors.js"
+import * as LineReader from "./LineReader.js"
+import * as LogrotateConfig from "./LogrotateConfig.js"
+import * as RenameShift from "./RenameShift.js"
+import * as RetentionPolicy from "./RetentionPolicy.js"
+import * as RetentionWorker from "./RetentionWorker.js"
+import * as RotatingAppender from "./RotatingAppender.js"
+import * as RotationPolicy from "./RotationPolicy.js"
+import * as Sweeper from "./Sweeper.js"
+import { VERSION } from "./version.js"
+
+/** Bad usage that the argument parser cannot see (e.g. no directory from flags or environment). */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** A sweep ran and some files failed; they have been reported. */
+export class FilesFailed extends Data.TaggedError("FilesFailed")<{ readonly count: number }> {}
+
+export const EXIT = { ok: 0, filesFailed: 1, usage: 2 } as const
+
+// ---------------------------------------------------------------------------------------
+// Settings: a flag wins; otherwise the (optionally prefixed) variable; otherwise the default.
+
+const envPrefix = Options.text("env-prefix").pipe(
+    Options.withPseudoName("PREFIX"),
+  Options.withDescription("read LOG_* variables under this host prefix, e.g. TAU reads TAU_LOG_ROTATION_MAX_BYTES"),
+  Options.optional
+)
+
+const nested = <A>(config: Config.Config<A>, prefix: Option.Option<string>) =>
+  Option.match(prefix, { onNone: () => config, onSome: (p) => Config.nested(config, p) })
+
+const fromEnv = <A>(config: Config.Config<A>, prefix: Option.Option<string>) =>
+  Effect.mapError(nested(config, prefix), toInvalidConfig)
+
+const envName = (variable: string, prefix: Option.Option<string>) =>
+  Option.match(prefix, { onNone: () => variable, onSome: (p) => `${p}_${variable}` })
+
+/** A flag's value, else the variable's (undefined when unset), with the name to blame in errors. */
+const pick = <A>(flag: Option.Option<A>, flagName: string, config: Config.Config<A | undefined>, variable: string,
+  prefix: Option.Option<string>) =>
+  Option.match(flag, {
+    onSome: (value) => Effect.succeed({ value: value as A | undefined, name: flagName }),
+    onNone: () => Effect.map(fromEnv(config, prefix), (value) => ({ value, name: envName(variable, prefix) }))
+  })
+
+const rotationOptions = {
+  maxBytes: Options.text("max-bytes").pipe(
+    Options.withPseudoName("SIZE"),
+    Options.withDescription(`rotate before the file passes this size: ${ByteSize.BYTE_SIZE_FORM}; 0 = never (env LOG_ROTATION_MAX_BYTES, default 10MiB)`),
+    Options.optional),
+  maxFiles: Options.text("max-files").pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription("backups kept, like logrotate's `rotate` (env LOG_ROTATION_MAX_FILES, default 5)"),
+    Options.optional)
+}
+
+/** A flag's whole number, decoded like its environment variable, so errors read the same. */
+const integerFlag = (flag: string, raw: Option.Option<string>, min: number, form: string) =>
+  Option.match(raw, {
+    onNone: () => Effect.succeed(Option.none<number>()),
+    onSome: (value) => Either.match(decodeInteger(min, form)(value), {
+      onLeft: (expected) => Effect.fail(new InvalidConfig({ variable: flag, value, expected })),
+      onRight: (n) => Effect.succeed(Option.some(n))
+    })
+  })
+
+const resolveRotation = (flags: { readonly maxBytes: Option.Option<string>; readonly maxFiles: Option.Option<string> },
+  prefix: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const maxBytes = yield* Option.match(flags.maxBytes, {
+      onNone: () => fromEnv(RotationPolicy.settings.maxBytes, prefix),
+      onSome: (raw) => Either.match(ByteSize.parse(raw), {
+        onLeft: (expected) => Effect.fail(new InvalidConfig({ variable: "--max-bytes", value: raw, expected })),
+        onRight: Effect.succeed
+      })
+    })
+    const maxFiles = yield* Option.match(yield* integerFlag("--max-files", flags.maxFiles, 0, RotationPolicy.MAX_FILES_FORM), {
+      onNone: () => fromEnv(RotationPolicy.settings.maxFiles, prefix),
+      onSome: Effect.succeed
+    })
+    return RotationPolicy.make({ maxBytes, maxFiles })
+  })
+
+const retentionOptions = {
+  maxAgeDays: Options.text("max-age-days").pipe(
+    Options.withPseudoName("DAYS"),
+    Options.withDescription("delete dated files older than this many days, like logrotate's `maxage` (env LOG_RETENTION_MAX_AGE_DAYS, default 30)"),
+    Options.optional),
+  compressAgeDays: Options.text("compress-age-days").pipe(
+    Options.withPseudoName("DAYS"),
+    Options.withDescription("gzip dated files older than this many days; 0 = never (env LOG_RETENTION_COMPRESS_AGE_DAYS, default 0)"),
+    Options.optional)
+}
+
+const dirsArg = Args.text({ name: "dir" }).pipe(
+  Args.withDescription("a directory of <prefix>-YYYY-MM-DD.ndjson(.gz) files (default: LOG_RETENTION_DIRS)"),
+  Args.repeated
+)
+
+const optionalInteger = (variable: string, min: number, form: string) =>
+  setting<number | undefined>(variable, decodeInteger(min, form), undefined)
+
+const resolveRetention = (flags: {
+  readonly dirs: ReadonlyArray<string>
+  readonly maxAgeDays: Option.Option<string>
+  readonly compressAgeDays: Option.Option<string>
+  readonly intervalSeconds?: Option.Option<string>
+}, prefix: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const v = RetentionPolicy.variables
+    const resolveInteger = (flag: string, raw: Option.Option<string> | undefined, variable: string, min: number, form: string) =>
+      Effect.flatMap(integerFlag(flag, raw ?? Option.none(), min, form), (value) =>
+        pick(value, flag, optionalInteger(variable, min, form), variable, prefix))
+    const maxAge = yield* resolveInteger("--max-age-days", flags.maxAgeDays, v.maxAgeDays, 1, RetentionPolicy.MAX_AGE_DAYS_FORM)
+    const compressAge = yield* resolveInteger("--compress-age-days", flags.compressAgeDays, v.compressAgeDays, 0,
+      RetentionPolicy.COMPRESS_AGE_DAYS_FORM)
+    const interval = yield* resolveInteger("--interval-seconds", flags.intervalSeconds, v.checkIntervalSeconds, 1,
+      RetentionPolicy.CHECK_INTERVAL_SECONDS_FORM)
+    const dirs = flags.dirs.length > 0
+      ? { value: flags.dirs, name: "<dir>" }
+      : yield* Effect.map(
+        fromEnv(setting<ReadonlyArray<string>>(v.dirs, (raw) => Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d !== "")), []), prefix),
+        (value) => ({ value, name: envName(v.dirs, prefix) }))
+    if (dirs.value.length === 0) {
+      return yield* new UsageError({ message: `no directory given: pass <dir>... or set ${envName(v.dirs, prefix)} (comma-separated)` })
+    }
+    const input: RetentionPolicy.Input = {
+      enabled: true,
+      dirs: dirs.value,
+      ...(maxAge.value === undefined ? {} : { maxAgeDays: maxAge.value }),
+      ...(compressAge.value === undefined ? {} : { compressAgeDays: compressAge.value }),
+      ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value })
+    }
+    const names = { enabled: "enabled", dirs: dirs.name, maxAgeDays: maxAge.name, compressAgeDays: compressAge.name,
+      checkIntervalSeconds: interval.name }
+    return yield* RetentionPolicy.make(input, names)
+  })
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+const FileSystemLive = NodeFileSystem.layer
+const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(FileSystemLive))
+
+const append = Command.make("append", {
+  file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),
+  ...rotationOptions,
+  envPrefix
+}, (args) =>
+  Effect.gen(function* () {
+    const policy = yield* resolveRotation(args, args.envPrefix)
+    const stop = yield* Deferred.make<void>()
+    // A signal makes the pump stop reading and write what it has, instead of interrupting it.
+    const result = yield* Effect.scoped(Effect.gen(function* () {
+      const appender = yield* RotatingAppender.make(args.file, { policy })
+      // A daemon: a child fiber would be interrupted with its parent, before it could finish.
+      const pumping = yield* Effect.forkDaemon(LineReader.pump(process.stdin, appender, stop))
+      return yield* pumping.await.pipe(
+        Effect.onInterrupt(() => Deferred.succeed(stop, undefined).pipe(Effect.zipRight(pumping.await)))
+      )
+    })).pipe(Effect.provide(RenameShift.layer.pipe(Layer.provideMerge(FileSystemLive))))
+    const value = yield* result
+    if (value.readError) yield* Console.error(`effect-logrotate append: reading stdin failed: ${value.readError.message}`)
+  })).pipe(Command.withDescription("append stdin's lines to <file>, rotating it by size (like rotatelogs)"))
+
+const formatBytes = (n: number) => n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`
+
+/** The report as plain JSON: errors become their messages. */
+export const reportToJson = (report: Sweeper.SweepReport) => ({
+  ...report,
+  failed: report.failed.map((f) => ({ path: f.path, operation: f.operation, error: f.error.message,
+    reason: "reason" in f.error ? f.error.reason : f.error._tag }))
+})
+
+const printReport = (report: Sweeper.SweepReport, json: boolean) =>
+  Effect.gen(function* () {
+    if (json) return yield* Console.log(JSON.stringify(reportToJson(report)))
+    if (report.dryRun) {
+      for (const action of report.plan.actions) {
+        if (action._tag === "Compress") yield* Console.log(`would compress ${action.path} (${action.ageDays} days old)`)
+        else if (action._tag === "Delete") yield* Console.log(`would delete   ${action.path} (${action._tag === "Delete" && action.reason === "stale-temp" ? "stale temporary file" : `${action.ageDays} days old`})`)
+        else if (action._tag === "FinishCompression") yield* Console.log(`would remove   ${action.path} (complete ${action.gzip} exists)`)
+      }
+    }
+    const before = report.compressed.reduce((n, f) => n + f.bytesBefore, 0)
+    const after = report.compressed.reduce((n, f) => n + f.bytesAfter, 0)
+    yield* Console.log([
+      `${report.dryRun ? "dry run: " : ""}swept ${report.dirs.length} director${report.dirs.length === 1 ? "y" : "ies"} in ${report.durationMs} ms`,
+      `  compressed ${report.compressed.length}${report.compressed.length ? ` (${formatBytes(before)} -> ${formatBytes(after)})` : ""}`,
+      `  deleted    ${report.deleted.length}`,
+      `  skipped    ${report.skipped.length}`,
+      `  failed     ${report.failed.length}`,
+      `  freed      ${formatBytes(report.bytesFreed)}`
+    ].join("\n"))
+    for (const f of report.failed) yield* Console.error(`failed: ${f.path}: ${f.operation}: ${f.error.message}`)
+  })
+
+const sweep = Command.make("sweep", {
+  dirs: dirsArg,
+  ...retentionOptions,
+  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan; change nothing")),
+  json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object")),
+  envPrefix
+}, (args) =>
+  Effect.gen(function* () {
+    const policy = yield* resolveRetention(args, args.envPrefix)
+    const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
+      Effect.provide(SweeperLive),
+      Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
+    )
+    yield* printReport(report, args.json)
+    if (report.failed.length > 0) return yield* new FilesFailed({ count: report.failed.length })
+  })).pipe(Command.withDescription("one retention sweep: gzip, then delete, dated NDJSON files by the date in their names"))
+
+const watch = Command.make("watch", {
+  dirs: dirsArg,
+  ...retentionOptions,
+  intervalSeconds: Options.text("interval-seconds").pipe(
+    Options.withPseudoName("SECONDS"),
+    Options.withDescription("seconds between sweeps (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
+    Options.optional),
+  envPrefix
+}, (args) =>
+  Effect.gen(function* () {
+    const policy = yield* resolveRetention(args, args.envPrefix)
+    yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
+      dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
+      intervalSeconds: policy.checkIntervalSeconds
+    }))
+    return yield* Layer.launch(RetentionWorker.layer.pipe(
+      Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, policy)),
+      Layer.provide(SweeperLive)
+    ))
+  })).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
+
+const logrotateConfig = Command.make("logrotate-config", {
+  dirs: dirsArg,
+  ...retentionOptions,
+  envPrefix
+}, (args) =>
+  Effect.gen(function* () {
+    const policy = yield* resolveRetention(args, args.envPrefix)
+    yield* Console.log(LogrotateConfig.render(policy).trimEnd())
+  })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
+
+export const command = Command.make("effect-logrotate").pipe(
+  Command.withDescription("size rotation and age retention for NDJSON logs"),
+  Command.withSubcommands([append, sweep, watch, logrotateConfig])
+)
+
+const runCommand = Command.run(command, { name: "effect-logrotate", version: VERSION })
+
+/**
+ * Runs the CLI on a full argv (`process.argv`) and returns the exit code. Errors are
+ * printed to stderr here, once.
+ */
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
+  runCommand(argv).pipe(
+    Effect.as(EXIT.ok),
+    Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(EXIT.usage)), // @effect/cli printed it
+    Effect.catchTags({
+      InvalidConfig: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
+      UsageError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
+      FilesFailed: () => Effect.succeed(EXIT.filesFailed),
+      InvalidLine: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),
+      RotateError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),
+      WriteError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed)
+    }),
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.as(Console.error(`effect-logrotate: ${Cause.pretty(cause)}`), EXIT.filesFailed)),
+    Logger.withMinimumLogLevel(LogLevel.Info),
+    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
+  )
+
+/** The exit code of a finished run; a run interrupted by a signal exits 0. */
+export const exitCode = (exit: Exit.Exit<number, unknown>): number =>
+  Exit.isSuccess(exit) ? exit.value : Cause.isInterruptedOnly(exit.cause) ? EXIT.ok : EXIT.filesFailed

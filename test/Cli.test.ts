@@ -1,0 +1,218 @@
+/**
+ * The CLI as a process: spawned from dist/ (npm test builds first) in real temp dirs.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { gunzipSync } from "node:zlib"
+import { afterEach, describe, expect, it } from "vitest"
+import { VERSION } from "../src/version.js"
+
+const bin = path.resolve(import.meta.dirname, "../dist/bin.js")
+const dirs: Array<string> = []
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "logrotate-cli-"))
+  dirs.push(dir)
+  return dir
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** The environment without any LOG_* variable of the machine running the tests. */
+const cleanEnv = (extra: Record<string, string> = {}) => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.includes("LOG_ROTATION") && !k.includes("LOG_RETENTION"))),
+  ...extra
+})
+
+const run = (args: ReadonlyArray<string>, options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {}) => {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    input: options.input ?? "", env: cleanEnv(options.env), cwd: options.cwd ?? tempDir(), encoding: "utf8", timeout: 60_000
+  })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10)
+const listing = (dir: string) => fs.readdirSync(dir).sort()
+const snapshot = (dir: string) => listing(dir).map((name) => [name, fs.readFileSync(path.join(dir, name)).toString("base64")])
+
+/** A directory of dated files `app-<date>.ndjson` `offset` days old, plus an unrelated file. */
+const datedDir = (offsets: ReadonlyArray<number>) => {
+  const dir = tempDir()
+  for (const offset of offsets) fs.writeFileSync(path.join(dir, `app-${day(offset)}.ndjson`), `{"day":${offset}}\n`.repeat(100))
+  fs.writeFileSync(path.join(dir, "notes.txt"), "leave me alone")
+  return dir
+}
+
+// Each case spawns node processes (about a second each on a loaded 2-core machine).
+describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
+  it("--version prints the package version and --help works on every command", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, "../package.json"), "utf8")) as { version: string }
+    expect(VERSION).toBe(pkg.version)
+    expect(run(["--version"]).stdout.trim()).toBe(VERSION)
+    for (const command of ["append", "sweep", "watch", "logrotate-config"]) {
+      const result = run([command, "--help"])
+      expect([command, result.code]).toEqual([command, 0])
+      expect(result.stdout).toContain(command)
+    }
+  })
+
+  it("append: every line from a pipe lands whole, in order, with size rotation; a final line without \\n is kept", () => {
+    const cwd = tempDir()
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ seq: i, pad: "x".repeat(i % 50) }))
+    const result = run(["append", "logs/app.jsonl", "--max-bytes", "16KiB", "--max-files", "100"], {
+      cwd, input: lines.join("\n") + "\n" + '{"seq":"last"}'
+    })
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    const names = listing(path.join(cwd, "logs"))
+    expect(names.length).toBeGreaterThan(10)
+    const ordered = ["app.jsonl", ...names.filter((n) => n !== "app.jsonl").sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop()))].reverse()
+    const onDisk = ordered.flatMap((name) => {
+      const text = fs.readFileSync(path.join(cwd, "logs", name), "utf8")
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16 * 1024)
+      return text.split("\n").slice(0, -1)
+    })
+    expect(onDisk).toEqual([...lines, '{"seq":"last"}'])
+  })
+
+  it("append: CRLF input is written as LF lines", () => {
+    const cwd = tempDir()
+    expect(run(["append", "a.jsonl"], { cwd, input: "{\"a\":1}\r\n{\"b\":2}\r\n" }).code).toBe(0)
+    expect(fs.readFileSync(path.join(cwd, "a.jsonl"), "utf8")).toBe("{\"a\":1}\n{\"b\":2}\n")
+  })
+
+  it("append: exit 2 on a bad flag or a bad variable, naming it, the value and the accepted form; nothing is created", () => {
+    const cwd = tempDir()
+    const badFlag = run(["append", "a.jsonl", "--max-bytes", "10XB"], { cwd, input: "{}\n" })
+    expect(badFlag.code).toBe(2)
+    expect(badFlag.stderr).toContain('--max-bytes="10XB" is invalid: expected')
+    expect(badFlag.stderr).toContain("MiB")
+    const badFiles = run(["append", "a.jsonl", "--max-files", "abc"], { cwd, input: "{}\n" })
+    expect([badFiles.code, badFiles.stderr]).toEqual([2, expect.stringContaining('--max-files="abc" is invalid: expected a whole number >= 0')])
+    const badEnv = run(["append", "a.jsonl", "--env-prefix", "TAU"], { cwd, input: "{}\n", env: { TAU_LOG_ROTATION_MAX_FILES: "-1" } })
+    expect([badEnv.code, badEnv.stderr]).toEqual([2, expect.stringContaining('TAU_LOG_ROTATION_MAX_FILES="-1" is invalid')])
+    expect(listing(cwd)).toEqual([])
+  })
+
+  it("append: the flag wins over the variable, which wins over the default", () => {
+    const cwd = tempDir()
+    const input = Array.from({ length: 10 }, (_, i) => `{"i":${i}}`).join("\n") + "\n" // 8 bytes a line
+    expect(run(["append", "a.jsonl"], { cwd, input, env: { LOG_ROTATION_MAX_BYTES: "16", LOG_ROTATION_MAX_FILES: "2" } }).code).toBe(0)
+    expect(listing(cwd)).toEqual(["a.jsonl", "a.jsonl.1", "a.jsonl.2"])
+    const cwd2 = tempDir()
+    expect(run(["append", "a.jsonl", "--max-files", "1"], { cwd: cwd2, input, env: { LOG_ROTATION_MAX_BYTES: "16", LOG_ROTATION_MAX_FILES: "2" } }).code).toBe(0)
+    expect(listing(cwd2)).toEqual(["a.jsonl", "a.jsonl.1"])
+  })
+
+  it("append: SIGTERM writes what was read, closes, and exits 0", async () => {
+    const cwd = tempDir()
+    const child = spawn(process.execPath, [bin, "append", "a.jsonl"], { cwd, env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const sent: Array<string> = []
+    for (let i = 0; i < 200; i++) sent.push(`{"i":${i}}`)
+    child.stdin.write(sent.join("\n") + "\n" + '{"partial":') // a partial last line, never finished
+    // wait until the file holds the complete lines, then stop it
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline) {
+      const text = fs.existsSync(path.join(cwd, "a.jsonl")) ? fs.readFileSync(path.join(cwd, "a.jsonl"), "utf8") : ""
+      if (text.split("\n").length > 200) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    child.kill("SIGTERM")
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    expect([code, stderr]).toEqual([0, ""])
+    expect(fs.readFileSync(path.join(cwd, "a.jsonl"), "utf8")).toBe(sent.join("\n") + '\n{"partial":\n')
+  })
+
+  it("sweep --json: compresses, deletes, skips, and reports it as one JSON object", () => {
+    const dir = datedDir([0, 3, 10, 40])
+    const result = run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--json"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    const report = JSON.parse(result.stdout) as {
+      compressed: Array<{ path: string }>; deleted: Array<{ path: string }>; skipped: Array<{ path: string; reason: string }>; failed: Array<unknown>; bytesFreed: number
+    }
+    expect(report.compressed.map((f) => path.basename(f.path))).toEqual([`app-${day(10)}.ndjson`])
+    expect(report.deleted.map((f) => path.basename(f.path))).toEqual([`app-${day(40)}.ndjson`])
+    expect(report.failed).toEqual([])
+    expect(report.skipped.map((s) => path.basename(s.path)).sort()).toEqual([`app-${day(0)}.ndjson`, `app-${day(3)}.ndjson`, "notes.txt"].sort())
+    expect(listing(dir)).toEqual([`app-${day(10)}.ndjson.gz`, `app-${day(3)}.ndjson`, `app-${day(0)}.ndjson`, "notes.txt"].sort())
+    expect(gunzipSync(fs.readFileSync(path.join(dir, `app-${day(10)}.ndjson.gz`))).toString()).toBe('{"day":10}\n'.repeat(100))
+  })
+
+  it("sweep --dry-run prints the plan and changes nothing", () => {
+    const dir = datedDir([0, 10, 40])
+    const before = snapshot(dir)
+    const result = run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--dry-run"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain(`would compress ${path.join(dir, `app-${day(10)}.ndjson`)}`)
+    expect(result.stdout).toContain(`would delete   ${path.join(dir, `app-${day(40)}.ndjson`)}`)
+    expect(snapshot(dir)).toEqual(before)
+  })
+
+  it("sweep reads LOG_RETENTION_DIRS (under --env-prefix) and exits 2 on a bad variable, touching nothing", () => {
+    const dir = datedDir([40])
+    const before = snapshot(dir)
+    const bad = run(["sweep", "--env-prefix", "TAU"], { env: { TAU_LOG_RETENTION_DIRS: dir, TAU_LOG_RETENTION_MAX_AGE_DAYS: "0" } })
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('TAU_LOG_RETENTION_MAX_AGE_DAYS="0" is invalid: expected a whole number >= 1')])
+    expect(snapshot(dir)).toEqual(before)
+    const good = run(["sweep", "--env-prefix", "TAU", "--json"], { env: { TAU_LOG_RETENTION_DIRS: dir, TAU_LOG_RETENTION_MAX_AGE_DAYS: "7" } })
+    expect(good.code).toBe(0)
+    expect(listing(dir)).toEqual(["notes.txt"])
+  })
+
+  it("sweep exits 1 when a file or directory failed, lists it on stderr, and still does the rest", () => {
+    const dir = datedDir([40])
+    const missing = path.join(dir, "no-such-dir")
+    const result = run(["sweep", missing, dir])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`failed: ${missing}`)
+    expect(listing(dir)).toEqual(["notes.txt"])
+  })
+
+  it("sweep and watch without any directory are usage errors (exit 2)", () => {
+    for (const command of ["sweep", "watch"]) {
+      const result = run([command])
+      expect([command, result.code, result.stderr]).toEqual([command, 2, expect.stringContaining("LOG_RETENTION_DIRS")])
+    }
+  })
+
+  it("watch sweeps at start, then exits 0 on SIGTERM leaving no partial file", async () => {
+    const dir = datedDir([0, 10, 40])
+    const child = spawn(process.execPath, [bin, "watch", dir, "--compress-age-days", "7", "--interval-seconds", "1"], {
+      env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline && !stderr.includes("sweep finished")) await new Promise((r) => setTimeout(r, 50))
+    child.kill("SIGTERM")
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    expect(code).toBe(0)
+    expect(listing(dir)).toEqual([`app-${day(0)}.ndjson`, `app-${day(10)}.ndjson.gz`, "notes.txt"].sort())
+    expect(listing(dir).some((n) => n.endsWith(".tmp"))).toBe(false)
+  })
+
+  it("logrotate-config is accepted by the real logrotate (logrotate -d), which picks the undated file only", () => {
+    const logrotate = ["/usr/sbin/logrotate", "/usr/bin/logrotate"].find((p) => fs.existsSync(p))
+    if (logrotate === undefined) {
+      // In CI (.ci/run installs it) a missing logrotate is a failure, not a skip.
+      expect(process.env.CI, "logrotate is not installed (apt-get install logrotate)").not.toBe("true")
+      return
+    }
+    const dir = datedDir([3])
+    fs.writeFileSync(path.join(dir, "app.ndjson"), "{}\n")
+    const result = run(["logrotate-config", dir, "--max-age-days", "30", "--compress-age-days", "1"])
+    expect(result.code).toBe(0)
+    for (const directive of ["daily", "dateext", "dateformat -%Y-%m-%d", "dateyesterday", "extension .ndjson", "rotate 30", "maxage 30", "compress", "delaycompress", "missingok", "notifempty"]) {
+      expect(result.stdout).toMatch(new RegExp(`^\\s+${directive}$`, "m"))
+    }
+    const conf = path.join(tempDir(), "effect-logrotate.conf")
+    fs.writeFileSync(conf, result.stdout)
+    const debug = spawnSync(logrotate, ["-d", "-s", path.join(path.dirname(conf), "state"), conf], { encoding: "utf8" })
+    expect([debug.status, debug.stderr + debug.stdout]).toEqual([0, expect.stringContaining(`considering log ${path.join(dir, "app.ndjson")}`)])
+    expect(debug.stderr + debug.stdout).not.toContain(`considering log ${path.join(dir, `app-${day(3)}.ndjson`)}`)
+    expect(debug.stderr + debug.stdout).not.toMatch(/error/i)
+  })
+})
