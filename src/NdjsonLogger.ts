@@ -1,0 +1,337 @@
+/**
+ * An Effect `Logger` that writes every log entry as one NDJSON line through a
+ * `RotatingAppender` (or any appender with `appendAll`, such as a `DailyAppender`).
+ *
+ * Each line is one JSON object:
+ *
+ * | field         | value                                                                    |
+ * |---------------|--------------------------------------------------------------------------|
+ * | `timestamp`   | the entry's date (Effect's `Clock`), ISO-8601 UTC: `2026-01-31T12:00:00.000Z` |
+ * | `level`       | the level's label: `TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL`   |
+ * | `message`     | a string: several messages (`Effect.log("a", 1)`) are joined with a space; an object or array is rendered as compact JSON, an `Error` as `Name: message`, anything else with `String()` |
+ * | `annotations` | an object of the entry's annotations (`Effect.annotateLogs`), keys sorted |
+ * | `spans`       | an object, span label → milliseconds since the span started (`Effect.withLogSpan`) |
+ * | `fiberId`     | the fiber's thread name, e.g. `#12`                                      |
+ * | `cause`       | only when the entry carries a non-empty `Cause`: `Cause.pretty` of it    |
+ *
+ * Formatting never throws: a `bigint` becomes its decimal string, a circular reference
+ * `"[Circular]"`, an `Error` `{ name, message }`, and a value whose serialization throws
+ * (a throwing `toJSON` or getter) falls back to `String(value)`.
+ *
+ * Delivery: a `Logger` is called synchronously, so entries are formatted at once (with the
+ * fiber, time and spans of the call) and queued in memory; a background fiber hands each
+ * queued batch to `appendAll` as soon as it runs, so batches grow with load and there is no
+ * timer. Order is the order of the log calls. Closing the scope hands over everything queued
+ * before the appender itself is flushed and closed, so an entry logged right before shutdown
+ * is on disk after it. If the appender rejects a batch (its buffer was full and the flush it
+ * waited for failed), the batch is dropped, counted in `entriesDropped`, and reported as a
+ * warning to the program's other loggers. Entries logged after the scope closed are dropped.
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { NdjsonLogger, RenameShift, RotationPolicy } from "effect-logrotate"
+ *
+ * const LoggingLive = NdjsonLogger.layerReplace("logs/app.jsonl", {
+ *   policy: RotationPolicy.make({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
+ * }).pipe(Layer.provide(RenameShift.layer), Layer.provide(NodeFileSystem.layer))
+ *
+ * Effect.runPromise(Effect.logInfo("started").pipe(Effect.annotateLogs({ port: 8080 }), Effect.provide(LoggingLive)))
+ * // logs/app.jsonl: {"timestamp":"…","level":"INFO","message":"started","annotations":{"port":8080},"spans":{},"fiberId":"#1"}
+ * ```
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
+import * as Layer from "effect/Layer"
+import * as List from "effect/List"
+import * as Logger from "effect/Logger"
+import * as Metric from "effect/Metric"
+import type * as Scope from "effect/Scope"
+import type { AppendError, WriteError } from "./Errors.js"
+import * as RotatingAppender from "./RotatingAppender.js"
+import type { RenameShift } from "./RenameShift.js"
+import { type Policy, RotationPolicy } from "./RotationPolicy.js"
+
+/** What the logger writes to: `RotatingAppender`, `DailyAppender`, or your own. */
+export interface Target {
+  /** Accepts lines (without `\n`) as one unit. */
+  readonly appendAll: (lines: Iterable<string>) => Effect.Effect<void, AppendError>
+}
+
+/** One log entry as written (before `JSON.stringify`). */
+export interface Entry {
+  readonly timestamp: string
+  readonly level: string
+  readonly message: string
+  readonly annotations: Record<string, unknown>
+  readonly spans: Record<string, number>
+  readonly fiberId: string
+  readonly cause?: string
+}
+
+/** Entries the appender rejected (see the module comment); 0 while the disk is healthy. */
+export const entriesDropped = Metric.counter("effect_logrotate_logger_entries_dropped_total", {
+  description: "log entries NdjsonLogger could not hand to its appender", incremental: true
+})
+
+/**
+ * A `JSON.stringify` replacer that keeps serialization total: bigint → string, symbol and
+ * function → `String(v)`, Error → `{ name, message, …own fields }`, a reference to an
+ * enclosing object → `"[Circular]"` (a value seen twice side by side is not circular).
+ */
+const safeReplacer = () => {
+  const ancestors: Array<unknown> = []
+  return function(this: unknown, _key: string, value: unknown): unknown {
+    switch (typeof value) {
+      case "bigint":
+      case "symbol":
+      case "function":
+        return String(value)
+      case "object": {
+        if (value === null) return value
+        while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== this) ancestors.pop()
+        if (ancestors.includes(value)) return "[Circular]"
+        ancestors.push(value)
+        return value instanceof Error ? { ...value, name: value.name, message: value.message } : value
+      }
+      default:
+        return value
+    }
+  }
+}
+
+/** `String(value)`, which itself throws for e.g. `Object.create(null)`. */
+const safeString = (value: unknown): string => {
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+/** Compact JSON text of any value; `String(value)` when serialization throws or gives nothing. */
+const toJsonText = (value: unknown): string => {
+  try {
+    return JSON.stringify(value, safeReplacer()) ?? safeString(value)
+  } catch {
+    return safeString(value)
+  }
+}
+
+/** A value `JSON.stringify` is guaranteed to accept: itself when it serializes, else its string. */
+const toJsonSafe = (value: unknown): unknown => {
+  try {
+    const text = JSON.stringify(value, safeReplacer())
+    return text === undefined ? safeString(value) : JSON.parse(text)
+  } catch {
+    return safeString(value)
+  }
+}
+
+const renderMessage = (message: unknown): string => {
+  if (typeof message === "string") return message
+  if (typeof message !== "object" || message === null || message instanceof Error) return safeString(message)
+  return toJsonText(message)
+}
+
+/**
+ * The entry for one log call, as the logger writes it. Pure; never throws.
+ *
+ * @example
+ * ```ts
+ * const entry = NdjsonLogger.toEntry(options) // inside Logger.make((options) => …)
+ * ```
+ */
+export const toEntry = (options: Logger.Logger.Options<unknown>): Entry => {
+  const { annotations, cause, date, fiberId, logLevel, message, spans } = options
+  const now = date.getTime()
+  const annotationsObject: Record<string, unknown> = {}
+  const pairs = HashMap.toEntries(annotations)
+  if (pairs.length > 1) pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) // HashMap order is by hash
+  for (const [key, value] of pairs) annotationsObject[key] = value
+  const spansObject: Record<string, number> = {}
+  for (const span of List.toArray(spans)) spansObject[span.label] = now - span.startTime
+  const messages = Array.isArray(message) ? message : [message]
+  const entry: Entry = {
+    timestamp: Number.isNaN(now) ? safeString(date) : date.toISOString(),
+    level: logLevel.label,
+    message: messages.map(renderMessage).join(" "),
+    annotations: annotationsObject,
+    spans: spansObject,
+    fiberId: FiberId.threadName(fiberId)
+  }
+  if (Cause.isEmpty(cause)) return entry
+  let pretty: string
+  try {
+    pretty = Cause.pretty(cause, { renderErrorCause: true })
+  } catch {
+    pretty = "(cause could not be rendered)"
+  }
+  return { ...entry, cause: pretty }
+}
+
+/**
+ * One NDJSON line (no trailing `\n`) for an entry. Never throws: when an annotation cannot be
+ * serialized, that annotation alone falls back to its `String()`.
+ */
+export const formatEntry = (entry: Entry): string => {
+  try {
+    return JSON.stringify(entry, safeReplacer())
+  } catch {
+    const annotations: Record<string, unknown> = {}
+    for (const key of Object.keys(entry.annotations)) annotations[key] = toJsonSafe(entry.annotations[key])
+    return JSON.stringify({ ...entry, annotations })
+  }
+}
+
+/**
+ * The string logger: one NDJSON line per entry, without writing anywhere. Compose it with
+ * your own sink, or use `make` to write it through an appender.
+ *
+ * @example
+ * ```ts
+ * const line = NdjsonLogger.format.log(options) // '{"timestamp":"…","level":"INFO",…}'
+ * ```
+ */
+export const format: Logger.Logger<unknown, string> = Logger.make((options) => formatEntry(toEntry(options)))
+
+/**
+ * The logger writing through `target`, for programs that compose their own layers. Its
+ * background fiber and final hand-over live in the current scope; close that scope before
+ * the target's (acquiring the target first in the same scope does that).
+ *
+ * @example
+ * ```ts
+ * const LoggingLive = Logger.replaceScoped(
+ *   Logger.defaultLogger,
+ *   Effect.flatMap(RotatingAppender.make("logs/app.jsonl", { policy }), NdjsonLogger.make)
+ * )
+ * ```
+ */
+export const make = (target: Target): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    let queue: Array<string> = []
+    let closed = false
+    const wake = yield* Effect.makeLatch(false)
+    const logger: Logger.Logger<unknown, void> = Logger.make((options) => {
+      if (closed) return
+      queue.push(formatEntry(toEntry(options)))
+      wake.unsafeOpen()
+    })
+
+    /** Hands everything queued to the target; runs to completion once started. */
+    const handOver = Effect.suspend(() => {
+      if (queue.length === 0) return Effect.void
+      const lines = queue
+      queue = []
+      return target.appendAll(lines).pipe(
+        Effect.catchAll((error: AppendError) =>
+          Metric.incrementBy(entriesDropped, lines.length).pipe(
+            Effect.zipRight(Effect.logWarning("log entries dropped: the appender rejected them")),
+            Effect.annotateLogs({ entries: lines.length, error: error.message })
+          )
+        ),
+        Effect.uninterruptible,
+        // Nothing the hand-over logs (nor the appender's background flush it forks) comes back
+        // into this logger: a failing disk would otherwise feed it a line per failure, forever.
+        Effect.locallyWith(FiberRef.currentLoggers, HashSet.remove(logger))
+      )
+    })
+
+    // Close the latch before taking the queue, so a log call after the take wakes the next round.
+    const worker = yield* wake.await.pipe(
+      Effect.zipRight(wake.close),
+      Effect.zipRight(handOver),
+      Effect.forever,
+      Effect.forkDaemon
+    )
+    /** Hands over until nothing is queued, then stops accepting: no entry is left behind. */
+    const handOverAll: Effect.Effect<void> = Effect.suspend(() => {
+      if (queue.length > 0) return Effect.zipRight(handOver, handOverAll)
+      closed = true
+      return Effect.void
+    })
+    // Interrupting waits for an in-flight hand-over (it is uninterruptible) to finish.
+    yield* Effect.addFinalizer(() => Effect.zipRight(Fiber.interrupt(worker), handOverAll))
+    return logger
+  })
+
+/** Appender options for the layers; without `policy`, the program's `RotationPolicy` is used. */
+export type Options = Partial<RotatingAppender.Options>
+
+const appenderLogger = (path: string, options: Options | undefined) =>
+  Effect.gen(function* () {
+    const policy = options?.policy ?? (yield* RotationPolicy)
+    const appender = yield* RotatingAppender.make(path, { ...options, policy })
+    return yield* make(appender)
+  })
+
+/** Effect's console loggers: the default one, and the pretty one `runMain` installs in its place. */
+const consoleLoggers: ReadonlyArray<Logger.Logger<unknown, void>> = [Logger.defaultLogger, Logger.prettyLoggerDefault]
+
+/**
+ * Adds the NDJSON logger writing to `path` next to the loggers already installed (the console
+ * keeps logging). The file is flushed and closed with the layer.
+ *
+ * @example
+ * ```ts
+ * NdjsonLogger.layer("logs/app.jsonl").pipe(
+ *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layerConfig())),
+ *   Layer.provide(NodeFileSystem.layer))
+ * ```
+ */
+export function layer(
+  path: string,
+  options: Options & { readonly policy: Policy }
+): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift>
+export function layer(
+  path: string,
+  options?: Options
+): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy>
+export function layer(
+  path: string,
+  options?: Options
+): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> {
+  return Layer.scopedDiscard(Effect.flatMap(
+    appenderLogger(path, options),
+    (logger) => Effect.locallyScopedWith(FiberRef.currentLoggers, HashSet.add(logger))
+  ))
+}
+
+/**
+ * Replaces Effect's console logger (`Logger.defaultLogger`, or `Logger.prettyLoggerDefault`
+ * that `NodeRuntime.runMain` installs) with the NDJSON logger writing to `path`. Other
+ * loggers (the tracer logger, any you added) stay.
+ *
+ * @example
+ * ```ts
+ * NdjsonLogger.layerReplace("logs/app.jsonl", { policy: RotationPolicy.make({ maxBytes: 1e6, maxFiles: 3 }) }).pipe(
+ *   Layer.provide(RenameShift.layer), Layer.provide(NodeFileSystem.layer))
+ * ```
+ */
+export function layerReplace(
+  path: string,
+  options: Options & { readonly policy: Policy }
+): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift>
+export function layerReplace(
+  path: string,
+  options?: Options
+): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy>
+export function layerReplace(
+  path: string,
+  options?: Options
+): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> {
+  return Layer.scopedDiscard(Effect.flatMap(
+    appenderLogger(path, options),
+    (logger) =>
+      Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
+        HashSet.add(consoleLoggers.reduce((set, console) => HashSet.remove(set, console), loggers), logger))
+  ))
+}

@@ -1,0 +1,116 @@
+/**
+ * The plan's step 4: the host-service example's four operational appenders (heartbeat,
+ * jobs, audit, telemetry), each its own file and policy, in one Layer graph, under
+ * concurrent load with tiny `maxBytes`.
+ */
+import type { FileSystem } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { type Context, Effect, Layer, type Scope } from "effect"
+import { Audit, Heartbeat, Jobs, type Limits, OperationalAppenders, Telemetry } from "../examples/host-service.js"
+import type { RenameShift } from "../src/RenameShift.js"
+import type * as RotatingAppender from "../src/RotatingAppender.js"
+import * as RotationPolicy from "../src/RotationPolicy.js"
+import { fileSystems, readAll, tempDir } from "./support/fileSystems.js"
+
+const WRITERS = 4
+const LINES_PER_WRITER = 120
+
+interface Line {
+  readonly src: string
+  readonly w: number
+  readonly seq: number
+}
+
+const sources: ReadonlyArray<readonly [string, Context.Tag<any, RotatingAppender.RotatingAppender>]> = [
+  ["heartbeat", Heartbeat], ["jobs", Jobs], ["audit", Audit], ["telemetry", Telemetry]
+]
+
+/** WRITERS fibers per appender, all 16 at once; odd writers batch 3 lines with appendAll, even ones appendJson. */
+const load = Effect.forEach(sources, ([src, tag]) =>
+  Effect.flatMap(tag, (log) =>
+    Effect.forEach(Array.from({ length: WRITERS }, (_, w) => w), (w) =>
+      Effect.gen(function* () {
+        const line = (seq: number) => ({ src, w, seq, pad: "x".repeat(seq % 23) })
+        for (let seq = 0; seq < LINES_PER_WRITER;) {
+          if (w % 2 === 1 && seq + 3 <= LINES_PER_WRITER) {
+            yield* log.appendAll([0, 1, 2].map((k) => JSON.stringify(line(seq + k))))
+            seq += 3
+          } else {
+            yield* log.appendJson(line(seq++))
+          }
+          if (seq % 10 === 0) yield* Effect.yieldNow()
+        }
+      }), { concurrency: "unbounded", discard: true })), { concurrency: "unbounded", discard: true })
+
+/** The files of `base` (active and backups), oldest first, as `[name, text]`. */
+const familyOf = (files: Record<string, string>, base: string) =>
+  Object.entries(files)
+    .filter(([name]) => name === base || /^\d+$/.test(name.slice(base.length + 1)) && name.startsWith(base + "."))
+    .sort(([a], [b]) => {
+      const index = (name: string) => (name === base ? 0 : Number(name.slice(base.length + 1)))
+      return index(b) - index(a)
+    })
+
+describe.each(fileSystems)("host-service appenders under concurrent load on $name", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
+    self.pipe(Effect.provide(layer()))
+
+  const limits = (maxFiles: number): Limits & { readonly program: RotationPolicy.Policy } => ({
+    jobs: RotationPolicy.make({ maxBytes: 700, maxFiles }),
+    audit: RotationPolicy.make({ maxBytes: 1024, maxFiles }),
+    // heartbeat and telemetry use the program's policy:
+    program: RotationPolicy.make({ maxBytes: 512, maxFiles })
+  })
+  const maxBytesOf = (l: ReturnType<typeof limits>, src: string) =>
+    src === "jobs" ? l.jobs!.maxBytes : src === "audit" ? l.audit!.maxBytes : l.program.maxBytes
+
+  const runLoad = (dir: string, l: ReturnType<typeof limits>) =>
+    load.pipe(Effect.provide(OperationalAppenders(dir, l).pipe(Layer.provide(RotationPolicy.layer(l.program)))))
+
+  it.scoped("maxFiles large enough to keep everything: no line lost or torn, per-writer order kept, no file over its maxBytes", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const l = limits(1000)
+      yield* runLoad(dir, l)
+      const files = yield* readAll(dir)
+      for (const [src] of sources) {
+        const family = familyOf(files, `${src}.jsonl`)
+        expect(family.length).toBeGreaterThan(5) // it did rotate, several times
+        for (const [name, text] of family) {
+          expect(Buffer.byteLength(text), name).toBeLessThanOrEqual(maxBytesOf(l, src))
+          expect(text.endsWith("\n"), name).toBe(true)
+        }
+        const lines = family.flatMap(([, text]) => text.split("\n").filter((s) => s !== "").map((s) => JSON.parse(s) as Line))
+        expect(lines.length).toBe(WRITERS * LINES_PER_WRITER)
+        expect(lines.every((line) => line.src === src)).toBe(true)
+        for (let w = 0; w < WRITERS; w++) {
+          expect(lines.filter((line) => line.w === w).map((line) => line.seq)).toEqual(
+            Array.from({ length: LINES_PER_WRITER }, (_, i) => i)
+          )
+        }
+      }
+      expect(Object.keys(files).every((name) => sources.some(([src]) => name.startsWith(`${src}.jsonl`)))).toBe(true)
+    })))
+
+  it.scoped("maxFiles 3: each appender keeps its active file and 3 backups, holding each writer's newest lines, whole", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const l = limits(3)
+      yield* runLoad(dir, l)
+      const files = yield* readAll(dir)
+      for (const [src] of sources) {
+        const family = familyOf(files, `${src}.jsonl`)
+        expect(family.map(([name]) => name)).toEqual([`${src}.jsonl.3`, `${src}.jsonl.2`, `${src}.jsonl.1`, `${src}.jsonl`])
+        for (const [name, text] of family) expect(Buffer.byteLength(text), name).toBeLessThanOrEqual(maxBytesOf(l, src))
+        const lines = family.flatMap(([, text]) => text.split("\n").filter((s) => s !== "").map((s) => JSON.parse(s) as Line))
+        for (let w = 0; w < WRITERS; w++) {
+          const kept = lines.filter((line) => line.w === w).map((line) => line.seq)
+          // What rotation dropped is each writer's oldest lines: the kept ones are a contiguous run ending at the last.
+          if (kept.length > 0) {
+            expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => LINES_PER_WRITER - kept.length + i))
+          }
+        }
+        expect(lines.some((line) => line.seq === LINES_PER_WRITER - 1)).toBe(true)
+      }
+    })))
+})
