@@ -3,8 +3,9 @@
  *   npx tsx bench/append-all.ts [--lines 1000000] [--line-bytes 200] [--batch 1000] [--mode appendAll|append]
  * Rotation at 10 MiB, 5 backups. Verifies the line count on disk (the last 6 files' worth).
  */
-import { NodeFileSystem } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
