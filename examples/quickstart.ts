@@ -2,9 +2,11 @@
  * Writes NDJSON into ./logs/app.jsonl with tiny limits (1 KiB, 3 backups) so rotation is
  * visible at once, then prints what is on disk.   npx tsx examples/quickstart.ts
  */
-import { FileSystem } from "@effect/platform"
-import { NodeFileSystem } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { RenameShift, RotatingAppender, RotationPolicy } from "../src/index.js"
 
 const program = Effect.gen(function* () {

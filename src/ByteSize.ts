@@ -3,7 +3,9 @@
  * IEC units (KiB, MiB, GiB) are powers of 1024; SI units (KB, MB, GB) are powers of 1000.
  * Units are case-insensitive; a space between number and unit is allowed.
  */
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 
 const UNITS: Record<string, number> = {
   b: 1,

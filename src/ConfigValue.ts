@@ -3,7 +3,9 @@
  * a map in tests, a nested prefix such as `TAU_`) decides where values come from, while
  * errors still name the exact variable, the value given, and the accepted form.
  */
-import { Config, ConfigError, Either } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
 import { InvalidConfig } from "./Errors.js"
 
 const SEPARATOR = "\u0000"

@@ -19,7 +19,7 @@
  * DatedFile.ageInDays(file, new Date("2026-02-02T23:59:00Z")) // 2
  * ```
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 
 /** Suffix of a compressed file. */
 export const GZIP_SUFFIX = ".gz"

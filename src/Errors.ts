@@ -3,7 +3,7 @@
  * `Effect.catchTag`) whose message names what was wrong, where, and what is accepted.
  */
 import type { PlatformError } from "@effect/platform/Error"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched. */
 export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{

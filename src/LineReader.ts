@@ -5,7 +5,8 @@
  * On `stop` it stops waiting for input but still writes every byte Node has already read
  * (a final partial line included), so a SIGTERM loses nothing that left the pipe.
  */
-import { Deferred, Effect } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import type { Readable } from "node:stream"
 import type { AppendError } from "./Errors.js"
 import type { RotatingAppender } from "./RotatingAppender.js"

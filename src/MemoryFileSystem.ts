@@ -20,9 +20,13 @@
  * }).pipe(Effect.provide(MemoryFileSystem.layer()))
  * ```
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { SystemError, type SystemErrorReason } from "@effect/platform/Error"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Path from "node:path"
 
 /** A file, directory or symlink. Handles keep a reference to the node, as an fd keeps an inode. */

@@ -20,8 +20,10 @@
  * const rotateNow = Effect.flatMap(RenameShift.RenameShift, (r) => r.shift("logs/app.jsonl", 5))
  * ```
  */
-import { FileSystem } from "@effect/platform"
-import { Context, Effect, Layer } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Path from "node:path"
 import { RotateError } from "./Errors.js"
 

@@ -34,7 +34,7 @@
  * plan.actions[0] // { _tag: "Compress", path: "/var/log/relay/app-2026-01-01.ndjson", ageDays: 19, reason: "older-than-compress-age", … }
  * ```
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as Path from "node:path"
 import * as DatedFile from "./DatedFile.js"
 

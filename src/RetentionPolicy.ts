@@ -24,7 +24,13 @@
  * }).pipe(Effect.provide(RetentionPolicy.layerConfig({ prefix: "TAU" })))
  * ```
  */
-import { Config, ConfigError, Context, Effect, Either, Layer, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { decodeBoolean, decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig } from "./Errors.js"
 

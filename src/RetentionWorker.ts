@@ -24,7 +24,11 @@
  * Layer.launch(RetentionLive).pipe(NodeRuntime.runMain)
  * ```
  */
-import { Cause, Duration, Effect, Layer, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import { RetentionPolicy } from "./RetentionPolicy.js"
 import { Sweeper } from "./Sweeper.js"
 

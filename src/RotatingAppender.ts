@@ -37,8 +37,12 @@
  * Effect.runPromise(program.pipe(Effect.provide(Live)))
  * ```
  */
-import { FileSystem } from "@effect/platform"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as Path from "node:path"
 import { type AppendError, InvalidLine, WriteError } from "./Errors.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
@@ -62,7 +66,7 @@ export const RotatingAppender = Context.GenericTag<RotatingAppender>("effect-log
 
 export interface Options {
   readonly policy: Policy
-  /** Pending bytes at which an append waits for a flush. Default 1 MiB. */
+  /** Pending bytes at which an append waits for a flush. Default 256 KiB. */
   readonly highWaterMark?: number
   /** Permission bits for a newly created file. Default 0o644. */
   readonly mode?: number
@@ -83,7 +87,7 @@ export const make = (
     const renameShift = yield* RenameShift
     const scope = yield* Effect.scope
     const { maxBytes, maxFiles } = options.policy
-    const highWaterMark = options.highWaterMark ?? 1024 * 1024
+    const highWaterMark = options.highWaterMark ?? 256 * 1024
     const writeError = (operation: WriteError["operation"]) =>
       Effect.mapError((cause: WriteError["cause"]) => new WriteError({ path, operation, cause }))
 
@@ -193,11 +197,7 @@ export const make = (
       )
     )
 
-    const scheduleFlush = Effect.suspend(() => {
-      if (flushScheduled) return Effect.void
-      flushScheduled = true
-      return Effect.asVoid(Effect.forkIn(backgroundFlush, scope))
-    })
+    const forkFlush = Effect.asVoid(Effect.forkIn(backgroundFlush, scope))
 
     const accept = (line: string) => {
       const at = pending.length
@@ -211,26 +211,35 @@ export const make = (
 
     const invalid = (reason: string) => Effect.fail(new InvalidLine({ path, reason }))
 
-    /** Waits for a flush first when the buffer is full, so a failed wait rejects the new lines. */
-    const acceptWhenRoom = (enqueue: () => void): Effect.Effect<void, AppendError> =>
-      pending.length >= highWaterMark
-        ? Effect.zipRight(flush, Effect.suspend(() => acceptWhenRoom(enqueue)))
-        : Effect.suspend(() => {
-          enqueue()
-          return scheduleFlush
-        })
+    // The hot path allocates one suspended effect per call and otherwise returns shared values.
+    const afterAccept = (): Effect.Effect<void> => {
+      if (flushScheduled) return Effect.void
+      flushScheduled = true
+      return forkFlush
+    }
 
+    /** A full buffer waits for a flush first, so a failed wait rejects the new lines. */
     const append = (line: string): Effect.Effect<void, AppendError> =>
-      Effect.suspend(() => hasLineBreak.test(line) ? invalid("the line contains a line break") : acceptWhenRoom(() => accept(line)))
+      Effect.suspend(() => {
+        if (hasLineBreak.test(line)) return invalid("the line contains a line break")
+        if (pending.length >= highWaterMark) return Effect.zipRight(flush, append(line))
+        accept(line)
+        return afterAccept()
+      })
+
+    const acceptAll = (batch: ReadonlyArray<string>): Effect.Effect<void, AppendError> =>
+      Effect.suspend(() => {
+        if (pending.length >= highWaterMark) return Effect.zipRight(flush, acceptAll(batch))
+        for (const line of batch) accept(line)
+        return afterAccept()
+      })
 
     const appendAll = (lines: Iterable<string>): Effect.Effect<void, AppendError> =>
       Effect.suspend(() => {
-        const batch = Array.from(lines)
+        const batch = Array.isArray(lines) ? lines as ReadonlyArray<string> : Array.from(lines)
         const bad = batch.findIndex((line) => hasLineBreak.test(line))
         if (bad >= 0) return invalid(`line ${bad + 1} of ${batch.length} contains a line break`)
-        return acceptWhenRoom(() => {
-          for (const line of batch) accept(line)
-        })
+        return acceptAll(batch)
       })
 
     const appendJson = (value: unknown): Effect.Effect<void, AppendError> =>

@@ -19,7 +19,11 @@
  * }).pipe(Effect.provide(RotationPolicy.layerConfig({ prefix: "TAU" })))
  * ```
  */
-import { Config, Context, Effect, Layer, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { BYTE_SIZE_FORM, parse as parseByteSize } from "./ByteSize.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import type { InvalidConfig } from "./Errors.js"

@@ -2,7 +2,8 @@
 /** The `effect-logrotate` executable. */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, type Exit } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import { exitCode, main } from "./Cli.js"
 
 NodeRuntime.runMain(main(process.argv).pipe(Effect.provide(NodeContext.layer)), {
