@@ -8,7 +8,12 @@ import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import { InvalidConfig } from "./Errors.js"
 
+// toInvalidConfig reads the value and the accepted form back out of a ConfigError's message.
 const SEPARATOR = "\u0000"
+
+/** A ConfigError that `toInvalidConfig` turns back into the given `InvalidConfig` (for cross-field checks). */
+export const fromInvalidConfig = (error: InvalidConfig): ConfigError.ConfigError =>
+  ConfigError.InvalidData([error.variable], `${error.value}${SEPARATOR}${error.expected}`)
 
 /**
  * A setting read as a string and decoded by `decode` (`Left` = the accepted form).

@@ -46,20 +46,12 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Path from "node:path"
 import * as DatedFile from "./DatedFile.js"
-import type { AppendError, WriteError } from "./Errors.js"
+import { type AppendError, type WriteError, InvalidPrefix } from "./Errors.js"
 import * as RenameShift from "./RenameShift.js"
 import * as RotatingAppender from "./RotatingAppender.js"
 import { type Policy, make as makePolicy } from "./RotationPolicy.js"
 
-/** A prefix whose file names would not be recognized, with the same prefix, by `DatedFile.parse`. */
-export class InvalidPrefix extends Data.TaggedError("InvalidPrefix")<{
-  readonly prefix: string
-  readonly reason: string
-}> {
-  override get message() {
-    return `invalid daily file prefix ${JSON.stringify(this.prefix)}: ${this.reason}`
-  }
-}
+export { InvalidPrefix }
 
 export interface DailyAppender {
   readonly dir: string

@@ -91,3 +91,13 @@ export class SweepFailure extends Data.TaggedError("SweepFailure")<{
     return `retention ${this.operation} ${this.path} failed: ${this.error.message}`
   }
 }
+
+/** A prefix whose file names would not be recognized, with the same prefix, by `DatedFile.parse`. */
+export class InvalidPrefix extends Data.TaggedError("InvalidPrefix")<{
+  readonly prefix: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `invalid daily file prefix ${JSON.stringify(this.prefix)}: ${this.reason}`
+  }
+}

@@ -25,13 +25,12 @@
  * ```
  */
 import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { decodeBoolean, decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
+import { decodeBoolean, decodeInteger, fromInvalidConfig, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig } from "./Errors.js"
 
 /** Files whose date is more than this many days before today are deleted. */
@@ -130,14 +129,6 @@ export const defaults: Policy = Either.getOrThrow(make({}))
 const decodeDirs = (raw: string): Either.Either<ReadonlyArray<string>, string> =>
   Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d.length > 0))
 
-/**
- * `ConfigValue.toInvalidConfig` reads the value and the accepted form back from the message
- * as `value \u0000 expected`; a cross-field error must use the same encoding to be reported
- * like a single-field one.
- */
-const toConfigError = (error: InvalidConfig): ConfigError.ConfigError =>
-  ConfigError.InvalidData([error.variable], `${error.value}\u0000${error.expected}`)
-
 /** The five `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
 export const config: Config.Config<Policy> = Config.all({
   enabled: setting(variables.enabled, decodeBoolean, false),
@@ -146,7 +137,7 @@ export const config: Config.Config<Policy> = Config.all({
   compressAgeDays: setting(variables.compressAgeDays, decodeInteger(0, COMPRESS_AGE_DAYS_FORM), DEFAULT_COMPRESS_AGE_DAYS),
   checkIntervalSeconds: setting(
     variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM), DEFAULT_CHECK_INTERVAL_SECONDS)
-}).pipe(Config.mapOrFail((input) => Either.mapLeft(make(input), toConfigError)))
+}).pipe(Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
 
 /**
  * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.

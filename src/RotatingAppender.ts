@@ -98,7 +98,10 @@ export const make = (
     let projected = 0
     const pending = new LineBuffer(Math.min(highWaterMark, 1024 * 1024) + 64 * 1024)
     let spare: Buffer | undefined
-    let flushScheduled = false
+    /** Set once the scope has closed: using the appender after that is a bug (a defect). */
+    let closed = false
+    /** Opened by every accepted line; the flusher fiber waits on it. */
+    const wake = yield* Effect.makeLatch(false)
     const lock = yield* Effect.makeSemaphore(1)
 
     const open = Effect.gen(function* () {
@@ -185,19 +188,20 @@ export const make = (
     })
 
     const flush = lock.withPermits(1)(drain)
+    const publicFlush = Effect.suspend(() => (closed ? useAfterClose : flush))
 
-    const backgroundFlush = Effect.suspend(() => {
-      flushScheduled = false
-      return flush
-    }).pipe(
+    // One long-lived fiber writes in the background; a line only opens the latch (no fork per batch).
+    // Closing the latch before the flush means a line accepted during the write wakes the next round.
+    const flusher = wake.await.pipe(
+      Effect.zipRight(wake.close),
+      Effect.zipRight(flush),
       Effect.catchAll((error) =>
         Effect.logWarning("background flush failed; lines stay buffered and are retried").pipe(
           Effect.annotateLogs({ path, error: error.message })
         )
-      )
+      ),
+      Effect.forever
     )
-
-    const forkFlush = Effect.asVoid(Effect.forkIn(backgroundFlush, scope))
 
     const accept = (line: string) => {
       const at = pending.length
@@ -213,14 +217,15 @@ export const make = (
 
     // The hot path allocates one suspended effect per call and otherwise returns shared values.
     const afterAccept = (): Effect.Effect<void> => {
-      if (flushScheduled) return Effect.void
-      flushScheduled = true
-      return forkFlush
+      wake.unsafeOpen()
+      return Effect.void
     }
+    const useAfterClose = Effect.dieMessage(`RotatingAppender(${path}) used after its scope closed`)
 
     /** A full buffer waits for a flush first, so a failed wait rejects the new lines. */
     const append = (line: string): Effect.Effect<void, AppendError> =>
       Effect.suspend(() => {
+        if (closed) return useAfterClose
         if (hasLineBreak.test(line)) return invalid("the line contains a line break")
         if (pending.length >= highWaterMark) return Effect.zipRight(flush, append(line))
         accept(line)
@@ -236,6 +241,7 @@ export const make = (
 
     const appendAll = (lines: Iterable<string>): Effect.Effect<void, AppendError> =>
       Effect.suspend(() => {
+        if (closed) return useAfterClose
         const batch = Array.isArray(lines) ? lines as ReadonlyArray<string> : Array.from(lines)
         const bad = batch.findIndex((line) => hasLineBreak.test(line))
         if (bad >= 0) return invalid(`line ${bad + 1} of ${batch.length} contains a line break`)
@@ -254,6 +260,8 @@ export const make = (
       })
 
     projected = written = yield* open
+    // Finalizers run last-added first: the flusher fiber is interrupted (waiting for a write in
+    // progress, which is uninterruptible) before the final flush writes the rest and closes.
     yield* Effect.addFinalizer(() =>
       flush.pipe(
         Effect.catchAll((error) =>
@@ -261,11 +269,15 @@ export const make = (
             Effect.annotateLogs({ path, error: error.message, pendingBytes: pending.length })
           )
         ),
-        Effect.zipRight(closeFile)
+        Effect.zipRight(closeFile),
+        Effect.ensuring(Effect.sync(() => void (closed = true)))
       )
     )
+    // Interruptible even when the appender is made inside an uninterruptible region (a fork
+    // inherits it), or closing the scope would wait forever for the idle flusher.
+    yield* Effect.forkIn(Effect.interruptible(flusher), scope)
 
-    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, flush })
+    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, flush: publicFlush })
   })
 
 /** An appender for `path` under the program's `RotationPolicy`, as the `RotatingAppender` service. */
@@ -285,15 +297,26 @@ export const layer = (
  * const AuditLive = RotatingAppender.layerAs(Audit, "logs/audit.jsonl", { policy: RotationPolicy.make({ maxBytes: 1e6, maxFiles: 20 }) })
  * ```
  */
-export const layerAs = <Id>(
+export function layerAs<Id>(
+  tag: Context.Tag<Id, RotatingAppender>,
+  path: string,
+  options: Partial<Options> & { readonly policy: Policy }
+): Layer.Layer<Id, WriteError, FileSystem.FileSystem | RenameShift>
+export function layerAs<Id>(
   tag: Context.Tag<Id, RotatingAppender>,
   path: string,
   options?: Partial<Options>
-): Layer.Layer<Id, WriteError, RotationPolicy | FileSystem.FileSystem | RenameShift> =>
-  Layer.scoped(
+): Layer.Layer<Id, WriteError, RotationPolicy | FileSystem.FileSystem | RenameShift>
+export function layerAs<Id>(
+  tag: Context.Tag<Id, RotatingAppender>,
+  path: string,
+  options?: Partial<Options>
+): Layer.Layer<Id, WriteError, RotationPolicy | FileSystem.FileSystem | RenameShift> {
+  return Layer.scoped(
     tag,
     Effect.flatMap(
       options?.policy ? Effect.succeed(options.policy) : RotationPolicy,
       (policy) => make(path, { ...options, policy })
     )
   )
+}

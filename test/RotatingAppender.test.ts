@@ -257,6 +257,21 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
       expect(filesOf(mem)).toEqual({ "/logs/app.jsonl": joined(accepted) })
     }).pipe(Effect.provide(memoryLayer())))
 
+  it.effect("using an appender after its scope closed is a defect and reopens nothing", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryFileSystem.MemoryFileSystem
+      const scope = yield* Scope.make()
+      const log = yield* RotatingAppender.make("/logs/app.jsonl", { policy: policy(0, 1) }).pipe(Scope.extend(scope))
+      yield* log.append("a")
+      yield* Scope.close(scope, Exit.void)
+      const opens = mem.calls.open
+      for (const use of [log.append("b"), log.appendAll(["c"]), log.flush]) {
+        const exit = yield* Effect.exit(use)
+        expect(Exit.isFailure(exit) && exit.cause._tag).toBe("Die")
+      }
+      expect([mem.calls.open, filesOf(mem)]).toEqual([opens, { "/logs/app.jsonl": "a\n" }])
+    }).pipe(Effect.provide(memoryLayer())))
+
   it.scoped("a background flush runs without an explicit flush", () =>
     Effect.gen(function* () {
       const { mem, log } = yield* setup(0, 1)
