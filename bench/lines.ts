@@ -54,3 +54,15 @@ export const objectGenerator = (lineBytes: number): ((i: number) => { seq: numbe
     return { seq: i, pad: pad.slice(0, Math.max(0, lineBytes - 1 - headLength - 2)) }
   }
 }
+
+/** The same write loop for every stream contender: one line per write(), waiting for 'drain' when write() says so. */
+export const writeAllLines = async (
+  out: { write: (chunk: string) => boolean; once: (event: "drain", listener: () => void) => unknown },
+  opts: ContenderOptions
+): Promise<void> => {
+  const line = lineGenerator(opts.lineBytes)
+  opts.startClock()
+  for (let i = 0; i < opts.lines; i++) {
+    if (!out.write(line(i) + "\n")) await new Promise<void>((resolve) => out.once("drain", resolve))
+  }
+}

@@ -273,6 +273,20 @@ const appenderLogger = (path: string, options: Options | undefined) =>
     return yield* make(appender)
   })
 
+/** A layer that puts the logger for `path` into the current loggers with `update`, for its lifetime. */
+const installed = (
+  path: string,
+  options: Options | undefined,
+  update: (
+    loggers: HashSet.HashSet<Logger.Logger<unknown, unknown>>,
+    logger: Logger.Logger<unknown, void>
+  ) => HashSet.HashSet<Logger.Logger<unknown, unknown>>
+): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> =>
+  Layer.scopedDiscard(Effect.flatMap(
+    appenderLogger(path, options),
+    (logger) => Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => update(loggers, logger))
+  ))
+
 /** Effect's console loggers: the default one, and the pretty one `runMain` installs in its place. */
 const consoleLoggers: ReadonlyArray<Logger.Logger<unknown, void>> = [Logger.defaultLogger, Logger.prettyLoggerDefault]
 
@@ -299,10 +313,7 @@ export function layer(
   path: string,
   options?: Options
 ): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> {
-  return Layer.scopedDiscard(Effect.flatMap(
-    appenderLogger(path, options),
-    (logger) => Effect.locallyScopedWith(FiberRef.currentLoggers, HashSet.add(logger))
-  ))
+  return installed(path, options, (loggers, logger) => HashSet.add(loggers, logger))
 }
 
 /**
@@ -328,10 +339,6 @@ export function layerReplace(
   path: string,
   options?: Options
 ): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> {
-  return Layer.scopedDiscard(Effect.flatMap(
-    appenderLogger(path, options),
-    (logger) =>
-      Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
-        HashSet.add(consoleLoggers.reduce((set, console) => HashSet.remove(set, console), loggers), logger))
-  ))
+  return installed(path, options, (loggers, logger) =>
+    HashSet.add(consoleLoggers.reduce((set, console) => HashSet.remove(set, console), loggers), logger))
 }

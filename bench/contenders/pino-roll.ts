@@ -11,10 +11,9 @@
 import { once } from "node:events"
 import { join } from "node:path"
 import pinoRoll from "pino-roll"
-import { type ContenderOptions, lineGenerator } from "../lines.js"
+import { type ContenderOptions, writeAllLines } from "../lines.js"
 
 export const run = async (opts: ContenderOptions): Promise<void> => {
-  const line = lineGenerator(opts.lineBytes)
   const out = await pinoRoll({
     file: join(opts.dir, "app.log"),
     size: `${opts.maxBytes}b`,
@@ -23,10 +22,7 @@ export const run = async (opts: ContenderOptions): Promise<void> => {
     minLength: 4096
   })
   if ((out as unknown as { fd: number }).fd < 0) await once(out, "ready")
-  opts.startClock()
-  for (let i = 0; i < opts.lines; i++) {
-    if (!out.write(line(i) + "\n")) await once(out, "drain")
-  }
+  await writeAllLines(out, opts)
   out.end()
   await once(out, "close")
 }

@@ -2,16 +2,12 @@
 import { once } from "node:events"
 import { createWriteStream } from "node:fs"
 import { join } from "node:path"
-import { type ContenderOptions, lineGenerator } from "../lines.js"
+import { type ContenderOptions, writeAllLines } from "../lines.js"
 
 export const run = async (opts: ContenderOptions): Promise<void> => {
-  const line = lineGenerator(opts.lineBytes)
   const out = createWriteStream(join(opts.dir, "app.log"), { flags: "a" })
   await once(out, "open")
-  opts.startClock()
-  for (let i = 0; i < opts.lines; i++) {
-    if (!out.write(line(i) + "\n")) await once(out, "drain")
-  }
+  await writeAllLines(out, opts)
   out.end()
   await once(out, "close")
 }

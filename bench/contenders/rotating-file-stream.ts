@@ -9,16 +9,12 @@
  */
 import { once } from "node:events"
 import { createStream } from "rotating-file-stream"
-import { type ContenderOptions, lineGenerator } from "../lines.js"
+import { type ContenderOptions, writeAllLines } from "../lines.js"
 
 export const run = async (opts: ContenderOptions): Promise<void> => {
-  const line = lineGenerator(opts.lineBytes)
   const out = createStream("app.log", { path: opts.dir, size: `${opts.maxBytes}B`, rotate: opts.maxFiles })
   await once(out, "open")
-  opts.startClock()
-  for (let i = 0; i < opts.lines; i++) {
-    if (!out.write(line(i) + "\n")) await once(out, "drain")
-  }
+  await writeAllLines(out, opts)
   out.end()
   await once(out, "close")
 }

@@ -6,19 +6,15 @@
 import { once } from "node:events"
 import { join } from "node:path"
 import SonicBoomModule from "sonic-boom"
-import { type ContenderOptions, lineGenerator } from "../lines.js"
+import { type ContenderOptions, writeAllLines } from "../lines.js"
 
 // sonic-boom is CommonJS (`module.exports = SonicBoom`, with `.default` pointing to itself).
 const SonicBoom = SonicBoomModule.default
 
 export const run = async (opts: ContenderOptions): Promise<void> => {
-  const line = lineGenerator(opts.lineBytes)
   const out = new SonicBoom({ dest: join(opts.dir, "app.log"), sync: false, minLength: 4096, append: true })
   await once(out, "ready")
-  opts.startClock()
-  for (let i = 0; i < opts.lines; i++) {
-    if (!out.write(line(i) + "\n")) await once(out, "drain")
-  }
+  await writeAllLines(out, opts)
   out.end()
   await once(out, "close")
 }
