@@ -22,8 +22,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-cli-pipe-"))
 const input = path.join(dir, "input.ndjson")
 const line = lineGenerator(lineBytes)
 const out = fs.createWriteStream(input)
-for (let i = 0; i < lines; i++) if (!out.write(line(i) + "\n")) await new Promise((r) => out.once("drain", r))
-await new Promise((r) => out.end(r))
+for (let i = 0; i < lines; i++) if (!out.write(line(i) + "\n")) await new Promise<void>((r) => out.once("drain", () => r()))
+await new Promise<void>((r) => out.end(() => r()))
 const bytes = fs.statSync(input).size
 
 const time = (label: string, script: string) => {

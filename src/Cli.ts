@@ -41,6 +41,12 @@ import { VERSION } from "./version.js"
 /** Bad usage that the argument parser cannot see (e.g. no directory from flags or environment). */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
+/** Reading the input failed; what was read before has been written. */
+export class ReadFailed extends Data.TaggedError("ReadFailed")<{ readonly message: string }> {}
+
+/** Set when a run stopped by a signal failed to write what it had read: it must not exit 0. */
+let failedAtShutdown = false
+
 /** A sweep ran and some files failed; they have been reported. */
 export class FilesFailed extends Data.TaggedError("FilesFailed")<{ readonly count: number }> {}
 
@@ -185,11 +191,19 @@ const append = Command.make("append", {
       // A daemon: a child fiber would be interrupted with its parent, before it could finish.
       const pumping = yield* Effect.forkDaemon(LineReader.pump(process.stdin, appender, stop))
       return yield* pumping.await.pipe(
-        Effect.onInterrupt(() => Deferred.succeed(stop, undefined).pipe(Effect.zipRight(pumping.await)))
+        Effect.onInterrupt(() =>
+          Deferred.succeed(stop, undefined).pipe(
+            Effect.zipRight(pumping.await),
+            // The signal's exit code is 0 unless writing what was read failed.
+            Effect.flatMap((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(
+              Console.error(`effect-logrotate: ${Cause.pretty(exit.cause)}`),
+              Effect.sync(() => void (failedAtShutdown = true))
+            ))
+          ))
       )
     })).pipe(Effect.provide(RenameShift.layer.pipe(Layer.provideMerge(FileSystemLive))))
     const value = yield* result
-    if (value.readError) yield* Console.error(`effect-logrotate append: reading stdin failed: ${value.readError.message}`)
+    if (value.readError) return yield* new ReadFailed({ message: `reading stdin failed: ${value.readError.message}` })
   })).pipe(Command.withDescription("append stdin's lines to <file>, rotating it by size (like rotatelogs)"))
 
 const formatBytes = (n: number) => n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`
@@ -291,6 +305,7 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
       InvalidConfig: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       UsageError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       FilesFailed: () => Effect.succeed(EXIT.filesFailed),
+      ReadFailed: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),
       InvalidLine: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),
       RotateError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),
       WriteError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed)
@@ -305,4 +320,8 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
 
 /** The exit code of a finished run; a run interrupted by a signal exits 0. */
 export const exitCode = (exit: Exit.Exit<number, unknown>): number =>
-  Exit.isSuccess(exit) ? exit.value : Cause.isInterruptedOnly(exit.cause) ? EXIT.ok : EXIT.filesFailed
+  Exit.isSuccess(exit)
+    ? exit.value
+    : Cause.isInterruptedOnly(exit.cause) && !failedAtShutdown
+    ? EXIT.ok
+    : EXIT.filesFailed

@@ -221,7 +221,7 @@ export const make = (): MemoryFileSystem => {
     return {
       [FileSystem.FileTypeId]: FileSystem.FileTypeId,
       fd: FileSystem.FileDescriptor(fd),
-      stat: Effect.sync(() => info(node)),
+      stat: Effect.zipRight(guard("stat", path), Effect.sync(() => info(node))),
       seek: (offset, from) =>
         Effect.sync(() => {
           position = from === "current" ? position + Number(offset) : Number(offset)

@@ -250,6 +250,7 @@ export const make = (target: Target): Effect.Effect<Logger.Logger<unknown, void>
       Effect.zipRight(wake.close),
       Effect.zipRight(handOver),
       Effect.forever,
+      Effect.interruptible, // a fork inherits uninterruptibility; the finalizer must be able to stop it
       Effect.forkDaemon
     )
     /** Hands over until nothing is queued, then stops accepting: no entry is left behind. */

@@ -74,6 +74,9 @@ export const layer: Layer.Layer<never, never, RetentionPolicy | Sweeper> = Layer
     }))
     yield* sweepOnce.pipe(
       Effect.repeat(Schedule.spaced(Duration.seconds(policy.checkIntervalSeconds))),
+      // A fork inherits uninterruptibility: built inside an uninterruptible region, closing
+      // the scope would otherwise wait forever for this never-ending loop.
+      Effect.interruptible,
       Effect.forkScoped
     )
   })

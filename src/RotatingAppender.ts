@@ -145,8 +145,10 @@ export const make = (
       Effect.flatMap(ensureOpen, (handle) =>
         handle.writeAll(data).pipe(
           writeError("write"),
-          // A partial write would leave a torn line; cut the file back to its last whole line.
-          Effect.tapError(() => Effect.ignore(handle.truncate(written))),
+          // A partial write would leave a torn line: cut the file back to its last whole line,
+          // but never extend it (after an outside truncation, e.g. copytruncate, it is shorter).
+          Effect.tapError(() =>
+            Effect.ignore(Effect.flatMap(handle.stat, (info) => Number(info.size) > written ? handle.truncate(written) : Effect.void))),
           Effect.map(() => void (written += data.length))
         ))
 
@@ -262,15 +264,19 @@ export const make = (
     projected = written = yield* open
     // Finalizers run last-added first: the flusher fiber is interrupted (waiting for a write in
     // progress, which is uninterruptible) before the final flush writes the rest and closes.
+    // `closed` is set first, under the lock: an append racing the close either got in before
+    // (and is in the final drain) or is refused; none is accepted and then dropped.
     yield* Effect.addFinalizer(() =>
-      flush.pipe(
+      lock.withPermits(1)(Effect.suspend(() => {
+        closed = true
+        return drain
+      })).pipe(
         Effect.catchAll((error) =>
           Effect.logError("lines lost at close: final flush failed").pipe(
             Effect.annotateLogs({ path, error: error.message, pendingBytes: pending.length })
           )
         ),
-        Effect.zipRight(closeFile),
-        Effect.ensuring(Effect.sync(() => void (closed = true)))
+        Effect.zipRight(closeFile)
       )
     )
     // Interruptible even when the appender is made inside an uninterruptible region (a fork

@@ -126,6 +126,22 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(fs.readFileSync(path.join(cwd, "a.jsonl"), "utf8")).toBe(sent.join("\n") + '\n{"partial":\n')
   })
 
+  it("append: a disk that refuses the writes exits 1, at end of input and when stopped by SIGTERM", async () => {
+    const cwd = tempDir()
+    fs.symlinkSync("/dev/full", path.join(cwd, "a.jsonl")) // every write fails with ENOSPC
+    const atEof = run(["append", "a.jsonl"], { cwd, input: '{"a":1}\n' })
+    expect([atEof.code, atEof.stderr]).toEqual([1, expect.stringContaining("a.jsonl")])
+    const child = spawn(process.execPath, [bin, "append", "a.jsonl"], { cwd, env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    child.stdin.write('{"a":1}\n')
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline && !stderr.includes("background flush failed")) await new Promise((r) => setTimeout(r, 50))
+    child.kill("SIGTERM")
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    expect(code).toBe(1)
+  })
+
   it("sweep --json: compresses, deletes, skips, and reports it as one JSON object", () => {
     const dir = datedDir([0, 3, 10, 40])
     const result = run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--json"])

@@ -1,7 +1,7 @@
 import type { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import {
-  Cause, Effect, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan, Metric, type Scope,
+  Cause, Effect, Exit, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan, Metric, Scope,
   TestClock
 } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
@@ -74,6 +74,17 @@ describe.each(fileSystems)("NdjsonLogger on $name", ({ layer }) => {
       }).pipe(Effect.provide(NdjsonLogger.layerReplace(`${dir}/app.jsonl`, { policy: unlimited })))
       const messages = (yield* allLines(dir)).map((line) => JSON.parse(line).message)
       expect(messages).toEqual(Array.from({ length: 1000 }, (_, i) => `entry ${i + 1}`))
+    })))
+
+  it.scoped("closing stops the logger's worker even when the logger was made inside an uninterruptible region", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const scope = yield* Scope.make()
+      const appender = yield* RotatingAppender.make(`${dir}/app.jsonl`, { policy: unlimited }).pipe(Scope.extend(scope))
+      const logger = yield* Effect.uninterruptible(NdjsonLogger.make(appender).pipe(Scope.extend(scope)))
+      yield* Effect.logInfo("before close").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      yield* Scope.close(scope, Exit.void) // hung forever before the worker was made interruptible
+      expect((yield* allLines(dir)).map((line) => JSON.parse(line).message)).toEqual(["before close"])
     })))
 
   it.scoped("8 fibers logging through tiny rotations: every entry once, whole, in per-fiber order, no file over maxBytes", () =>

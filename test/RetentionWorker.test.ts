@@ -43,6 +43,17 @@ const start = <E>(layer: Layer.Layer<never, E>) =>
   })
 
 describe("RetentionWorker", () => {
+  it.effect("closing the scope stops it even when it was built inside an uninterruptible region", () =>
+    Effect.gen(function* () {
+      const { stats, sweeper } = yield* stubSweeper()
+      const scope = yield* Scope.make()
+      yield* Effect.uninterruptible(Layer.buildWithScope(RetentionWorker.layer.pipe(Layer.provide(sweeper), Layer.provide(enabled)), scope))
+      yield* TestClock.adjust(0)
+      yield* Scope.close(scope, Exit.void) // hung forever before the worker's loop was made interruptible
+      yield* TestClock.adjust(`${INTERVAL * 5} seconds`)
+      expect((yield* Ref.get(stats)).started).toBe(1)
+    }))
+
   it.effect("sweeps once at startup", () =>
     Effect.gen(function* () {
       const { stats, sweeper } = yield* stubSweeper()

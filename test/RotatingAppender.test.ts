@@ -189,7 +189,7 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
       const { mem, log } = yield* setup(10_000, 3)
       for (const line of lines(5000)) yield* log.append(line) // 50,000 bytes: 4 rotations
       yield* log.flush
-      expect(mem.calls.stat ?? 0).toBe(0) // the handle's stat, not the path's
+      expect(mem.calls.stat).toBe(5) // one per opened file, none per line
       expect(mem.calls.open).toBe(5)
       expect(mem.calls.write).toBeLessThan(100)
     }).pipe(Effect.provide(memoryLayer())))
@@ -199,10 +199,11 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
       const { mem, log } = yield* setup(20, 5)
       yield* log.appendAll(lines(4))
       yield* log.flush // app.jsonl.1 = l1 l2, app.jsonl = l3 l4
-      mem.injectFault({ method: "rename", path: "/logs/app.jsonl.1", reason: "PermissionDenied" })
+      mem.injectFault({ method: "rename", path: "/logs/app.jsonl.1", reason: "PermissionDenied", times: Infinity })
       yield* log.appendAll(lines(2, 9, "m"))
       const error = yield* Effect.flip(log.flush)
       expect([error._tag, error._tag === "RotateError" && error.operation]).toEqual(["RotateError", "rename"])
+      mem.clearFaults()
       yield* log.flush
       expect(filesOf(mem)).toEqual({
         "/logs/app.jsonl": joined(lines(2, 9, "m")),
@@ -216,9 +217,10 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
       const { mem, log } = yield* setup(20, 1)
       yield* log.appendAll(lines(4))
       yield* log.flush
-      mem.injectFault({ method: "remove", path: "/logs/app.jsonl.1", reason: "Busy" })
+      mem.injectFault({ method: "remove", path: "/logs/app.jsonl.1", reason: "Busy", times: Infinity })
       yield* log.append("m")
       expect((yield* Effect.flip(log.flush))._tag).toBe("RotateError")
+      mem.clearFaults()
       yield* log.flush
       expect(filesOf(mem)).toEqual({ "/logs/app.jsonl": "m\n", "/logs/app.jsonl.1": joined(lines(4).slice(2)) })
     }).pipe(Effect.provide(memoryLayer())))
@@ -228,10 +230,11 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
       const { mem, log } = yield* setup(0, 1)
       yield* log.appendAll(lines(3))
       yield* log.flush
-      mem.injectFault({ method: "write", reason: "Unknown" })
+      mem.injectFault({ method: "write", reason: "Unknown", times: Infinity })
       yield* log.appendAll(lines(3, 9, "m"))
       const error = yield* Effect.flip(log.flush)
       expect([error._tag, error.message]).toEqual(["WriteError", expect.stringContaining("/logs/app.jsonl")])
+      mem.clearFaults()
       yield* log.flush
       expect(filesOf(mem)).toEqual({ "/logs/app.jsonl": joined([...lines(3), ...lines(3, 9, "m")]) })
     }).pipe(Effect.provide(memoryLayer())))
