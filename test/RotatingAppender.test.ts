@@ -163,6 +163,26 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
       expect(Object.values(files).every((text) => Buffer.byteLength(text) <= 256)).toBe(true)
     })))
 
+  it.scoped("appends racing the close: every append that succeeded is on disk", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const scope = yield* Scope.make()
+      const log = yield* RotatingAppender.make(`${dir}/app.jsonl`, { policy: policy(0, 1) }).pipe(Scope.extend(scope))
+      const accepted: Array<string> = []
+      const writer = yield* Effect.fork(Effect.gen(function* () {
+        for (let i = 0; ; i++) {
+          const exit = yield* Effect.exit(log.append(`line-${i}`))
+          if (Exit.isFailure(exit)) return
+          accepted.push(`line-${i}`)
+        }
+      }))
+      yield* Effect.repeatN(Effect.yieldNow(), 200) // let the writer get going
+      yield* Scope.close(scope, Exit.void)
+      yield* Fiber.await(writer)
+      expect(accepted.length).toBeGreaterThan(0)
+      expect(yield* readAll(dir)).toEqual({ "app.jsonl": joined(accepted) })
+    })))
+
   it.scoped("closing the scope flushes everything accepted", () =>
     run(Effect.gen(function* () {
       const dir = yield* tempDir
