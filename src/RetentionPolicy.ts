@@ -32,6 +32,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { decodeBoolean, decodeInteger, fromInvalidConfig, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig } from "./Errors.js"
+import * as Path from "node:path"
 
 /** Files whose date is more than this many days before today are deleted. */
 export const MaxAgeDays = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1), Schema.brand("MaxAgeDays"))
@@ -106,7 +107,8 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
     const checkIntervalSeconds = yield* field(CheckIntervalSeconds, names.checkIntervalSeconds,
       input.checkIntervalSeconds ?? DEFAULT_CHECK_INTERVAL_SECONDS, CHECK_INTERVAL_SECONDS_FORM)
     const enabled = input.enabled ?? false
-    const dirs = [...new Set((input.dirs ?? []).map((d) => d.trim()).filter((d) => d.length > 0))]
+    // Resolved, so `logs` and `./logs/` are one directory, swept once.
+    const dirs = [...new Set((input.dirs ?? []).map((d) => d.trim()).filter((d) => d.length > 0).map((d) => Path.resolve(d)))]
     if (compressAgeDays > 0 && compressAgeDays >= maxAgeDays) {
       return yield* Either.left(new InvalidConfig({
         variable: names.compressAgeDays, value: String(compressAgeDays),

@@ -30,6 +30,12 @@ describe("RetentionPolicy from configuration", () => {
       })
     }))
 
+  it("aliases of one directory are one directory, resolved to an absolute path", () => {
+    const policy = Either.getOrThrow(RetentionPolicy.make({ dirs: ["/a/logs", "/a/logs/", "/a/./logs", "/a/dlq"] }))
+    expect(policy.dirs).toEqual(["/a/logs", "/a/dlq"])
+    expect(Either.getOrThrow(RetentionPolicy.make({ dirs: ["logs"] })).dirs).toEqual([`${process.cwd()}/logs`])
+  })
+
   it.effect("a host prefix nests every variable: TAU_LOG_RETENTION_…", () =>
     Effect.gen(function* () {
       const policy = yield* load({
