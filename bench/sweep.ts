@@ -2,20 +2,25 @@
  * Retention sweep benchmark: our `Sweeper` (NodeFileSystem) against `find | xargs gzip` + `rm`
  * doing the same job on identical data, measured in one run.
  *
- *   npx tsx bench/sweep.ts [--files 10000] [--kib 64] [--concurrency <cpus>] [--big-mib 256] [--keep]
+ *   npx tsx bench/sweep.ts [--files 10000] [--kib 64] [--concurrency <cpus>] [--io-concurrency N] [--big-mib 256] [--keep]
  *
  * It generates `--files` dated NDJSON files of `--kib` KiB (20 prefix families, dates spread
  * over the last 60 days, every 10th file already gzipped) into three identical directories,
  * then: (a) sweeps the first with our Sweeper, compress after 7 days / delete after 30;
  * (b) runs the shell baseline on the second, selecting by the date in the name (plain gzip,
  * which does not fsync); (c) the same baseline with `gzip --synchronous`, which fsyncs each
- * output like our Compressor does. It checks the three end states have the same names and that
- * a sample of .gz files decompress to the same bytes, then prints wall times, ratios and our
+ * output like our Compressor does. Each contender starts after a `sync` (not timed), so none
+ * pays for another's writeback. It checks the three end states have the same names and that
+ * a sample of .gz files decompress to the same bytes, then prints wall times, CPU seconds
+ * (ours: this process; baselines: their process trees, from /proc on Linux), ratios and our
  * RSS before and at peak. Finally it compresses one `--big-mib` file alone to show our memory
  * does not grow with the file size. Not a test.
  */
-import { NodeFileSystem } from "@effect/platform-node"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -28,7 +33,10 @@ import * as Sweeper from "../src/Sweeper.js"
 export interface SweepBenchOptions {
   readonly files: number
   readonly kib: number
+  /** Our `concurrency` (zlib calls at once) and the baselines' `xargs -P`. */
   readonly concurrency: number
+  /** Our `ioConcurrency`; undefined = the Sweeper's default. */
+  readonly ioConcurrency?: number
   readonly maxAgeDays: number
   readonly compressAgeDays: number
   /** Keep the generated directories (printed) instead of removing them. */
@@ -41,13 +49,14 @@ export interface SweepBenchResult {
   readonly options: SweepBenchOptions
   readonly planned: { readonly compress: number; readonly delete: number; readonly untouched: number }
   readonly ours: {
-    readonly ms: number; readonly compressed: number; readonly deleted: number; readonly failed: number
+    readonly ms: number; readonly cpuMs: number; readonly compressed: number; readonly deleted: number; readonly failed: number
     readonly rssBeforeMiB: number; readonly peakRssMiB: number; readonly maxRssMiB: number
   }
   /** One `bigMiB` file compressed alone: our RSS before and at peak (bounded-memory check). */
   readonly big?: { readonly mib: number; readonly ms: number; readonly rssBeforeMiB: number; readonly peakRssMiB: number }
-  readonly baseline: { readonly ms: number }
-  readonly baselineSync: { readonly ms: number }
+  /** `cpuMs` is undefined where /proc/self/stat is not available. */
+  readonly baseline: { readonly ms: number; readonly cpuMs: number | undefined }
+  readonly baselineSync: { readonly ms: number; readonly cpuMs: number | undefined }
   readonly sameNames: boolean
   readonly sampleContentsEqual: boolean
 }
@@ -132,13 +141,26 @@ find "$dir" -maxdepth 1 -type f \\( -name "$pat" -o -name "$pat.gz" \\) -printf 
 find "$dir" -maxdepth 1 -type f -name "$pat" -printf '%f\\n' | older "$gz_before" | xargs -r -d '\\n' -P "$cpus" -n 32 gzip ${gzipFlags} --
 `
 
+/** CPU milliseconds of the waited-for children of this process (cutime + cstime), Linux only. */
+const childrenCpuMs = (): number | undefined => {
+  try {
+    const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ")
+    // After "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
+    return (Number(fields[13]) + Number(fields[14])) * 10 // USER_HZ is 100 on Linux
+  } catch {
+    return undefined
+  }
+}
+
 const runBaseline = (dir: string, options: SweepBenchOptions, today: Date, gzipFlags: string) => {
+  const cpuBefore = childrenCpuMs()
   const started = performance.now()
   const result = spawnSync("bash", ["-c", baselineScript(gzipFlags), "baseline", dir, String(options.concurrency),
     today.toISOString().slice(0, 10), String(options.maxAgeDays), String(options.compressAgeDays)], { stdio: "inherit" })
   const ms = performance.now() - started
+  const cpuAfter = childrenCpuMs()
   if (result.status !== 0) throw new Error(`baseline failed with status ${result.status}`)
-  return { ms }
+  return { ms, cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore }
 }
 
 const MiB = 2 ** 20
@@ -148,10 +170,13 @@ const measured = async <A>(f: () => Promise<A>) => {
   const before = process.memoryUsage().rss
   let peak = before
   const sampler = setInterval(() => void (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+  const cpu = process.cpuUsage()
   const started = performance.now()
   try {
     const value = await f()
-    return { value, ms: performance.now() - started, rssBeforeMiB: before / MiB, peakRssMiB: Math.max(peak, process.memoryUsage().rss) / MiB }
+    const ms = performance.now() - started
+    const { user, system } = process.cpuUsage(cpu)
+    return { value, ms, cpuMs: (user + system) / 1000, rssBeforeMiB: before / MiB, peakRssMiB: Math.max(peak, process.memoryUsage().rss) / MiB }
   } finally {
     clearInterval(sampler)
   }
@@ -162,7 +187,9 @@ const SweeperLive = Sweeper.layer.pipe(Layer.provide(CompressorLive), Layer.prov
 
 const runOurs = async (dir: string, options: SweepBenchOptions) => {
   const { value: report, ...m } = await measured(() => Effect.runPromise(
-    Sweeper.sweep([dir], { maxAgeDays: options.maxAgeDays, compressAgeDays: options.compressAgeDays }, { concurrency: options.concurrency })
+    Sweeper.sweep([dir], { maxAgeDays: options.maxAgeDays, compressAgeDays: options.compressAgeDays }, {
+      concurrency: options.concurrency, ...(options.ioConcurrency === undefined ? {} : { ioConcurrency: options.ioConcurrency })
+    })
       .pipe(Effect.provide(SweeperLive), Logger.withMinimumLogLevel(LogLevel.Warning))
   ))
   return {
@@ -178,7 +205,8 @@ const runBig = async (dir: string, mib: number) => {
   const fd = fs.openSync(file, "w")
   for (let i = 0; i < mib; i++) fs.writeSync(fd, block)
   fs.closeSync(fd)
-  const { value: _, ...m } = await measured(() => Effect.runPromise(Compressor.gzipFile(file).pipe(Effect.provide(CompressorLive))))
+  execFileSync("sync")
+  const { value: _, cpuMs: _cpu, ...m } = await measured(() => Effect.runPromise(Compressor.gzipFile(file).pipe(Effect.provide(CompressorLive))))
   fs.rmSync(`${file}.gz`)
   return { mib, ...m }
 }
@@ -194,9 +222,11 @@ export const runSweepBench = async (overrides: Partial<SweepBenchOptions> = {}):
     const planned = generate([ours, base, baseSync], options, today)
     execFileSync("sync")
     const oursResult = await runOurs(ours, options)
-    const big = options.bigMiB > 0 ? await runBig(root, options.bigMiB) : undefined
+    execFileSync("sync")
     const baseline = runBaseline(base, options, today, "")
+    execFileSync("sync")
     const baselineSync = runBaseline(baseSync, options, today, "--synchronous")
+    const big = options.bigMiB > 0 ? await runBig(root, options.bigMiB) : undefined
     const names = (d: string) => fs.readdirSync(d).sort()
     const [a, b, c] = [names(ours), names(base), names(baseSync)]
     const sameNames = JSON.stringify(a) === JSON.stringify(b) && JSON.stringify(b) === JSON.stringify(c)
@@ -220,22 +250,24 @@ const parseArgs = (argv: ReadonlyArray<string>): Partial<SweepBenchOptions> => {
     else if (flag === "--files") (out.files = value, i++)
     else if (flag === "--kib") (out.kib = value, i++)
     else if (flag === "--concurrency") (out.concurrency = value, i++)
+    else if (flag === "--io-concurrency") (out.ioConcurrency = value, i++)
     else if (flag === "--big-mib") (out.bigMiB = value, i++)
-    else throw new Error(`unknown argument ${flag}; usage: npx tsx bench/sweep.ts [--files 10000] [--kib 64] [--concurrency N] [--big-mib 256] [--keep]`)
+    else throw new Error(`unknown argument ${flag}; usage: npx tsx bench/sweep.ts [--files 10000] [--kib 64] [--concurrency N] [--io-concurrency N] [--big-mib 256] [--keep]`)
   }
   return out
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = await runSweepBench(parseArgs(process.argv.slice(2)))
-  const { files, kib, concurrency } = r.options
+  const { files, kib, concurrency, ioConcurrency } = r.options
+  const cpu = (ms: number | undefined) => ms === undefined ? "" : `, CPU ${(ms / 1000).toFixed(1)} s`
   console.log([
     `retention sweep: ${files} files x ${kib} KiB, compress > ${r.options.compressAgeDays} d, delete > ${r.options.maxAgeDays} d, ` +
-      `concurrency ${concurrency} (${os.availableParallelism()} CPUs, node ${process.version})`,
+      `concurrency ${concurrency}, io concurrency ${ioConcurrency ?? "default"} (${os.availableParallelism()} CPUs, node ${process.version})`,
     `planned:            compress ${r.planned.compress}, delete ${r.planned.delete}, untouched ${r.planned.untouched}`,
-    `ours (Sweeper):     ${r.ours.ms.toFixed(0)} ms  (compressed ${r.ours.compressed}, deleted ${r.ours.deleted}, failed ${r.ours.failed}; fsync per .gz)`,
-    `find+xargs gzip:    ${r.baseline.ms.toFixed(0)} ms  (no fsync)`,
-    `  ... --synchronous: ${r.baselineSync.ms.toFixed(0)} ms  (fsync per .gz)`,
+    `ours (Sweeper):     ${r.ours.ms.toFixed(0)} ms  (compressed ${r.ours.compressed}, deleted ${r.ours.deleted}, failed ${r.ours.failed}; fsync per .gz${cpu(r.ours.cpuMs)})`,
+    `find+xargs gzip:    ${r.baseline.ms.toFixed(0)} ms  (no fsync${cpu(r.baseline.cpuMs)})`,
+    `  ... --synchronous: ${r.baselineSync.ms.toFixed(0)} ms  (fsync per .gz${cpu(r.baselineSync.cpuMs)})`,
     `ratio ours/baseline: ${(r.ours.ms / r.baseline.ms).toFixed(2)}x; ours/baseline --synchronous: ${(r.ours.ms / r.baselineSync.ms).toFixed(2)}x`,
     `our RSS during the sweep: ${r.ours.rssBeforeMiB.toFixed(0)} MiB before, ${r.ours.peakRssMiB.toFixed(0)} MiB peak ` +
       `(process maxRSS ${r.ours.maxRssMiB.toFixed(0)} MiB, includes tsx)`,

@@ -31,7 +31,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Context, Effect, Either, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, Either, Layer, Metric, Option, Queue } from "effect"
 import * as os from "node:os"
 import * as Path from "node:path"
 import { Compressor } from "./Compressor.js"
@@ -63,9 +63,18 @@ export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", 
 export interface SweepOptions {
   /** List and plan only; change nothing. Default false. */
   readonly dryRun?: boolean
-  /** Files handled at once. Default `os.availableParallelism()`. */
+  /** Compressions (and verifications) at once: CPU-bound work. Default `os.availableParallelism()`. */
   readonly concurrency?: number
+  /**
+   * File-system calls at once for work that needs no CPU to speak of: probing the listed names
+   * and deleting expired files. These run alongside the compressions, not in their slots.
+   * Default `max(16, concurrency)`.
+   */
+  readonly ioConcurrency?: number
 }
+
+/** Default `ioConcurrency` (at least `concurrency`). */
+export const DEFAULT_IO_CONCURRENCY = 16
 
 export interface CompressedFile {
   /** The original, now removed. */
@@ -118,12 +127,6 @@ type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }
   | { readonly _tag: "Deleted"; readonly file: DeletedFile }
 
-interface Listed {
-  readonly listings: ReadonlyArray<RetentionPlan.Listing>
-  readonly sizes: ReadonlyMap<string, number>
-  readonly failed: ReadonlyArray<SweepFailure>
-}
-
 const failure = (path: string, operation: SweepFailure["operation"]) => (error: SweepFailure["error"]) =>
   new SweepFailure({ path, operation, error })
 
@@ -143,24 +146,21 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
   const compressor = yield* Compressor
 
   type Probe =
-    | { readonly _tag: "Entry"; readonly entry: RetentionPlan.Entry; readonly size: number }
+    | { readonly _tag: "Entry"; readonly entry: RetentionPlan.Entry; readonly info?: FileSystem.File.Info }
     | { readonly _tag: "Vanished" }
     | { readonly _tag: "Failed"; readonly failure: SweepFailure }
 
-  /** The type of `name` without following a link. A name gone since `readDirectory` is dropped. */
+  /** The type (and `stat`) of managed `name` without following a link. A name gone since `readDirectory` is dropped. */
   const probe = (dir: string, name: string): Effect.Effect<Probe> => {
     const path = Path.join(dir, name)
-    if (Either.isLeft(DatedFile.parse(name))) {
-      return Effect.succeed({ _tag: "Entry", entry: { name, type: "Other" }, size: 0 })
-    }
     return fs.readLink(path).pipe(
-      Effect.as<Probe>({ _tag: "Entry", entry: { name, type: "SymbolicLink" }, size: 0 }),
+      Effect.as<Probe>({ _tag: "Entry", entry: { name, type: "SymbolicLink" } }),
       Effect.catchAll((e): Effect.Effect<Probe> =>
         isNotFound(e) ? Effect.succeed({ _tag: "Vanished" }) : fs.stat(path).pipe(
           Effect.map((info): Probe => ({
             _tag: "Entry",
             entry: { name, type: info.type === "File" || info.type === "Directory" ? info.type : "Other" },
-            size: Number(info.size)
+            info
           })),
           Effect.catchAll((e) =>
             Effect.succeed<Probe>(isNotFound(e) ? { _tag: "Vanished" } : { _tag: "Failed", failure: failure(path, "stat")(e) })
@@ -170,35 +170,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
     )
   }
 
-  const list = (dirs: ReadonlyArray<string>, concurrency: number): Effect.Effect<Listed> =>
-    Effect.gen(function* () {
-      const listings: Array<RetentionPlan.Listing> = []
-      const sizes = new Map<string, number>()
-      const failed: Array<SweepFailure> = []
-      for (const dir of dirs) {
-        const names = yield* Effect.either(fs.readDirectory(dir))
-        if (Either.isLeft(names)) {
-          failed.push(failure(dir, "list")(names.left))
-          continue
-        }
-        const probes = yield* Effect.forEach(names.right, (name) => probe(dir, name), { concurrency })
-        const entries: Array<RetentionPlan.Entry> = []
-        for (const p of probes) {
-          if (p._tag === "Failed") failed.push(p.failure)
-          if (p._tag !== "Entry") continue
-          entries.push(p.entry)
-          sizes.set(Path.join(dir, p.entry.name), p.size)
-        }
-        listings.push({ dir, entries })
-      }
-      return { listings, sizes, failed }
-    })
-
   const execute = (
     action: Exclude<RetentionPlan.Action, RetentionPlan.Skip>,
-    sizes: ReadonlyMap<string, number>
+    infos: ReadonlyMap<string, FileSystem.File.Info>,
+    cpu: Effect.Semaphore
   ): Effect.Effect<Outcome, SweepFailure> => {
-    const size = sizes.get(action.path) ?? 0
+    const info = infos.get(action.path)
+    const size = info === undefined ? 0 : Number(info.size)
     switch (action._tag) {
       case "Delete":
         return fs.remove(action.path).pipe(
@@ -206,7 +184,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
           Effect.as<Outcome>({ _tag: "Deleted", file: { path: action.path, bytes: size, reason: action.reason } })
         )
       case "Compress":
-        return compressor.gzipFile(action.path).pipe(
+        return compressor.gzipFile(action.path, info === undefined ? { cpu } : { cpu, info }).pipe(
           Effect.mapError(failure(action.path, "compress")),
           Effect.map((c): Outcome => ({
             _tag: "Compressed",
@@ -214,26 +192,35 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
           }))
         )
       case "FinishCompression":
-        return compressor.verifyGzip(action.gzip, size).pipe(
+        return cpu.withPermits(1)(compressor.verifyGzip(action.gzip, size)).pipe(
           Effect.mapError(failure(action.gzip, "verify")),
           Effect.zipRight(fs.remove(action.path).pipe(Effect.mapError(failure(action.path, "delete")))),
           Effect.as<Outcome>({
             _tag: "Compressed",
             file: {
               path: action.path, gzip: action.gzip, bytesBefore: size,
-              bytesAfter: sizes.get(action.gzip) ?? 0, reason: action.reason
+              bytesAfter: Number(infos.get(action.gzip)?.size ?? 0), reason: action.reason
             }
           })
         )
     }
   }
 
+  interface GroupResult {
+    readonly outcomes: ReadonlyArray<Outcome>
+    readonly failure: Option.Option<SweepFailure>
+  }
+
   /** Runs one group's actions in order; the first failure ends the group (later steps depend on it). */
-  const runGroup = (group: ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>, sizes: ReadonlyMap<string, number>) =>
+  const runGroup = (
+    group: ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>,
+    infos: ReadonlyMap<string, FileSystem.File.Info>,
+    cpu: Effect.Semaphore
+  ): Effect.Effect<GroupResult> =>
     Effect.gen(function* () {
       const outcomes: Array<Outcome> = []
       for (const action of group) {
-        const result = yield* Effect.either(execute(action, sizes))
+        const result = yield* Effect.either(execute(action, infos, cpu))
         if (Either.isLeft(result)) {
           yield* Metric.increment(filesFailed)
           return { outcomes, failure: Option.some(result.left) }
@@ -251,28 +238,105 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
       return { outcomes, failure: Option.none<SweepFailure>() }
     })
 
+  type Actions = ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>
+
+  /** `count` fibers taking groups from `queue` until they take `undefined`. */
+  const workers = (
+    queue: Queue.Queue<Actions | undefined>,
+    count: number,
+    run: (group: Actions) => Effect.Effect<void>
+  ): Effect.Effect<void> => {
+    const work: Effect.Effect<void> = Effect.flatMap(Queue.take(queue), (group) =>
+      group === undefined ? Effect.void : Effect.zipRight(run(group), Effect.suspend(() => work)))
+    return Effect.all(Array.from({ length: count }, () => work), { concurrency: count, discard: true })
+  }
+
   const sweep: Service["sweep"] = (dirs, policy, options = {}) =>
     Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
+      const today = new Date(started)
       const dryRun = options.dryRun ?? false
       const concurrency = Math.max(1, options.concurrency ?? os.availableParallelism())
+      const ioConcurrency = Math.max(1, options.ioConcurrency ?? Math.max(DEFAULT_IO_CONCURRENCY, concurrency))
       const uniqueDirs = [...new Set(dirs)]
-      const listed = yield* list(uniqueDirs, concurrency)
-      yield* Metric.incrementBy(filesFailed, listed.failed.length)
-      const plan = RetentionPlan.plan(listed.listings, policy, new Date(started))
-      const skipped = plan.actions.flatMap((a) => a._tag === "Skip" ? [{ path: a.path, reason: a.reason }] : [])
-      const results = dryRun ? [] : yield* Effect.forEach(
-        RetentionPlan.groups(plan), (group) => runGroup(group, listed.sizes), { concurrency }
+      const cpu = yield* Effect.makeSemaphore(concurrency)
+
+      // Listing, planning and execution overlap: each daily file's entries (x.ndjson, x.ndjson.gz,
+      // x.ndjson.gz.tmp) are probed together and planned as soon as they are, and the group's
+      // actions are queued for the workers at once. Planning one group alone gives the same
+      // actions as planning the whole listing (an entry's action depends only on its own group),
+      // and the plan reported is that of the whole listing, made at the end.
+      const entries = uniqueDirs.map((): Array<RetentionPlan.Entry> => [])
+      const listed: Array<boolean> = uniqueDirs.map(() => false)
+      const infos = new Map<string, FileSystem.File.Info>()
+      const listFailures: Array<SweepFailure> = []
+      const statFailures: Array<SweepFailure> = []
+      const results = new Map<string, GroupResult>()
+      const compressions = yield* Queue.unbounded<Actions | undefined>()
+      const deletions = yield* Queue.unbounded<Actions | undefined>()
+
+      const probeGroup = (d: number, names: ReadonlyArray<string>) =>
+        Effect.gen(function* () {
+          const dir = uniqueDirs[d]!
+          const probes = yield* Effect.forEach(names, (name) => probe(dir, name))
+          const group: Array<RetentionPlan.Entry> = []
+          for (const p of probes) {
+            if (p._tag === "Failed") {
+              statFailures.push(p.failure)
+              yield* Metric.increment(filesFailed)
+            }
+            if (p._tag !== "Entry") continue
+            group.push(p.entry)
+            if (p.info !== undefined) infos.set(Path.join(dir, p.entry.name), p.info)
+          }
+          entries[d]!.push(...group)
+          if (dryRun) return
+          const actions = RetentionPlan.groups(RetentionPlan.plan([{ dir, entries: group }], policy, today))
+          for (const g of actions) yield* Queue.offer(g.every((a) => a._tag === "Delete") ? deletions : compressions, g)
+        })
+
+      const produce = Effect.forEach(uniqueDirs, (dir, d) =>
+        Effect.gen(function* () {
+          const names = yield* Effect.either(fs.readDirectory(dir))
+          if (Either.isLeft(names)) {
+            listFailures.push(failure(dir, "list")(names.left))
+            return yield* Metric.increment(filesFailed)
+          }
+          listed[d] = true
+          // Names that are not managed need no file-system call: they are only ever skipped.
+          const groups = new Map<string, Array<string>>()
+          for (const name of names.right) {
+            const parsed = DatedFile.parse(name)
+            if (Either.isLeft(parsed)) entries[d]!.push({ name, type: "Other" })
+            else groups.set(parsed.right.original, [...(groups.get(parsed.right.original) ?? []), name])
+          }
+          yield* Effect.forEach(groups.values(), (group) => probeGroup(d, group), { concurrency: ioConcurrency, discard: true })
+        }), { discard: true }).pipe(
+        Effect.ensuring(Effect.forEach(Array.from({ length: ioConcurrency }), () =>
+          Effect.zipRight(Queue.offer(compressions, undefined), Queue.offer(deletions, undefined)), { discard: true }))
       )
+      const run = (group: Actions) => Effect.map(runGroup(group, infos, cpu), (r) => void results.set(group[0]!.group, r))
+      // Deletions have their own workers, so they never wait behind compressions; within a
+      // compression only the zlib part holds one of the `concurrency` CPU permits.
+      yield* Effect.all([produce, workers(compressions, ioConcurrency, run), workers(deletions, ioConcurrency, run)], {
+        concurrency: "unbounded", discard: true
+      })
+
+      const listings = uniqueDirs.flatMap((dir, d) => listed[d] ? [{ dir, entries: entries[d]! }] : [])
+      const plan = RetentionPlan.plan(listings, policy, today)
+      const skipped = plan.actions.flatMap((a) => a._tag === "Skip" ? [{ path: a.path, reason: a.reason }] : [])
       const compressed: Array<CompressedFile> = []
       const deleted: Array<DeletedFile> = []
-      const failed: Array<SweepFailure> = [...listed.failed]
-      for (const { outcomes, failure } of results) {
-        for (const o of outcomes) {
+      const byPath = (a: SweepFailure, b: SweepFailure) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+      const failed: Array<SweepFailure> = [...listFailures, ...statFailures.sort(byPath)]
+      for (const group of dryRun ? [] : RetentionPlan.groups(plan)) {
+        const result = results.get(group[0]!.group)
+        if (result === undefined) continue
+        for (const o of result.outcomes) {
           if (o._tag === "Compressed") compressed.push(o.file)
           else deleted.push(o.file)
         }
-        if (Option.isSome(failure)) failed.push(failure.value)
+        if (Option.isSome(result.failure)) failed.push(result.failure.value)
       }
       const freed = deleted.reduce((n, d) => n + d.bytes, 0) +
         compressed.reduce((n, c) => n + Math.max(0, c.bytesBefore - c.bytesAfter), 0)

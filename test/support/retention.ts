@@ -30,7 +30,7 @@ export interface Instrument {
 
 export class Instrumented extends Context.Tag("test/Instrumented")<Instrumented, Instrument>() {}
 
-/** Wraps any FileSystem: open (and the handle's read/write/sync), stat, readLink, readDirectory, chmod, utimes, rename, remove. */
+/** Wraps any FileSystem: open (and the handle's read/write/sync), readFile, stat, readLink, readDirectory, chmod, utimes, rename, remove. */
 export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.FileSystem, Instrument] => {
   const faults: Array<{ fault: Fault; seen: number }> = []
   const hooks: Array<{ method: FaultMethod; path: RegExp; effect: (call: Call) => Effect.Effect<void> }> = []
@@ -74,6 +74,7 @@ export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.Fi
     ...base,
     open: (path, options) =>
       Effect.zipRight(guard("open", path), Effect.map(base.open(path, options), (f) => wrapFile(f, path))),
+    readFile: (path) => Effect.zipRight(guard("readFile", path), base.readFile(path)),
     stat: (path) => Effect.zipRight(guard("stat", path), base.stat(path)),
     readLink: (path) => Effect.zipRight(guard("readLink", path), base.readLink(path)),
     readDirectory: (path, options) => Effect.zipRight(guard("readDirectory", path), base.readDirectory(path, options)),
@@ -95,21 +96,29 @@ const instrumented = <E, R>(base: Layer.Layer<FileSystem.FileSystem, E, R>) =>
     return Context.make(FileSystem.FileSystem, wrapped).pipe(Context.add(Instrumented, tools))
   })).pipe(Layer.provide(base))
 
-/** FileSystem (instrumented) + Instrumented + Compressor + Sweeper, fresh per call. */
-export const retentionLayer = <E, R>(base: Layer.Layer<FileSystem.FileSystem, E, R>) =>
+/** FileSystem (instrumented) + Instrumented + Compressor (with `options`) + Sweeper, fresh per call. */
+export const retentionLayer = <E, R>(base: Layer.Layer<FileSystem.FileSystem, E, R>, options: Compressor.Options = {}) =>
   Sweeper.layer.pipe(
-    Layer.provideMerge(Compressor.layer),
+    Layer.provideMerge(Compressor.layerWith(options)),
     Layer.provideMerge(instrumented(base))
   )
 
 export interface FileSystemUnderTest {
   readonly name: string
-  readonly layer: () => Layer.Layer<FileSystem.FileSystem | Instrumented | Compressor.Compressor | Sweeper.Sweeper>
+  readonly layer: (
+    options?: Compressor.Options
+  ) => Layer.Layer<FileSystem.FileSystem | Instrumented | Compressor.Compressor | Sweeper.Sweeper>
 }
 
 export const fileSystems: ReadonlyArray<FileSystemUnderTest> = [
-  { name: "MemoryFileSystem", layer: () => retentionLayer(MemoryFileSystem.layer()) },
-  { name: "NodeFileSystem", layer: () => retentionLayer(NodeFileSystem.layer) }
+  { name: "MemoryFileSystem", layer: (options) => retentionLayer(MemoryFileSystem.layer(), options) },
+  { name: "NodeFileSystem", layer: (options) => retentionLayer(NodeFileSystem.layer, options) }
+]
+
+/** The Compressor's two ways of producing a .gz; every contract test runs on both. */
+export const compressionPaths: ReadonlyArray<{ readonly name: string; readonly options: Compressor.Options }> = [
+  { name: "read whole", options: {} },
+  { name: "streamed", options: { wholeFileMaxBytes: 0 } }
 ]
 
 /** A temp dir removed with the test's scope. */
