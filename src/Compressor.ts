@@ -12,9 +12,10 @@
  * Two ways to produce the bytes, chosen by the size `stat` reports:
  * - up to `wholeFileMaxBytes` (default 1 MiB, the common case for daily NDJSON files): one
  *   `readFile`, one asynchronous `zlib.gzip` (libuv's thread pool, so the event loop is not
- *   blocked), one `writeAll`. About 10 file-system calls per file instead of 15 or more, which
- *   is what bounds a sweep of many small files (each call is a thread-pool round trip plus the
- *   Effect around it). Memory: the file and its gzip, so at most about twice
+ *   blocked), one `writeAll`. 11 `FileSystem` calls per file (stat, readFile, open, write, chmod,
+ *   utimes, sync, close, stat, rename, remove) instead of 15 or more streamed; each is a
+ *   thread-pool round trip plus the Effect around it, and together they cost more than the
+ *   gzip itself for small files. Memory: the file and its gzip, so at most about twice
  *   `wholeFileMaxBytes` per compression in flight.
  * - larger files stream: each chunk is read into one reused `chunkSize` buffer and fed to
  *   zlib, and the next read waits until zlib has consumed it. Memory is that buffer plus zlib's
@@ -77,13 +78,6 @@ export interface GzipOptions {
    * file-system round trips around it; `Sweeper` does. Default: no bound.
    */
   readonly cpu?: Effect.Semaphore
-  /**
-   * What a `stat` of `path` returned a moment ago, e.g. in the caller's directory listing; the
-   * compression then skips its own first `stat` and takes the size, mode and mtime from it. The
-   * file must still match it (size and mtime) just before the rename, or the compression fails
-   * with step `"read"`, as for any file that changes while being compressed.
-   */
-  readonly info?: FileSystem.File.Info
 }
 
 export interface Service {
@@ -104,9 +98,14 @@ const DEFAULT_CHUNK_SIZE = 64 * 1024
 /** Default `wholeFileMaxBytes`. */
 export const DEFAULT_WHOLE_FILE_MAX_BYTES = 1024 * 1024
 
-/** `zlib.gzip` on the thread pool. Output chunks of up to `chunkSize` (fewer round trips than zlib's 16 KiB default). */
-const gzipBuffer = (data: Uint8Array, level: number, chunkSize: number): Effect.Effect<Buffer, unknown> =>
+/**
+ * `zlib.gzip` on the thread pool, in one round trip for typical logs: zlib's output buffer is
+ * sized for a 4:1 ratio (16 KiB to 256 KiB) instead of its fixed 16 KiB, each fill of which
+ * costs a round trip.
+ */
+const gzipBuffer = (data: Uint8Array, level: number): Effect.Effect<Buffer, unknown> =>
   Effect.async<Buffer, unknown>((resume) => {
+    const chunkSize = Math.min(256 * 1024, Math.max(16 * 1024, Math.ceil(data.length / 4)))
     zlib.gzip(data, { level, chunkSize }, (error, out) => resume(error ? Effect.fail(error) : Effect.succeed(out)))
   })
 
@@ -147,7 +146,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, FileS
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
     const level = options.level ?? zlib.constants.Z_DEFAULT_COMPRESSION
     const wholeFileMaxBytes = Math.max(0, options.wholeFileMaxBytes ?? DEFAULT_WHOLE_FILE_MAX_BYTES)
-    const wholeFileChunkSize = Math.max(16 * 1024, chunkSize)
 
     /**
      * Streams `path` through `transform`: each chunk is read into one reused buffer, written to
@@ -220,7 +218,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, FileS
           return yield* Effect.fail(fail("read")(`file changed while compressing (${info.size} -> ${data.length} bytes)`))
         }
         const bytesIn = data.length
-        const gz = yield* withCpu(gzipBuffer(data, level, wholeFileChunkSize)).pipe(Effect.mapError(fail("gzip")))
+        const gz = yield* withCpu(gzipBuffer(data, level)).pipe(Effect.mapError(fail("gzip")))
         const file = yield* openTemp
         yield* file.writeAll(gz).pipe(Effect.mapError(fail("write")))
         yield* finishTemp(file, info)
@@ -240,7 +238,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, FileS
       }))
 
       return Effect.gen(function* () {
-        const info = options.info ?? (yield* fs.stat(path).pipe(Effect.mapError(fail("stat"))))
+        // A fresh stat, just before reading: the size decides whether the file is read whole, so
+        // a stale one (a listing's) could let a file that has grown since be read whole.
+        const info = yield* fs.stat(path).pipe(Effect.mapError(fail("stat")))
         if (info.type !== "File") return yield* Effect.fail(fail("stat")(`not a regular file (${info.type})`))
         const { bytesIn, bytesOut } = Number(info.size) <= wholeFileMaxBytes
           ? yield* writeWhole(info)

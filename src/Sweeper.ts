@@ -2,14 +2,25 @@
  * Executes retention: lists each directory, plans with `RetentionPlan.plan` (today from
  * Effect's `Clock`, UTC), and carries out the plan. A sweep never fails: every per-file
  * failure (and a missing or unreadable directory) is a `SweepFailure` in the report, and the
- * sweep goes on with the next file. Compressions of different files run concurrently, at most
- * `concurrency` at a time (default: `os.availableParallelism()`).
+ * sweep goes on with the next file.
  *
- * Listing never follows a symbolic link inside a directory: each entry whose name is managed
- * is first probed with `readLink` (a link is reported as one and skipped), and only non-links
- * are `stat`ed. Names that are not managed are not even `stat`ed (their type is reported as
- * `"Other"`). A directory listed in `dirs` may itself be a link. A `dryRun` lists and plans
- * but changes nothing.
+ * Listing never follows a symbolic link inside a directory. The entries of one daily file
+ * (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) are planned together, and only a daily file the
+ * plan would act on is probed: each of its entries with `readLink` first (a link is reported as
+ * one and skipped), and only non-links are `stat`ed. Entries the plan skips whatever their type
+ * (today's, future, within the compression age, already compressed) are not probed at all and
+ * are reported with that reason, even if one is a link or a directory; names that are not
+ * managed are not probed either (their type is reported as `"Other"`). A directory listed in
+ * `dirs` may itself be a link. A `dryRun` lists and plans but changes nothing.
+ *
+ * Work is bounded two ways:
+ * - `concurrency` (default `os.availableParallelism()`): files being gzipped at once, the
+ *   CPU-bound part (each compression holds one permit only for its zlib work);
+ * - `ioConcurrency` (default `max(16, concurrency)`): names probed at once, expired files being
+ *   deleted at once, and files in a compression at once (reading, waiting for a CPU permit,
+ *   writing, fsync, rename, remove). Deletions have their own pool, so they never queue
+ *   behind compressions. Memory is at most about `ioConcurrency` × 2 × the Compressor's
+ *   `wholeFileMaxBytes`.
  *
  * Every sweep logs a summary (`Effect.logInfo`, annotated with counts, bytes freed and
  * duration) and each failure as a warning annotated with its path, operation and error; the
@@ -31,7 +42,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Context, Effect, Either, Layer, Metric, Option, Queue } from "effect"
+import { Clock, Context, Effect, Either, Layer, Metric, Option } from "effect"
 import * as os from "node:os"
 import * as Path from "node:path"
 import { Compressor } from "./Compressor.js"
@@ -63,12 +74,16 @@ export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", 
 export interface SweepOptions {
   /** List and plan only; change nothing. Default false. */
   readonly dryRun?: boolean
-  /** Compressions (and verifications) at once: CPU-bound work. Default `os.availableParallelism()`. */
+  /**
+   * Files being gzipped (or their `.gz` verified) at once: the CPU-bound part of a compression,
+   * the zlib work. Default `os.availableParallelism()`.
+   */
   readonly concurrency?: number
   /**
-   * File-system calls at once for work that needs no CPU to speak of: probing the listed names
-   * and deleting expired files. These run alongside the compressions, not in their slots.
-   * Default `max(16, concurrency)`.
+   * File-system work at once, for each of: probing listed names, deleting expired files (a pool
+   * of its own, beside the compressions), and files in a compression (read, wait for a CPU
+   * permit, write, fsync, rename, remove). Each file in a compression holds at most about twice
+   * the Compressor's `wholeFileMaxBytes`. Default `max(16, concurrency)`.
    */
   readonly ioConcurrency?: number
 }
@@ -146,21 +161,21 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
   const compressor = yield* Compressor
 
   type Probe =
-    | { readonly _tag: "Entry"; readonly entry: RetentionPlan.Entry; readonly info?: FileSystem.File.Info }
+    | { readonly _tag: "Entry"; readonly entry: RetentionPlan.Entry; readonly size: number }
     | { readonly _tag: "Vanished" }
     | { readonly _tag: "Failed"; readonly failure: SweepFailure }
 
-  /** The type (and `stat`) of managed `name` without following a link. A name gone since `readDirectory` is dropped. */
+  /** The type and size of managed `name` without following a link. A name gone since `readDirectory` is dropped. */
   const probe = (dir: string, name: string): Effect.Effect<Probe> => {
     const path = Path.join(dir, name)
     return fs.readLink(path).pipe(
-      Effect.as<Probe>({ _tag: "Entry", entry: { name, type: "SymbolicLink" } }),
+      Effect.as<Probe>({ _tag: "Entry", entry: { name, type: "SymbolicLink" }, size: 0 }),
       Effect.catchAll((e): Effect.Effect<Probe> =>
         isNotFound(e) ? Effect.succeed({ _tag: "Vanished" }) : fs.stat(path).pipe(
           Effect.map((info): Probe => ({
             _tag: "Entry",
             entry: { name, type: info.type === "File" || info.type === "Directory" ? info.type : "Other" },
-            info
+            size: Number(info.size)
           })),
           Effect.catchAll((e) =>
             Effect.succeed<Probe>(isNotFound(e) ? { _tag: "Vanished" } : { _tag: "Failed", failure: failure(path, "stat")(e) })
@@ -172,11 +187,10 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
 
   const execute = (
     action: Exclude<RetentionPlan.Action, RetentionPlan.Skip>,
-    infos: ReadonlyMap<string, FileSystem.File.Info>,
+    sizes: ReadonlyMap<string, number>,
     cpu: Effect.Semaphore
   ): Effect.Effect<Outcome, SweepFailure> => {
-    const info = infos.get(action.path)
-    const size = info === undefined ? 0 : Number(info.size)
+    const size = sizes.get(action.path) ?? 0
     switch (action._tag) {
       case "Delete":
         return fs.remove(action.path).pipe(
@@ -184,7 +198,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
           Effect.as<Outcome>({ _tag: "Deleted", file: { path: action.path, bytes: size, reason: action.reason } })
         )
       case "Compress":
-        return compressor.gzipFile(action.path, info === undefined ? { cpu } : { cpu, info }).pipe(
+        return compressor.gzipFile(action.path, { cpu }).pipe(
           Effect.mapError(failure(action.path, "compress")),
           Effect.map((c): Outcome => ({
             _tag: "Compressed",
@@ -199,7 +213,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
             _tag: "Compressed",
             file: {
               path: action.path, gzip: action.gzip, bytesBefore: size,
-              bytesAfter: Number(infos.get(action.gzip)?.size ?? 0), reason: action.reason
+              bytesAfter: sizes.get(action.gzip) ?? 0, reason: action.reason
             }
           })
         )
@@ -214,13 +228,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
   /** Runs one group's actions in order; the first failure ends the group (later steps depend on it). */
   const runGroup = (
     group: ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>,
-    infos: ReadonlyMap<string, FileSystem.File.Info>,
+    sizes: ReadonlyMap<string, number>,
     cpu: Effect.Semaphore
   ): Effect.Effect<GroupResult> =>
     Effect.gen(function* () {
       const outcomes: Array<Outcome> = []
       for (const action of group) {
-        const result = yield* Effect.either(execute(action, infos, cpu))
+        const result = yield* Effect.either(execute(action, sizes, cpu))
         if (Either.isLeft(result)) {
           yield* Metric.increment(filesFailed)
           return { outcomes, failure: Option.some(result.left) }
@@ -240,16 +254,93 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
 
   type Actions = ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>
 
-  /** `count` fibers taking groups from `queue` until they take `undefined`. */
-  const workers = (
-    queue: Queue.Queue<Actions | undefined>,
-    count: number,
-    run: (group: Actions) => Effect.Effect<void>
-  ): Effect.Effect<void> => {
-    const work: Effect.Effect<void> = Effect.flatMap(Queue.take(queue), (group) =>
-      group === undefined ? Effect.void : Effect.zipRight(run(group), Effect.suspend(() => work)))
-    return Effect.all(Array.from({ length: count }, () => work), { concurrency: count, discard: true })
+  interface Listed {
+    readonly listings: ReadonlyArray<RetentionPlan.Listing>
+    /** The size of each probed regular file (and directory), by path. */
+    readonly sizes: ReadonlyMap<string, number>
+    readonly failed: ReadonlyArray<SweepFailure>
   }
+
+  /**
+   * Lists `dirs`. The entries of one daily file (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`)
+   * form a group whose actions depend on nothing else. A group is probed (`readLink`, then
+   * `stat`) only when the plan would act on it if its entries were regular files. Otherwise the
+   * plan skips every entry in it whatever their types (today's, future, within the compression
+   * age, already compressed), so it is listed without a file-system call, as regular files, and
+   * reported with those reasons: a symbolic link or directory among them is skipped all the
+   * same, never followed, and never `stat`ed. In a steady state (one new file a day per prefix)
+   * that is almost every entry. Names that are not managed are never probed either.
+   */
+  const list = (
+    dirs: ReadonlyArray<string>,
+    policy: RetentionPlan.Thresholds,
+    today: Date,
+    concurrency: number
+  ): Effect.Effect<Listed> =>
+    Effect.gen(function* () {
+      const listings: Array<RetentionPlan.Listing> = []
+      const sizes = new Map<string, number>()
+      const failed: Array<SweepFailure> = []
+      for (const dir of dirs) {
+        const names = yield* Effect.either(fs.readDirectory(dir))
+        if (Either.isLeft(names)) {
+          failed.push(failure(dir, "list")(names.left))
+          continue
+        }
+        const entries: Array<RetentionPlan.Entry> = []
+        const groups = new Map<string, Array<RetentionPlan.Entry>>()
+        for (const name of names.right) {
+          const parsed = DatedFile.parse(name)
+          if (Either.isLeft(parsed)) {
+            entries.push({ name, type: "Other" })
+            continue
+          }
+          const group = groups.get(parsed.right.original)
+          if (group) group.push({ name, type: "File" })
+          else groups.set(parsed.right.original, [{ name, type: "File" }])
+        }
+        const toProbe: Array<RetentionPlan.Entry> = []
+        for (const group of groups.values()) {
+          const acted = RetentionPlan.plan([{ dir, entries: group }], policy, today).actions.some((a) => a._tag !== "Skip")
+          if (acted) toProbe.push(...group)
+          else entries.push(...group)
+        }
+        const probes = yield* Effect.forEach(toProbe, (e) => probe(dir, e.name), { concurrency })
+        for (const p of probes) {
+          if (p._tag === "Failed") failed.push(p.failure)
+          if (p._tag !== "Entry") continue
+          entries.push(p.entry)
+          sizes.set(Path.join(dir, p.entry.name), p.size)
+        }
+        listings.push({ dir, entries })
+      }
+      return { listings, sizes, failed }
+    })
+
+  /**
+   * Runs every group, in two pools side by side, each `ioConcurrency` groups at a time: groups
+   * with a compression or a verification, and groups of deletions only, so thousands of
+   * deletions do not queue behind the compressions. Within a compression only the zlib work
+   * holds one of the `concurrency` CPU permits; its file-system calls overlap with other files'
+   * gzipping. Results come back in plan order.
+   */
+  const runAll = (
+    groups: ReadonlyArray<Actions>,
+    sizes: ReadonlyMap<string, number>,
+    concurrency: number,
+    ioConcurrency: number
+  ): Effect.Effect<ReadonlyArray<GroupResult>> =>
+    Effect.flatMap(Effect.makeSemaphore(concurrency), (cpu) => {
+      const results: Array<GroupResult> = new Array(groups.length)
+      const compressing: Array<number> = []
+      const deleting: Array<number> = []
+      groups.forEach((group, i) => (group.every((a) => a._tag === "Delete") ? deleting : compressing).push(i))
+      const run = (indices: ReadonlyArray<number>) =>
+        Effect.forEach(indices, (i) => Effect.map(runGroup(groups[i]!, sizes, cpu), (r) => void (results[i] = r)), {
+          concurrency: ioConcurrency, discard: true
+        })
+      return Effect.as(Effect.all([run(compressing), run(deleting)], { concurrency: 2, discard: true }), results)
+    })
 
   const sweep: Service["sweep"] = (dirs, policy, options = {}) =>
     Effect.gen(function* () {
@@ -259,84 +350,20 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
       const concurrency = Math.max(1, options.concurrency ?? os.availableParallelism())
       const ioConcurrency = Math.max(1, options.ioConcurrency ?? Math.max(DEFAULT_IO_CONCURRENCY, concurrency))
       const uniqueDirs = [...new Set(dirs)]
-      const cpu = yield* Effect.makeSemaphore(concurrency)
-
-      // Listing, planning and execution overlap: each daily file's entries (x.ndjson, x.ndjson.gz,
-      // x.ndjson.gz.tmp) are probed together and planned as soon as they are, and the group's
-      // actions are queued for the workers at once. Planning one group alone gives the same
-      // actions as planning the whole listing (an entry's action depends only on its own group),
-      // and the plan reported is that of the whole listing, made at the end.
-      const entries = uniqueDirs.map((): Array<RetentionPlan.Entry> => [])
-      const listed: Array<boolean> = uniqueDirs.map(() => false)
-      const infos = new Map<string, FileSystem.File.Info>()
-      const listFailures: Array<SweepFailure> = []
-      const statFailures: Array<SweepFailure> = []
-      const results = new Map<string, GroupResult>()
-      const compressions = yield* Queue.unbounded<Actions | undefined>()
-      const deletions = yield* Queue.unbounded<Actions | undefined>()
-
-      const probeGroup = (d: number, names: ReadonlyArray<string>) =>
-        Effect.gen(function* () {
-          const dir = uniqueDirs[d]!
-          const probes = yield* Effect.forEach(names, (name) => probe(dir, name))
-          const group: Array<RetentionPlan.Entry> = []
-          for (const p of probes) {
-            if (p._tag === "Failed") {
-              statFailures.push(p.failure)
-              yield* Metric.increment(filesFailed)
-            }
-            if (p._tag !== "Entry") continue
-            group.push(p.entry)
-            if (p.info !== undefined) infos.set(Path.join(dir, p.entry.name), p.info)
-          }
-          entries[d]!.push(...group)
-          if (dryRun) return
-          const actions = RetentionPlan.groups(RetentionPlan.plan([{ dir, entries: group }], policy, today))
-          for (const g of actions) yield* Queue.offer(g.every((a) => a._tag === "Delete") ? deletions : compressions, g)
-        })
-
-      const produce = Effect.forEach(uniqueDirs, (dir, d) =>
-        Effect.gen(function* () {
-          const names = yield* Effect.either(fs.readDirectory(dir))
-          if (Either.isLeft(names)) {
-            listFailures.push(failure(dir, "list")(names.left))
-            return yield* Metric.increment(filesFailed)
-          }
-          listed[d] = true
-          // Names that are not managed need no file-system call: they are only ever skipped.
-          const groups = new Map<string, Array<string>>()
-          for (const name of names.right) {
-            const parsed = DatedFile.parse(name)
-            if (Either.isLeft(parsed)) entries[d]!.push({ name, type: "Other" })
-            else groups.set(parsed.right.original, [...(groups.get(parsed.right.original) ?? []), name])
-          }
-          yield* Effect.forEach(groups.values(), (group) => probeGroup(d, group), { concurrency: ioConcurrency, discard: true })
-        }), { discard: true }).pipe(
-        Effect.ensuring(Effect.forEach(Array.from({ length: ioConcurrency }), () =>
-          Effect.zipRight(Queue.offer(compressions, undefined), Queue.offer(deletions, undefined)), { discard: true }))
-      )
-      const run = (group: Actions) => Effect.map(runGroup(group, infos, cpu), (r) => void results.set(group[0]!.group, r))
-      // Deletions have their own workers, so they never wait behind compressions; within a
-      // compression only the zlib part holds one of the `concurrency` CPU permits.
-      yield* Effect.all([produce, workers(compressions, ioConcurrency, run), workers(deletions, ioConcurrency, run)], {
-        concurrency: "unbounded", discard: true
-      })
-
-      const listings = uniqueDirs.flatMap((dir, d) => listed[d] ? [{ dir, entries: entries[d]! }] : [])
-      const plan = RetentionPlan.plan(listings, policy, today)
+      const listed = yield* list(uniqueDirs, policy, today, ioConcurrency)
+      yield* Metric.incrementBy(filesFailed, listed.failed.length)
+      const plan = RetentionPlan.plan(listed.listings, policy, today)
       const skipped = plan.actions.flatMap((a) => a._tag === "Skip" ? [{ path: a.path, reason: a.reason }] : [])
+      const results = dryRun ? [] : yield* runAll(RetentionPlan.groups(plan), listed.sizes, concurrency, ioConcurrency)
       const compressed: Array<CompressedFile> = []
       const deleted: Array<DeletedFile> = []
-      const byPath = (a: SweepFailure, b: SweepFailure) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0
-      const failed: Array<SweepFailure> = [...listFailures, ...statFailures.sort(byPath)]
-      for (const group of dryRun ? [] : RetentionPlan.groups(plan)) {
-        const result = results.get(group[0]!.group)
-        if (result === undefined) continue
-        for (const o of result.outcomes) {
+      const failed: Array<SweepFailure> = [...listed.failed]
+      for (const { outcomes, failure } of results) {
+        for (const o of outcomes) {
           if (o._tag === "Compressed") compressed.push(o.file)
           else deleted.push(o.file)
         }
-        if (Option.isSome(result.failure)) failed.push(result.failure.value)
+        if (Option.isSome(failure)) failed.push(failure.value)
       }
       const freed = deleted.reduce((n, d) => n + d.bytes, 0) +
         compressed.reduce((n, c) => n + Math.max(0, c.bytesBefore - c.bytesAfter), 0)

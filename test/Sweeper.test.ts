@@ -1,8 +1,8 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, HashMap, Logger, LogLevel, Metric, Scope, TestClock } from "effect"
+import { Deferred, Effect, HashMap, Logger, LogLevel, Metric, Scope, TestClock } from "effect"
 import * as zlib from "node:zlib"
-import type { Compressor } from "../src/Compressor.js"
+import * as Compressor from "../src/Compressor.js"
 import * as Sweeper from "../src/Sweeper.js"
 import { dated, fileSystems, gunzip, Instrumented, names, ndjson, snapshot, tempDir } from "./support/retention.js"
 
@@ -10,7 +10,7 @@ const TODAY = new Date("2026-03-15T12:00:00Z")
 const policy = { maxAgeDays: 30, compressAgeDays: 7 }
 const aged = (age: number, ext = ".ndjson", prefix = "app") => dated(prefix, TODAY, age, ext)
 
-type Env = Scope.Scope | FileSystem.FileSystem | Instrumented | Compressor | Sweeper.Sweeper
+type Env = Scope.Scope | FileSystem.FileSystem | Instrumented | Compressor.Compressor | Sweeper.Sweeper
 
 /** Today is TODAY (TestClock), and a fresh temp dir with `files` (name → size or bytes) in it. */
 const setup = (files: Record<string, number | Uint8Array>) =>
@@ -55,6 +55,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       yield* fs.symlink(`${dir}/nowhere`, `${dir}/${aged(60, ".ndjson.gz")}`)
 
       const report = yield* Sweeper.sweep([dir], policy)
+      const sweepCalls = [...tools.calls]
 
       expect(yield* names(dir)).toEqual([
         aged(40), aged(50), aged(31 + 29, ".ndjson.gz"), aged(9), aged(30, ".ndjson.gz"), aged(8, ".ndjson.gz"), aged(7),
@@ -63,7 +64,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       for (const age of [8, 30]) expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(age, ".ndjson.gz")}`)), contents[aged(age)])).toBe(true)
       for (const name of [aged(0), aged(1), aged(7), aged(-1), "notes.txt"]) expect(eq(yield* fs.readFile(`${dir}/${name}`), contents[name])).toBe(true)
       expect(eq(yield* fs.readFile(target), ndjson(500))).toBe(true)
-      expect(tools.calls.filter((c) => c.path.endsWith("notes.txt") || c.path.includes("/elsewhere"))).toEqual([])
+      expect(sweepCalls.filter((c) => c.path.endsWith("notes.txt") || c.path.includes("/elsewhere"))).toEqual([])
 
       expect(report.failed).toEqual([])
       expect(report.compressed.map((c) => [c.path, c.gzip, c.bytesBefore])).toEqual([
@@ -84,6 +85,31 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       const gzBytes = report.compressed.reduce((n, c) => n + c.bytesAfter, 0)
       expect(report.bytesFreed).toBe(4000 + 3000 + contents[aged(31, ".ndjson.gz")]!.length + 152_000 - gzBytes)
       expect(report.dryRun).toBe(false)
+    })))
+
+  it.scoped("only daily files the plan acts on are probed; the rest cost no file-system call", () =>
+    run(Effect.gen(function* () {
+      const nine = ndjson(1000, 9)
+      const { fs, dir, tools } = yield* setup({
+        [aged(0)]: 100, [aged(3)]: 100, [aged(5, ".ndjson.gz")]: zlib.gzipSync(ndjson(100)), [aged(-2)]: 100,
+        [aged(8)]: 1000, [aged(31)]: 100, [aged(9)]: nine, [aged(9, ".ndjson.gz")]: zlib.gzipSync(nine)
+      })
+      yield* fs.makeDirectory(`${dir}/elsewhere`)
+      yield* fs.writeFile(`${dir}/elsewhere/target`, ndjson(500))
+      yield* fs.symlink(`${dir}/elsewhere/target`, `${dir}/${aged(2)}`)
+      const report = yield* Sweeper.sweep([dir], policy)
+      const probed = new Set(tools.calls.filter((c) => c.method === "readLink").map((c) => c.path.slice(dir.length + 1)))
+      // x.ndjson due with x.ndjson.gz beside it: the .gz is probed too, its type decides the action.
+      expect([...probed].sort()).toEqual([aged(8), aged(9), aged(9, ".ndjson.gz"), aged(31)].sort())
+      const untouched = [aged(0), aged(3), aged(5, ".ndjson.gz"), aged(-2), aged(2)]
+      expect(tools.calls.filter((c) => untouched.some((n) => c.path === `${dir}/${n}`))).toEqual([])
+      expect(Object.fromEntries(report.skipped.map((s) => [s.path.slice(dir.length + 1), s.reason]))).toMatchObject({
+        [aged(0)]: "today", [aged(3)]: "within-compress-age", [aged(5, ".ndjson.gz")]: "already-compressed",
+        [aged(-2)]: "future", [aged(2)]: "within-compress-age"
+      })
+      expect(yield* fs.readLink(`${dir}/${aged(2)}`)).toBe(`${dir}/elsewhere/target`)
+      expect(report.compressed.map((c) => c.path)).toEqual([`${dir}/${aged(9)}`, `${dir}/${aged(8)}`])
+      expect(report.deleted.map((d) => d.path)).toEqual([`${dir}/${aged(31)}`])
     })))
 
   it.scoped("one failing file does not stop the others; each failure is in the report with path and operation", () =>
@@ -177,17 +203,80 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       expect(yield* names(dir)).toEqual([aged(0), aged(-1), aged(-365, ".ndjson.gz")].sort())
     })))
 
-  it.scoped.each([1, 2, 3])("compressions run at most %i at a time", (concurrency) =>
+  it.scoped.each([1, 2, 3])("at most %i compressions are in zlib at once (concurrency)", (concurrency) =>
+    run(Effect.gen(function* () {
+      const files = Object.fromEntries(["a", "b", "c", "d", "e", "f"].map((p) => [aged(9, ".ndjson", p), 100_000]))
+      const { dir } = yield* setup(files)
+      // The real Compressor, behind a stand-in for its zlib part that counts who holds a CPU
+      // permit, and holds it until all six compressions have been asked for.
+      let inZlib = 0
+      let peak = 0
+      let asked = 0
+      const allAsked = yield* Deferred.make<void>()
+      const real = yield* Compressor.Compressor
+      const counting: Compressor.Service = {
+        ...real,
+        gzipFile: (path, options) => Effect.gen(function* () {
+          if (++asked === 6) yield* Deferred.succeed(allAsked, undefined)
+          yield* (options?.cpu?.withPermits(1) ?? ((e: Effect.Effect<void>) => e))(Effect.gen(function* () {
+            peak = Math.max(peak, ++inZlib)
+            yield* Deferred.await(allAsked)
+            for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+            inZlib--
+          }))
+          return yield* real.gzipFile(path, options)
+        })
+      }
+      const sweeper = yield* Sweeper.make.pipe(Effect.provideService(Compressor.Compressor, counting))
+      const report = yield* sweeper.sweep([dir], policy, { concurrency })
+      expect(report.compressed.length).toBe(6)
+      expect(peak).toBe(concurrency)
+    })))
+
+  it.scoped.each([1, 2, 4])("at most %i files are being compressed at once (ioConcurrency)", (ioConcurrency) =>
     run(Effect.gen(function* () {
       const files = Object.fromEntries(["a", "b", "c", "d", "e", "f"].map((p) => [aged(9, ".ndjson", p), 100_000]))
       const { dir, tools } = yield* setup(files)
       let inFlight = 0
       let peak = 0
-      tools.hook("open", /\.gz\.tmp$/, () => Effect.sync(() => void (peak = Math.max(peak, ++inFlight))))
+      tools.hook("readFile", /\.ndjson$/, () => Effect.sync(() => void (peak = Math.max(peak, ++inFlight))))
       tools.hook("rename", /\.gz\.tmp$/, () => Effect.sync(() => void inFlight--))
-      const report = yield* Sweeper.sweep([dir], policy, { concurrency })
+      const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1, ioConcurrency })
       expect(report.compressed.length).toBe(6)
-      expect(peak).toBe(concurrency)
+      expect(peak).toBe(ioConcurrency)
+    })))
+
+  it.scoped("deletions do not wait behind compressions", () =>
+    run(Effect.gen(function* () {
+      const expired = ["a", "b", "c", "d"].map((p) => aged(40, ".ndjson", p))
+      const { dir, tools } = yield* setup({
+        [aged(9, ".ndjson", "x")]: 100_000, [aged(9, ".ndjson", "y")]: 100_000,
+        ...Object.fromEntries(expired.map((n) => [n, 100]))
+      })
+      // Both compressions stall in their write until every expired file is gone.
+      const removed = yield* Deferred.make<void>()
+      let left = expired.length
+      tools.hook("remove", /-n?\d{4}-\d{2}-\d{2}\.ndjson$/, (call) => Effect.suspend(() =>
+        expired.some((n) => call.path.endsWith(`/${n}`)) && --left === 0 ? Deferred.succeed(removed, undefined) : Effect.void))
+      tools.hook("write", /\.gz\.tmp$/, () => Deferred.await(removed))
+      const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1, ioConcurrency: 2 })
+      expect(report.deleted.map((d) => d.path)).toEqual(expired.map((n) => `${dir}/${n}`))
+      expect(report.compressed.length).toBe(2)
+      expect(report.failed).toEqual([])
+    })))
+
+  it.scoped("the plan reported is the plan a dry run gives, and every action in it was carried out", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({
+        [aged(31)]: 100, [aged(8)]: 5000, [aged(9, ".ndjson.gz.tmp")]: 10, [aged(9)]: 3000, [aged(10)]: 100,
+        [aged(10, ".ndjson.gz")]: zlib.gzipSync(ndjson(100, 4)), [aged(0)]: 10, [aged(2)]: 10, "notes.txt": 5
+      })
+      const dry = yield* Sweeper.sweep([dir], policy, { dryRun: true })
+      const report = yield* Sweeper.sweep([dir], policy, { ioConcurrency: 3 })
+      expect(report.plan).toEqual(dry.plan)
+      const acted = [...report.compressed.map((c) => c.path), ...report.deleted.map((d) => d.path)].sort()
+      const planned = report.plan.actions.filter((a) => a._tag !== "Skip").map((a) => a.path).sort()
+      expect(acted).toEqual(planned)
     })))
 
   it.scoped("counters grow by the files compressed, deleted and failed, and the bytes freed", () =>
