@@ -24,6 +24,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as ByteSize from "./ByteSize.js"
 import * as Compressor from "./Compressor.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
@@ -177,6 +178,22 @@ const resolveRetention = (flags: {
 const FileSystemLive = NodeFileSystem.layer
 const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(FileSystemLive))
 
+/** For the scope's life, SIGHUP flushes and reopens the active file (after an outside `mv`), as sidecars do. */
+const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const onHup = () =>
+          void Runtime.runFork(runtime)(appender.reopen.pipe(
+            Effect.catchAll((error) =>
+              Effect.logWarning("reopen on SIGHUP failed").pipe(Effect.annotateLogs({ path: appender.path, error: error.message })))
+          ))
+        process.on("SIGHUP", onHup)
+        return onHup
+      }),
+      (onHup) => Effect.sync(() => void process.off("SIGHUP", onHup))
+    ))
+
 const append = Command.make("append", {
   file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),
   ...rotationOptions,
@@ -187,7 +204,9 @@ const append = Command.make("append", {
     const stop = yield* Deferred.make<void>()
     // A signal makes the pump stop reading and write what it has, instead of interrupting it.
     const result = yield* Effect.scoped(Effect.gen(function* () {
+      // Claims the file (a second writer fails here, with FileClaimed: exit 2) before stdin is read.
       const appender = yield* RotatingAppender.make(args.file, { policy })
+      yield* reopenOnSighup(appender)
       // A daemon: a child fiber would be interrupted with its parent, before it could finish.
       const pumping = yield* Effect.forkDaemon(LineReader.pump(process.stdin, appender, stop))
       return yield* pumping.await.pipe(
@@ -303,6 +322,8 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
     Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(EXIT.usage)), // @effect/cli printed it
     Effect.catchTags({
       InvalidConfig: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
+      // Two writers pointed at one file: a configuration error, found before reading stdin.
+      FileClaimed: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       UsageError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       FilesFailed: () => Effect.succeed(EXIT.filesFailed),
       ReadFailed: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),

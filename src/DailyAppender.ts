@@ -46,7 +46,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Path from "node:path"
 import * as DatedFile from "./DatedFile.js"
-import { type AppendError, type WriteError, InvalidPrefix } from "./Errors.js"
+import { type AppendError, type FileClaimed, type WriteError, InvalidPrefix } from "./Errors.js"
 import * as RenameShift from "./RenameShift.js"
 import * as RotatingAppender from "./RotatingAppender.js"
 import { type Policy, make as makePolicy } from "./RotationPolicy.js"
@@ -134,7 +134,7 @@ export const make = (
   dir: string,
   prefix: string,
   options?: Options
-): Effect.Effect<DailyAppender, InvalidPrefix | WriteError, Scope.Scope | FileSystem.FileSystem> =>
+): Effect.Effect<DailyAppender, InvalidPrefix | WriteError | FileClaimed, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     yield* validatePrefix(prefix)
     const renameShift = yield* Effect.serviceOption(RenameShift.RenameShift).pipe(
@@ -217,7 +217,7 @@ export const layer = (
   dir: string,
   prefix: string,
   options?: Options
-): Layer.Layer<DailyAppender, InvalidPrefix | WriteError, FileSystem.FileSystem> =>
+): Layer.Layer<DailyAppender, InvalidPrefix | WriteError | FileClaimed, FileSystem.FileSystem> =>
   Layer.scoped(DailyAppender, make(dir, prefix, options))
 
 /**
@@ -234,4 +234,4 @@ export const layerAs = <Id>(
   dir: string,
   prefix: string,
   options?: Options
-): Layer.Layer<Id, InvalidPrefix | WriteError, FileSystem.FileSystem> => Layer.scoped(tag, make(dir, prefix, options))
+): Layer.Layer<Id, InvalidPrefix | WriteError | FileClaimed, FileSystem.FileSystem> => Layer.scoped(tag, make(dir, prefix, options))

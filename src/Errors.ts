@@ -44,7 +44,8 @@ export class RotateError extends Data.TaggedError("RotateError")<{
 /** Opening or writing the active file failed. Lines not yet written stay buffered and are retried. */
 export class WriteError extends Data.TaggedError("WriteError")<{
   readonly path: string
-  readonly operation: "open" | "stat" | "write" | "sync" | "makeDirectory"
+  /** `"claim"`: taking the file's lock file (see `FileClaimed`) failed with an I/O error. */
+  readonly operation: "open" | "stat" | "write" | "sync" | "makeDirectory" | "claim"
   readonly cause: PlatformError
 }> {
   override get message() {
@@ -52,8 +53,30 @@ export class WriteError extends Data.TaggedError("WriteError")<{
   }
 }
 
+/**
+ * Another appender (in this process or another one) already writes `path`: two writers on
+ * one file would lose lines. The claim is the lock file `lockPath`; nothing was written.
+ */
+export class FileClaimed extends Data.TaggedError("FileClaimed")<{
+  /** The active file both appenders were pointed at. */
+  readonly path: string
+  /** The lock file that marks the claim (`<dir>/.<name>.lock`). */
+  readonly lockPath: string
+  /** Who holds it, as its lock file says; `undefined` when it cannot be read yet. */
+  readonly holder: LockHolder | undefined
+}> {
+  override get message() {
+    const h = this.holder
+    const who = h === undefined
+      ? "another appender (its lock file is not readable yet)"
+      : `pid ${h.pid} on ${h.hostname} (${h.purpose}, since ${h.acquiredAt})`
+    return `${this.path} is already being written by ${who}, claimed through ${this.lockPath}: ` +
+      `only one writer per file is accepted; point this one at another file or stop the other`
+  }
+}
+
 /** Everything `RotatingAppender.append` can fail with. */
-export type AppendError = InvalidLine | RotateError | WriteError
+export type AppendError = InvalidLine | RotateError | WriteError | FileClaimed
 
 /** The step of a gzip compression that failed; see `Compressor.gzipFile`. */
 export type CompressStep =

@@ -54,7 +54,7 @@ import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
-import type { AppendError, WriteError } from "./Errors.js"
+import type { AppendError, FileClaimed, WriteError } from "./Errors.js"
 import * as RotatingAppender from "./RotatingAppender.js"
 import type { RenameShift } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
@@ -282,7 +282,7 @@ const installed = (
     loggers: HashSet.HashSet<Logger.Logger<unknown, unknown>>,
     logger: Logger.Logger<unknown, void>
   ) => HashSet.HashSet<Logger.Logger<unknown, unknown>>
-): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> =>
+): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift | RotationPolicy> =>
   Layer.scopedDiscard(Effect.flatMap(
     appenderLogger(path, options),
     (logger) => Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => update(loggers, logger))
@@ -305,15 +305,15 @@ const consoleLoggers: ReadonlyArray<Logger.Logger<unknown, void>> = [Logger.defa
 export function layer(
   path: string,
   options: Options & { readonly policy: Policy }
-): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift>
+): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift>
 export function layer(
   path: string,
   options?: Options
-): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy>
+): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift | RotationPolicy>
 export function layer(
   path: string,
   options?: Options
-): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> {
+): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift | RotationPolicy> {
   return installed(path, options, (loggers, logger) => HashSet.add(loggers, logger))
 }
 
@@ -331,15 +331,15 @@ export function layer(
 export function layerReplace(
   path: string,
   options: Options & { readonly policy: Policy }
-): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift>
+): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift>
 export function layerReplace(
   path: string,
   options?: Options
-): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy>
+): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift | RotationPolicy>
 export function layerReplace(
   path: string,
   options?: Options
-): Layer.Layer<never, WriteError, FileSystem.FileSystem | RenameShift | RotationPolicy> {
+): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift | RotationPolicy> {
   return installed(path, options, (loggers, logger) =>
     HashSet.add(consoleLoggers.reduce((set, console) => HashSet.remove(set, console), loggers), logger))
 }

@@ -42,10 +42,13 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Path from "node:path"
-import { type AppendError, InvalidLine, WriteError } from "./Errors.js"
+import { type AppendError, FileClaimed, InvalidLine, WriteError } from "./Errors.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
+import * as LockFile from "./internal/LockFile.js"
 import { RenameShift } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
 
@@ -60,6 +63,12 @@ export interface RotatingAppender {
   readonly appendJson: (value: unknown) => Effect.Effect<void, AppendError>
   /** Waits until every accepted line has been written to the file. */
   readonly flush: Effect.Effect<void, AppendError>
+  /**
+   * Flushes, closes the active file and opens `path` again (a new file if it was moved or
+   * removed): what `SIGHUP` does to a sidecar after an outside rotation. Fails with the
+   * flush's error, after reopening anyway.
+   */
+  readonly reopen: Effect.Effect<void, AppendError>
 }
 
 export const RotatingAppender = Context.GenericTag<RotatingAppender>("effect-logrotate/RotatingAppender")
@@ -74,6 +83,32 @@ export interface Options {
 
 const hasLineBreak = /[\n\r]/
 
+/** Torn last lines (no final `\n`) found at open and terminated with `\n`. */
+export const tornTailsTerminated = Metric.counter("effect_logrotate_appender_torn_tails_terminated_total", {
+  description: "active files opened with a last line missing its \\n (a crash, another tool), terminated before appending",
+  incremental: true
+})
+
+/** Active files found removed or replaced by someone else, and opened again at their path. */
+export const activeFileReopened = Metric.counter("effect_logrotate_appender_active_file_reopened_total", {
+  description: "times the active file was found removed or moved away (checked once per written batch) and reopened",
+  incremental: true
+})
+
+/** The lock file claiming `path` for one appender: `<dir>/.<name>.lock` (hidden, never a backup name). */
+export const lockPathOf = (path: string): string => Path.join(Path.dirname(path), `.${Path.basename(path)}.lock`)
+
+interface Identity {
+  readonly dev: number
+  readonly ino: Option.Option<number>
+}
+
+/** Whether `info` is the file `id` describes; unknown inode numbers count as the same. Pure. */
+export const sameFile = (id: Identity, info: FileSystem.File.Info): boolean =>
+  id.dev === info.dev && (Option.isNone(id.ino) || Option.isNone(info.ino) || id.ino.value === info.ino.value)
+
+const NEWLINE = new Uint8Array([10])
+
 /**
  * Opens (creating parent directories) an appender for `path`, closed with the scope.
  * Requires the `FileSystem` and `RenameShift` services.
@@ -81,7 +116,7 @@ const hasLineBreak = /[\n\r]/
 export const make = (
   path: string,
   options: Options
-): Effect.Effect<RotatingAppender, WriteError, Scope.Scope | FileSystem.FileSystem | RenameShift> =>
+): Effect.Effect<RotatingAppender, WriteError | FileClaimed, Scope.Scope | FileSystem.FileSystem | RenameShift> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const renameShift = yield* RenameShift
@@ -91,7 +126,12 @@ export const make = (
     const writeError = (operation: WriteError["operation"]) =>
       Effect.mapError((cause: WriteError["cause"]) => new WriteError({ path, operation, cause }))
 
-    let file: { readonly handle: FileSystem.File; readonly scope: Scope.CloseableScope } | undefined
+    let file: {
+      readonly handle: FileSystem.File
+      readonly scope: Scope.CloseableScope
+      /** What the path pointed at when it was opened; compared once per written batch. */
+      readonly identity: Identity
+    } | undefined
     /** Bytes on disk in the active file. */
     let written = 0
     /** Bytes the active file will hold once everything pending is written: drives rotation. */
@@ -104,19 +144,38 @@ export const make = (
     const wake = yield* Effect.makeLatch(false)
     const lock = yield* Effect.makeSemaphore(1)
 
-    const open = Effect.gen(function* () {
+    /** Terminates a last line missing its `\n` (left by a crash or another tool); returns the new size. */
+    const terminateTornTail = (handle: FileSystem.File, size: number): Effect.Effect<number, WriteError> =>
+      Effect.gen(function* () {
+        if (size === 0) return size
+        yield* handle.seek(size - 1, "start")
+        const last = new Uint8Array(1)
+        const n = yield* handle.read(last).pipe(writeError("open"))
+        if (Number(n) !== 1 || last[0] === 10) return size
+        yield* handle.writeAll(NEWLINE).pipe(writeError("write"))
+        yield* Metric.increment(tornTailsTerminated)
+        yield* Effect.logWarning("the active file ended in a torn line: terminated it with \\n before appending").pipe(
+          Effect.annotateLogs({ path, size })
+        )
+        return size + 1
+      })
+
+    const open: Effect.Effect<number, WriteError> = Effect.gen(function* () {
       yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
       // Its own scope, not a child of the appender's: the final flush (which may reopen
       // after a rotation) runs while the appender's scope is already closing.
       const fileScope = yield* Scope.make()
-      const handle = yield* fs.open(path, { flag: "a", mode: options.mode ?? 0o644 }).pipe(
+      const closeOnError = <A, E>(self: Effect.Effect<A, E>) => Effect.tapError(self, () => Scope.close(fileScope, Exit.void))
+      // "a+": writes always append; reads let us check the last byte.
+      const handle = yield* fs.open(path, { flag: "a+", mode: options.mode ?? 0o644 }).pipe(
         Scope.extend(fileScope),
         writeError("open"),
-        Effect.tapError(() => Scope.close(fileScope, Exit.void))
+        closeOnError
       )
-      const info = yield* handle.stat.pipe(writeError("stat"), Effect.tapError(() => Scope.close(fileScope, Exit.void)))
-      file = { handle, scope: fileScope }
-      return Number(info.size)
+      const info = yield* handle.stat.pipe(writeError("stat"), closeOnError)
+      const size = yield* terminateTornTail(handle, Number(info.size)).pipe(closeOnError)
+      file = { handle, scope: fileScope, identity: { dev: info.dev, ino: info.ino } }
+      return size
     })
 
     const ensureOpen = Effect.suspend(() => (file ? Effect.succeed(file.handle) : open.pipe(
@@ -132,11 +191,61 @@ export const make = (
       return current ? Scope.close(current.scope, Exit.void) : Effect.void
     })
 
+    /**
+     * Whether the path still names the open file: `"removed"`, `"replaced"` (moved away,
+     * another file in its place) or undefined. One `stat`; a failing stat proves nothing.
+     */
+    const pathChange = Effect.suspend(() => {
+      const current = file
+      if (current === undefined) return Effect.succeed(undefined)
+      return fs.stat(path).pipe(
+        Effect.map((info) => sameFile(current.identity, info) ? undefined : "replaced" as const),
+        Effect.catchAll((error) =>
+          Effect.succeed(error._tag === "SystemError" && error.reason === "NotFound" ? "removed" as const : undefined))
+      )
+    })
+
+    /** Closes the open file and opens the path again; `written` becomes the new file's size. */
+    const reopenFile = Effect.zipRight(closeFile, ensureOpen)
+
+    const reopenNow = (reason: string): Effect.Effect<void, WriteError> =>
+      Effect.gen(function* () {
+        yield* reopenFile
+        yield* Metric.increment(activeFileReopened)
+        yield* Effect.logWarning(`the active file was ${reason}: reopened ${path}`).pipe(
+          Effect.annotateLogs({ path, size: written })
+        )
+      })
+
+    /**
+     * After `written` changed behind the planned cuts (a reopen, or an extra rotation): with
+     * no rotation marked ahead, everything still to write goes into this file.
+     */
+    const replan = (rest: number, cutsAhead: boolean) => {
+      if (!cutsAhead && !pending.hasCuts) projected = written + rest + pending.length
+    }
+
     // The handle stays open during the renames (it follows the inode to `.1`) and is
     // closed only once they succeeded, so a failed rotation can keep appending.
-    const rotate = Effect.gen(function* () {
+    const rotate: Effect.Effect<void, AppendError> = Effect.gen(function* () {
+      const change = yield* pathChange
+      if (change !== undefined) {
+        // Our file was moved or removed by someone else: rotating it is moot; start afresh.
+        yield* reopenNow(change === "removed" ? "removed by someone else" : "moved away and replaced")
+        if (written === 0) return
+      }
       if (file === undefined && !(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => true)))) return
-      yield* renameShift.shift(path, maxFiles)
+      if (file !== undefined && written === 0) return // nothing to rotate: the segment fits the empty file
+      yield* renameShift.shift(path, maxFiles).pipe(
+        // The source vanished during the rotation: a fresh file, not a rotation failing forever.
+        Effect.catchTag("RotateError", (error) =>
+          Effect.flatMap(pathChange, (now) => now === "removed"
+            ? Effect.logWarning("the active file vanished during a rotation: starting a fresh one").pipe(
+              Effect.annotateLogs({ path, error: error.message }),
+              Effect.zipRight(Metric.increment(activeFileReopened))
+            )
+            : Effect.fail(error)))
+      )
       yield* closeFile
       written = 0
     })
@@ -153,12 +262,23 @@ export const make = (
         ))
 
     /** Writes a batch piece by piece, rotating at its cuts; `progress` says how far it got. */
-    const writeBatch = (batch: Batch, progress: { offset: number; cut: number }) =>
+    const writeBatch = (batch: Batch, progress: { offset: number; cut: number }): Effect.Effect<void, AppendError> =>
       Effect.gen(function* () {
+        // Once per batch, never per line: is the path still our file?
+        const change = yield* pathChange
+        if (change !== undefined) {
+          yield* reopenNow(change === "removed" ? "removed by someone else" : "moved away and replaced")
+          replan(batch.length - progress.offset, progress.cut < batch.cuts.length)
+        }
         while (true) {
           const cut = batch.cuts[progress.cut]
           const end = cut ?? batch.length
           if (end > progress.offset) {
+            // Only after a reopen onto a longer file can a planned piece not fit: rotate first.
+            if (maxBytes > 0 && written > 0 && written + (end - progress.offset) > maxBytes) {
+              yield* rotate
+              replan(batch.length - progress.offset, progress.cut < batch.cuts.length)
+            }
             yield* write(batch.bytes.subarray(progress.offset, end))
             progress.offset = end
           }
@@ -191,6 +311,15 @@ export const make = (
 
     const flush = lock.withPermits(1)(drain)
     const publicFlush = Effect.suspend(() => (closed ? useAfterClose : flush))
+
+    const reopen: Effect.Effect<void, AppendError> = Effect.suspend(() =>
+      closed ? useAfterClose : lock.withPermits(1)(Effect.gen(function* () {
+        const flushed = yield* Effect.exit(drain)
+        yield* reopenFile
+        replan(0, false)
+        yield* Effect.logInfo("reopened the active file on request").pipe(Effect.annotateLogs({ path, size: written }))
+        return yield* flushed
+      }).pipe(Effect.uninterruptible)))
 
     // One long-lived fiber writes in the background; a line only opens the latch (no fork per batch).
     // Closing the latch before the flush means a line accepted during the write wakes the next round.
@@ -261,6 +390,15 @@ export const make = (
         return line === undefined ? invalid("the value has no JSON representation") : append(line)
       })
 
+    // The claim comes first, so it is released last: after the final flush and close.
+    const lockPath = lockPathOf(path)
+    yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
+    yield* LockFile.acquire(lockPath, "append").pipe(
+      Effect.catchTags({
+        LockHeld: (held) => Effect.fail(new FileClaimed({ path, lockPath, holder: held.holder })),
+        LockError: (error) => Effect.fail(new WriteError({ path, operation: "claim", cause: error.cause }))
+      })
+    )
     projected = written = yield* open
     // Finalizers run last-added first: the flusher fiber is interrupted (waiting for a write in
     // progress, which is uninterruptible) before the final flush writes the rest and closes.
@@ -283,14 +421,14 @@ export const make = (
     // inherits it), or closing the scope would wait forever for the idle flusher.
     yield* Effect.forkIn(Effect.interruptible(flusher), scope)
 
-    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, flush: publicFlush })
+    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, flush: publicFlush, reopen })
   })
 
 /** An appender for `path` under the program's `RotationPolicy`, as the `RotatingAppender` service. */
 export const layer = (
   path: string,
   options?: Omit<Options, "policy">
-): Layer.Layer<RotatingAppender, WriteError, RotationPolicy | FileSystem.FileSystem | RenameShift> =>
+): Layer.Layer<RotatingAppender, WriteError | FileClaimed, RotationPolicy | FileSystem.FileSystem | RenameShift> =>
   Layer.scoped(RotatingAppender, Effect.flatMap(RotationPolicy, (policy) => make(path, { ...options, policy })))
 
 /**
@@ -307,17 +445,17 @@ export function layerAs<Id>(
   tag: Context.Tag<Id, RotatingAppender>,
   path: string,
   options: Partial<Options> & { readonly policy: Policy }
-): Layer.Layer<Id, WriteError, FileSystem.FileSystem | RenameShift>
+): Layer.Layer<Id, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift>
 export function layerAs<Id>(
   tag: Context.Tag<Id, RotatingAppender>,
   path: string,
   options?: Partial<Options>
-): Layer.Layer<Id, WriteError, RotationPolicy | FileSystem.FileSystem | RenameShift>
+): Layer.Layer<Id, WriteError | FileClaimed, RotationPolicy | FileSystem.FileSystem | RenameShift>
 export function layerAs<Id>(
   tag: Context.Tag<Id, RotatingAppender>,
   path: string,
   options?: Partial<Options>
-): Layer.Layer<Id, WriteError, RotationPolicy | FileSystem.FileSystem | RenameShift> {
+): Layer.Layer<Id, WriteError | FileClaimed, RotationPolicy | FileSystem.FileSystem | RenameShift> {
   return Layer.scoped(
     tag,
     Effect.flatMap(

@@ -122,7 +122,8 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
       yield* events.flush
 
       const files = yield* readAll(dir)
-      expect(Object.keys(files)).toEqual(["events-2026-01-31.ndjson", "events-2026-02-01.ndjson"])
+      // The previous day's claim was released at the switch; today's is held while open.
+      expect(Object.keys(files)).toEqual([".events-2026-02-01.ndjson.lock", "events-2026-01-31.ndjson", "events-2026-02-01.ndjson"])
       const before = files["events-2026-01-31.ndjson"]!.split("\n").filter((l) => l !== "")
       const after = files["events-2026-02-01.ndjson"]!.split("\n").filter((l) => l !== "")
       const expected = (f: number, fromStep: number, toStep: number) =>
@@ -172,11 +173,12 @@ describe("DailyAppender on MemoryFileSystem: faults and layers", () => {
       yield* TestClock.adjust("1 millis")
       const error = yield* Effect.flip(events.append("c"))
       expect([error._tag, error.message]).toEqual(["WriteError", expect.stringContaining("events-2026-01-31.ndjson")])
-      expect(mem.files().map(([p]) => p)).toEqual(["/logs/events-2026-01-31.ndjson"])
+      expect(mem.files().map(([p]) => p)).toEqual(["/logs/.events-2026-01-31.ndjson.lock", "/logs/events-2026-01-31.ndjson"])
       mem.clearFaults()
       yield* events.append("c")
       yield* events.flush
-      expect(mem.files().map(([p, b]) => [p, Buffer.from(b).toString()])).toEqual([
+      expect(mem.files().map(([p]) => p)).toContain("/logs/.events-2026-02-01.ndjson.lock")
+      expect(mem.files().filter(([p]) => !p.endsWith(".lock")).map(([p, b]) => [p, Buffer.from(b).toString()])).toEqual([
         ["/logs/events-2026-01-31.ndjson", "a\nb\n"],
         ["/logs/events-2026-02-01.ndjson", "c\n"]
       ])

@@ -1,14 +1,23 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, Option, Scope } from "effect"
+import { spawnSync } from "node:child_process"
+import * as Os from "node:os"
+import type { FileClaimed } from "../src/Errors.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
-import type { RenameShift } from "../src/RenameShift.js"
+import * as RenameShiftModule from "../src/RenameShift.js"
+import { planShift, type RenameShift } from "../src/RenameShift.js"
 import * as RotatingAppender from "../src/RotatingAppender.js"
 import * as RotationPolicy from "../src/RotationPolicy.js"
 import { fileSystems, lines, memoryLayer, readAll, tempDir } from "./support/fileSystems.js"
 
 const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.make({ maxBytes, maxFiles })
 const joined = (ls: ReadonlyArray<string>) => ls.map((l) => l + "\n").join("")
+/** A claim's lock file (`.<name>.lock`): present while an appender is open, never a log. */
+const isLock = (name: string) => /(^|\/)\.[^/]*\.lock$/.test(name)
+/** The log files of `dir` while an appender is open (its lock file left out). */
+const readLogs = (dir: string) =>
+  Effect.map(readAll(dir), (files) => Object.fromEntries(Object.entries(files).filter(([name]) => !isLock(name))))
 
 /** Appends each line through `append`, flushes, closes, and returns the directory's files. */
 const writeLines = (dir: string, ls: ReadonlyArray<string>, maxBytes: number, maxFiles: number) =>
@@ -121,7 +130,7 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
       const cr = yield* Effect.flip(log.append("bad\r"))
       expect(cr._tag).toBe("InvalidLine")
       yield* log.flush
-      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "ok\n" })
+      expect(yield* readLogs(dir)).toEqual({ "app.jsonl": "ok\n" })
     })))
 
   it.scoped("appendAll accepts all lines or none", () =>
@@ -132,7 +141,7 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
       expect([error._tag, error.message]).toEqual(["InvalidLine", expect.stringContaining("line 2 of 3")])
       yield* log.appendAll(["e", "f"])
       yield* log.flush
-      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "e\nf\n" })
+      expect(yield* readLogs(dir)).toEqual({ "app.jsonl": "e\nf\n" })
     })))
 
   it.scoped("appendJson writes one JSON line, and rejects what JSON cannot hold", () =>
@@ -145,7 +154,7 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
       expect((yield* Effect.flip(log.appendJson(circular)))._tag).toBe("InvalidLine")
       expect((yield* Effect.flip(log.appendJson(undefined)))._tag).toBe("InvalidLine")
       yield* log.flush
-      expect(yield* readAll(dir)).toEqual({ "app.jsonl": '{"msg":"multi\\nline","n":1}\n' })
+      expect(yield* readLogs(dir)).toEqual({ "app.jsonl": '{"msg":"multi\\nline","n":1}\n' })
     })))
 
   it.scoped("8 fibers appending concurrently lose no line and tear none", () =>
@@ -155,7 +164,7 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
       yield* Effect.forEach(Array.from({ length: 8 }, (_, f) => f), (f) =>
         Effect.forEach(lines(300, 12, `f${f}-`), (line) => log.append(line), { discard: true }), { concurrency: "unbounded", discard: true })
       yield* log.flush
-      const files = yield* readAll(dir)
+      const files = yield* readLogs(dir)
       const all = Object.values(files).flatMap((text) => text.split("\n").filter((l) => l !== ""))
       expect(all.length).toBe(2400)
       expect(new Set(all).size).toBe(2400)
@@ -209,9 +218,11 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
       const { mem, log } = yield* setup(10_000, 3)
       for (const line of lines(5000)) yield* log.append(line) // 50,000 bytes: 4 rotations
       yield* log.flush
-      expect(mem.calls.stat).toBe(5) // one per opened file, none per line
-      expect(mem.calls.open).toBe(5)
+      // One handle stat per opened file, one path stat per written batch (the identity check)
+      // and per rotation: none per line.
+      expect(mem.calls.open).toBe(1 + 5) // the claim's lock file, then one per file
       expect(mem.calls.write).toBeLessThan(100)
+      expect(mem.calls.stat).toBeLessThanOrEqual(5 + mem.calls.write! + 4)
     }).pipe(Effect.provide(memoryLayer())))
 
   it.scoped("a failed rename mid-rotation is a RotateError, and no accepted line is lost", () =>
@@ -305,5 +316,250 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
     }).pipe(Effect.provide(memoryLayer())))
 })
 
+/** Every file but lock files (present while an appender is open). */
 const filesOf = (mem: MemoryFileSystem.MemoryFileSystem) =>
-  Object.fromEntries(mem.files().map(([p, bytes]) => [p, Buffer.from(bytes).toString("utf8")]))
+  Object.fromEntries(mem.files().filter(([p]) => !isLock(p)).map(([p, bytes]) => [p, Buffer.from(bytes).toString("utf8")]))
+
+const counter = (metric: typeof RotatingAppender.activeFileReopened) => Effect.map(Metric.value(metric), (state) => state.count)
+
+describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
+    self.pipe(Effect.provide(layer()))
+  const open = (path: string, maxBytes = 0, maxFiles = 1) =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const log = yield* RotatingAppender.make(path, { policy: policy(maxBytes, maxFiles) }).pipe(Scope.extend(scope))
+      return { log, close: Scope.close(scope, Exit.void) }
+    })
+
+  // Defect 9: two writers on one file.
+  it.scoped("a second appender on the same path fails at make with FileClaimed naming the path and the holder; the first loses no line", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = `${dir}/app.jsonl`
+      const first = yield* open(path, 64, 1000)
+      yield* first.log.appendAll(lines(20))
+      const error = yield* Effect.flip(Effect.scoped(RotatingAppender.make(path, { policy: policy(64, 1000) })))
+      expect(error._tag).toBe("FileClaimed")
+      const claimed = error as FileClaimed
+      expect(claimed.path).toBe(path)
+      expect(claimed.lockPath).toBe(`${dir}/.app.jsonl.lock`)
+      expect(claimed.holder).toMatchObject({ pid: process.pid, hostname: Os.hostname(), purpose: "append" })
+      expect(claimed.message).toContain(path)
+      expect(claimed.message).toContain(`pid ${process.pid}`)
+      yield* first.log.appendAll(lines(20, 9, "m"))
+      yield* first.close
+      const files = yield* readAll(dir)
+      expect(Object.keys(files).some(isLock)).toBe(false) // the claim is gone after close
+      const onDisk = Object.keys(files).sort((a, b) => (b === "app.jsonl" ? -1 : a === "app.jsonl" ? 1 : Number(b.split(".").pop()) - Number(a.split(".").pop())))
+        .flatMap((name) => files[name]!.split("\n").filter((l) => l !== ""))
+      expect(onDisk).toEqual([...lines(20), ...lines(20, 9, "m")])
+    })))
+
+  it.scoped("two layers on one path in one program: the program fails with FileClaimed, nothing is written twice", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      class A extends Context.Tag("A")<A, RotatingAppender.RotatingAppender>() {}
+      class B extends Context.Tag("B")<B, RotatingAppender.RotatingAppender>() {}
+      const both = Layer.merge(
+        RotatingAppender.layerAs(A, `${dir}/app.jsonl`, { policy: policy(0, 1) }),
+        RotatingAppender.layerAs(B, `${dir}/app.jsonl`, { policy: policy(0, 1) })
+      )
+      const exit = yield* Effect.exit(Effect.gen(function* () {
+        yield* (yield* A).append("a")
+        yield* (yield* B).append("b")
+      }).pipe(Effect.provide(both)))
+      expect(Exit.isFailure(exit) && Option.map(Cause.failureOption(exit.cause), (e) => e._tag)).toEqual(Option.some("FileClaimed"))
+      const files = yield* readAll(dir)
+      expect(Object.keys(files).filter((n) => n !== "app.jsonl")).toEqual([]) // no lock left, no backup
+    })))
+
+  it.scoped("the claim survives rotations, is never renamed as a backup, and a new appender can claim after close", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const first = yield* open(`${dir}/app.jsonl`, 20, 3)
+      yield* first.log.appendAll(lines(10)) // 5 files of 2 lines: 4 rotations, 3 backups kept
+      yield* first.log.flush
+      const names = (yield* fs.readDirectory(dir)).sort()
+      expect(names).toEqual([".app.jsonl.lock", "app.jsonl", "app.jsonl.1", "app.jsonl.2", "app.jsonl.3"])
+      expect(JSON.parse(yield* fs.readFileString(`${dir}/.app.jsonl.lock`))).toMatchObject({ pid: process.pid, purpose: "append" })
+      expect(planShift("app.jsonl", names, 3).rename.flat()).not.toContain(".app.jsonl.lock")
+      expect(planShift("app.jsonl", names, 0).remove).not.toContain(".app.jsonl.lock")
+      yield* first.close
+      const second = yield* open(`${dir}/app.jsonl`, 20, 3)
+      yield* second.close
+      expect((yield* fs.readDirectory(dir)).sort()).toEqual(["app.jsonl", "app.jsonl.1", "app.jsonl.2", "app.jsonl.3"])
+    })))
+
+  it.scoped("a claim left by a crashed appender (dead pid) is taken over at make", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const dead = spawnSync(process.execPath, ["-e", ""]).pid
+      yield* fs.writeFileString(`${dir}/.app.jsonl.lock`,
+        JSON.stringify({ pid: dead, hostname: Os.hostname(), acquiredAt: "2026-01-01T00:00:00.000Z", purpose: "append" }))
+      const { log, close } = yield* open(`${dir}/app.jsonl`)
+      yield* log.append("x")
+      yield* close
+      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "x\n" })
+    })))
+
+  // Defect 10: a torn tail.
+  it.scoped("a torn last line is terminated with \\n at open, so the next line is a line of its own, and it is counted", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/app.jsonl`, "{\"a\":1}\n{\"torn\":")
+      const before = yield* counter(RotatingAppender.tornTailsTerminated)
+      const { log, close } = yield* open(`${dir}/app.jsonl`)
+      yield* log.append("{\"b\":2}")
+      yield* close
+      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "{\"a\":1}\n{\"torn\":\n{\"b\":2}\n" })
+      expect((yield* counter(RotatingAppender.tornTailsTerminated)) - before).toBe(1)
+    })))
+
+  it.scoped("the \\n added to a torn tail counts toward maxBytes", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/app.jsonl`, "frag") // 4 bytes, 5 once terminated
+      const { log, close } = yield* open(`${dir}/app.jsonl`, 10, 2)
+      yield* log.append("12345") // 6 bytes: 5 + 6 > 10 rotates first
+      yield* close
+      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "12345\n", "app.jsonl.1": "frag\n" })
+    })))
+
+  it.scoped("a file that ends in \\n, or is empty, is not touched at open", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/a.jsonl`, "x\n")
+      yield* fs.writeFileString(`${dir}/b.jsonl`, "")
+      const before = yield* counter(RotatingAppender.tornTailsTerminated)
+      for (const name of ["a.jsonl", "b.jsonl"]) yield* Effect.flatMap(open(`${dir}/${name}`), ({ close }) => close)
+      expect(yield* readAll(dir)).toEqual({ "a.jsonl": "x\n", "b.jsonl": "" })
+      expect((yield* counter(RotatingAppender.tornTailsTerminated)) - before).toBe(0)
+    })))
+
+  // Defect 11: the active file removed or moved by someone else.
+  it.scoped("the active file removed mid-stream: the next batch reopens it at the path, every later line is on disk, counted", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const before = yield* counter(RotatingAppender.activeFileReopened)
+      const { log, close } = yield* open(`${dir}/app.jsonl`, 40, 100)
+      yield* log.appendAll(lines(3))
+      yield* log.flush
+      yield* fs.remove(`${dir}/app.jsonl`) // an operator's rm
+      yield* log.appendAll(lines(9, 9, "m")) // 90 bytes: rotates twice
+      yield* log.flush
+      yield* close
+      const files = yield* readAll(dir)
+      const onDisk = ["app.jsonl.2", "app.jsonl.1", "app.jsonl"].flatMap((n) => (files[n] ?? "").split("\n").filter((l) => l !== ""))
+      expect(onDisk).toEqual(lines(9, 9, "m"))
+      expect(Object.values(files).every((text) => Buffer.byteLength(text) <= 40)).toBe(true)
+      expect((yield* counter(RotatingAppender.activeFileReopened)) - before).toBe(1)
+    })))
+
+  it.scoped("the active file moved away: later lines go to a new file at the path, earlier ones stay in the moved file", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const { log, close } = yield* open(`${dir}/app.jsonl`)
+      yield* log.append("before")
+      yield* log.flush
+      yield* fs.rename(`${dir}/app.jsonl`, `${dir}/moved.jsonl`)
+      yield* log.append("after")
+      yield* close
+      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "after\n", "moved.jsonl": "before\n" })
+    })))
+
+  it.scoped("reopen flushes, then reopens the path: after an outside mv, later lines go to a new file", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const { log, close } = yield* open(`${dir}/app.jsonl`)
+      yield* log.append("one")
+      yield* log.flush
+      yield* fs.rename(`${dir}/app.jsonl`, `${dir}/app.jsonl.old`)
+      yield* log.reopen
+      expect(yield* readLogs(dir)).toEqual({ "app.jsonl": "", "app.jsonl.old": "one\n" })
+      yield* log.append("two")
+      yield* close
+      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "two\n", "app.jsonl.old": "one\n" })
+    })))
+
+  it.scoped("reopen with nothing changed keeps appending to the same file, losing nothing", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const { log, close } = yield* open(`${dir}/app.jsonl`, 30, 2)
+      yield* log.appendAll(["a".repeat(9), "b".repeat(9)])
+      yield* log.reopen
+      yield* log.appendAll(["c".repeat(9), "d".repeat(9)]) // the reopened size (20) still drives rotation
+      yield* close
+      expect(yield* readAll(dir)).toEqual({
+        "app.jsonl": "d".repeat(9) + "\n", "app.jsonl.1": ["a", "b", "c"].map((c) => c.repeat(9) + "\n").join("")
+      })
+    })))
+})
+
+describe("RotatingAppender on MemoryFileSystem: outside changes", () => {
+  it.scoped("a rotation whose source vanished starts a fresh file instead of failing forever", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryFileSystem.MemoryFileSystem
+      // The active file disappears just as a rotation lists the directory (after the batch's check).
+      let armed = false
+      const racing: FileSystem.FileSystem = {
+        ...mem,
+        readDirectory: (path, options) =>
+          Effect.suspend(() => {
+            if (!armed) return mem.readDirectory(path, options)
+            armed = false
+            return Effect.zipRight(mem.remove("/logs/app.jsonl"), mem.readDirectory(path, options))
+          })
+      }
+      yield* Effect.gen(function* () {
+        const log = yield* RotatingAppender.make("/logs/app.jsonl", { policy: policy(20, 5) })
+        yield* log.appendAll(lines(2))
+        yield* log.flush
+        armed = true
+        yield* log.appendAll(lines(3, 9, "m")) // m1 rotates: the rotation finds its source gone
+        yield* log.flush
+        yield* log.append("z")
+        yield* log.flush
+      }).pipe(
+        Effect.provideServiceEffect(RenameShiftModule.RenameShift, RenameShiftModule.make),
+        Effect.provideService(FileSystem.FileSystem, racing)
+      )
+      const files = filesOf(mem)
+      const onDisk = Object.keys(files).sort().reverse().flatMap((p) => files[p]!.split("\n").filter((l) => l !== ""))
+      expect(onDisk).toEqual([...lines(3, 9, "m"), "z"])
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.scoped("removing the active file at random points: every line accepted after the last removal is on disk, once, in order", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryFileSystem.MemoryFileSystem
+      const log = yield* RotatingAppender.make("/logs/app.jsonl", { policy: policy(100, 1000) })
+      let afterLastRemoval: Array<string> = []
+      for (const [i, line] of lines(300).entries()) {
+        yield* log.append(line)
+        afterLastRemoval.push(line)
+        if (i % 37 === 36) {
+          yield* log.flush
+          yield* mem.remove("/logs/app.jsonl")
+          afterLastRemoval = []
+        }
+        if (i % 5 === 0) yield* Effect.yieldNow() // let the background flusher write some batches
+      }
+      yield* log.flush
+      const files = filesOf(mem)
+      const all = Object.values(files).flatMap((text) => text.split("\n").filter((l) => l !== ""))
+      expect(new Set(all).size).toBe(all.length)
+      const ordered = ["/logs/app.jsonl", ...Object.keys(files).filter((p) => p !== "/logs/app.jsonl")
+        .sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop()))].reverse()
+      const onDisk = ordered.flatMap((p) => files[p]!.split("\n").filter((l) => l !== ""))
+      expect(onDisk.slice(-afterLastRemoval.length)).toEqual(afterLastRemoval)
+      expect(Object.values(files).every((text) => Buffer.byteLength(text) <= 100)).toBe(true)
+    }).pipe(Effect.provide(memoryLayer())))
+})

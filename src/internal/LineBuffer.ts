@@ -20,6 +20,11 @@ export class LineBuffer {
     this.bytes = Buffer.allocUnsafe(initialCapacity)
   }
 
+  /** Whether a rotation is marked in what is pending. */
+  get hasCuts(): boolean {
+    return this.cuts.length > 0
+  }
+
   get isEmpty(): boolean {
     return this.length === 0 && this.cuts.length === 0
   }
