@@ -142,6 +142,74 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(code).toBe(1)
   })
 
+  /** Polls (real processes: no other way to observe them) until `ok()` or 20 s; returns `ok()`. */
+  const waitFor = async (ok: () => boolean) => {
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline && !ok()) await new Promise((r) => setTimeout(r, 25))
+    return ok()
+  }
+  const readLines = (file: string) => fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : []
+  const startAppend = (cwd: string, args: ReadonlyArray<string>) => {
+    const child = spawn(process.execPath, [bin, "append", ...args], { cwd, env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] })
+    const out = { stderr: "" }
+    child.stderr.on("data", (d) => (out.stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    return { child, out, exited }
+  }
+  const numbered = (tag: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `{"${tag}":${from + i}}`)
+
+  it("append: a second append on a claimed file exits 2 before reading stdin, naming the file and the holder; the first loses nothing", async () => {
+    const cwd = tempDir()
+    const first = startAppend(cwd, ["app.jsonl", "--max-bytes", "4KiB", "--max-files", "2000"])
+    const before = numbered("first", 0, 500)
+    first.child.stdin.write(before.join("\n") + "\n")
+    expect(await waitFor(() => fs.existsSync(path.join(cwd, ".app.jsonl.lock")))).toBe(true)
+    // stdin stays open: exiting proves it did not wait for (or read) its input.
+    const second = startAppend(cwd, ["app.jsonl", "--max-bytes", "4KiB", "--max-files", "2000"])
+    second.child.stdin.write('{"second":0}\n')
+    const secondCode = await second.exited
+    expect(secondCode).toBe(2)
+    expect(second.out.stderr).toContain("app.jsonl")
+    expect(second.out.stderr).toContain(`pid ${first.child.pid}`)
+    const after = numbered("first", 500, 2000)
+    first.child.stdin.end(after.join("\n") + "\n")
+    expect(await first.exited).toBe(0)
+    const names = listing(cwd)
+    expect(names).not.toContain(".app.jsonl.lock") // the claim is released at exit
+    const ordered = ["app.jsonl", ...names.filter((n) => n !== "app.jsonl").sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop()))].reverse()
+    expect(ordered.flatMap((n) => readLines(path.join(cwd, n)))).toEqual([...before, ...after])
+  })
+
+  it("append: `rm` of the active file while it runs: every later line is on disk in a new file at the path", async () => {
+    const cwd = tempDir()
+    const file = path.join(cwd, "app.jsonl")
+    const run1 = startAppend(cwd, ["app.jsonl"])
+    run1.child.stdin.write(numbered("a", 0, 100).join("\n") + "\n")
+    expect(await waitFor(() => readLines(file).length === 100)).toBe(true)
+    fs.rmSync(file)
+    const later = numbered("b", 0, 3000)
+    run1.child.stdin.end(later.join("\n") + "\n")
+    expect([await run1.exited, run1.out.stderr]).toEqual([0, expect.stringContaining("removed")])
+    expect(readLines(file)).toEqual(later)
+  })
+
+  it("append: `mv app.jsonl x; kill -HUP` reopens: later lines go to a new app.jsonl, earlier ones stay in x", async () => {
+    const cwd = tempDir()
+    const file = path.join(cwd, "app.jsonl")
+    const run1 = startAppend(cwd, ["app.jsonl"])
+    const earlier = numbered("a", 0, 100)
+    run1.child.stdin.write(earlier.join("\n") + "\n")
+    expect(await waitFor(() => readLines(file).length === 100)).toBe(true)
+    fs.renameSync(file, path.join(cwd, "x"))
+    process.kill(run1.child.pid!, "SIGHUP") // without a SIGHUP listener, node would die of it
+    expect(await waitFor(() => fs.existsSync(file))).toBe(true)
+    const later = numbered("b", 0, 1000)
+    run1.child.stdin.end(later.join("\n") + "\n")
+    expect(await run1.exited).toBe(0)
+    expect(readLines(path.join(cwd, "x"))).toEqual(earlier)
+    expect(readLines(file)).toEqual(later)
+  })
+
   it("sweep --json: compresses, deletes, skips, and reports it as one JSON object", () => {
     const dir = datedDir([0, 3, 10, 40])
     const result = run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--json"])
