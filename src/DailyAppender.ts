@@ -14,7 +14,9 @@
  *   lines stay buffered and the next call retries). If the clock goes back a day (a wall
  *   clock step), lines go back to that day's file.
  * - Underneath, each day's file is a `RotatingAppender` with the same rules (whole lines,
- *   backpressure, typed errors). Its policy is `maxBytes` 0 (no size rotation) unless you
+ *   backpressure, typed errors, one writer per file: the day's file is claimed with
+ *   `.<file>.lock` while it is current, so a second appender on the same directory and
+ *   prefix fails with `FileClaimed`, at make or at the day switch). Its policy is `maxBytes` 0 (no size rotation) unless you
  *   pass one; note that size-rotated backups (`…ndjson.1`) are not names retention manages.
  * - Today's file is opened when the appender is made (so a bad directory fails at startup).
  *   Closing the scope flushes and closes the current file. Using the appender after its

@@ -8,8 +8,8 @@
  *   `maxBytes` goes alone into a fresh file. `maxBytes` 0 means never rotate.
  * - A line is never split across files. A line containing `\n` or `\r` is rejected with
  *   `InvalidLine` and nothing is written.
- * - The file is opened once (one `stat` for its size) and kept open; the size is tracked
- *   in memory. Lines are buffered and written in batches by a background fiber; an append
+ * - The file is opened once (one `stat` for its size, one read of its last byte) and kept
+ *   open; the size is tracked in memory. Lines are buffered and written in batches by a background fiber; an append
  *   waits only when `highWaterMark` bytes are already pending (backpressure).
  * - Appends from many fibers are serialized: no interleaving inside a line, no lost line.
  * - `flush` waits until everything accepted so far has been handed to the OS. Closing the
@@ -18,8 +18,29 @@
  *   flush) and surfaces as a typed error from `flush`, or from an `append` that had to
  *   wait; an append that fails was not accepted. Lines already on disk are never touched.
  *
- * Assumes it is the only writer of its files (as lumberjack does): another process
- * appending to or moving the active file makes the tracked size wrong.
+ * One writer per file:
+ * - `make` claims the file before opening it, with the lock file `<dir>/.<name>.lock`
+ *   (pid, host, time, purpose; see `internal/LockFile`): a second appender on the same path,
+ *   in this process or another one on this host, fails at `make` with `FileClaimed` naming
+ *   the path and the holder. The claim is released after the final flush and close; one
+ *   left by a crash is taken over when its pid is dead. The hidden name is never a backup
+ *   name (`RenameShift` only touches `<name>.<N>`). Not for network file systems.
+ *
+ * What others may do to the file:
+ * - A last line without its `\n` (a crash, another tool) is terminated with `\n` at open,
+ *   before anything is appended, so it stays a line of its own; that byte counts toward
+ *   `maxBytes`. Logged as a warning and counted in `tornTailsTerminated`. (The file is
+ *   opened `"a+"`: it must be readable as well as writable.)
+ * - Once per written batch (one `stat` of the path, never per line) the path is compared
+ *   with the open file (device and inode). If the file was removed or moved away, the path
+ *   is opened again (a fresh file, or whatever now has the name, rotated first if the next
+ *   lines would pass `maxBytes`): a warning, counted in `activeFileReopened`. Every batch
+ *   written after the check goes to the path; only a removal between a batch's check and
+ *   its write (one write call) loses that batch, and a move leaves it in the moved file.
+ *   A rotation whose source vanished starts a fresh file instead of failing.
+ * - `reopen` flushes and reopens the path on request (the CLI does it on `SIGHUP`).
+ * - Another process appending to the file behind our back (without the claim) makes the
+ *   tracked size wrong: rotation may come early or late.
  *
  * @example
  * ```ts

@@ -57,6 +57,19 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
   const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
     self.pipe(Effect.provide(layer()))
 
+  it.scoped("a second daily appender on the same directory and prefix fails with FileClaimed; the first's day file is claimed until close", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* TestClock.setTime(DAY)
+      yield* Effect.scoped(Effect.gen(function* () {
+        const first = yield* DailyAppender.make(dir, "events")
+        const error = yield* Effect.flip(Effect.scoped(DailyAppender.make(dir, "events")))
+        expect([error._tag, error.message]).toEqual(["FileClaimed", expect.stringContaining(`${dir}/events-2026-01-31.ndjson`)])
+        yield* first.append("a")
+      }))
+      expect(yield* readAll(dir)).toEqual({ "events-2026-01-31.ndjson": "a\n" })
+    })))
+
   it.scoped("lines up to 23:59:59.999 go to that day's file, lines from 00:00 to the next day's", () =>
     run(Effect.gen(function* () {
       const dir = yield* tempDir
