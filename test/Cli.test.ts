@@ -180,6 +180,23 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(ordered.flatMap((n) => readLines(path.join(cwd, n)))).toEqual([...before, ...after])
   })
 
+  it("append: after a SIGKILL, the next append takes over the dead claim and keeps a torn last line a line of its own", async () => {
+    const cwd = tempDir()
+    const file = path.join(cwd, "app.jsonl")
+    const killed = startAppend(cwd, ["app.jsonl"])
+    const first = numbered("a", 0, 100)
+    killed.child.stdin.write(first.join("\n") + "\n")
+    expect(await waitFor(() => readLines(file).length === 100)).toBe(true)
+    killed.child.kill("SIGKILL")
+    await killed.exited
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, ".app.jsonl.lock"), "utf8"))).toMatchObject({ pid: killed.child.pid, purpose: "append" })
+    fs.appendFileSync(file, '{"torn":') // as if the crash had cut a write short
+    const next = run(["append", "app.jsonl"], { cwd, input: '{"b":0}\n' })
+    expect([next.code, next.stderr]).toEqual([0, expect.stringContaining("torn")])
+    expect(readLines(file)).toEqual([...first, '{"torn":', '{"b":0}'])
+    expect(listing(cwd)).toEqual(["app.jsonl"])
+  })
+
   it("append: `rm` of the active file while it runs: every later line is on disk in a new file at the path", async () => {
     const cwd = tempDir()
     const file = path.join(cwd, "app.jsonl")
