@@ -350,13 +350,17 @@ export const make = (options: Options = {}): MemoryFileSystem => {
   /**
    * `mkdir(2)`, mode `(mode ?? 0o777) & ~umask`: anything at the path (a dangling link too) is
    * AlreadyExists. Recursive (Node's mkdirp): missing parents get the same mode; an existing
-   * directory, or a link to one, is fine; a file is AlreadyExists; a dangling link NotFound.
+   * directory, or a link to one, is fine; a file is AlreadyExists; a dangling link NotFound;
+   * a parent that is not a directory (file or dangling link) BadResource (ENOTDIR).
    */
   const makeDirectory = (path: string, options?: FileSystem.MakeDirectoryOptions): Effect.Effect<void, SystemError> =>
     Effect.gen(function* () {
       const found = walk(path, false)
       if (found === "NotFound" && options?.recursive && path !== "/") {
-        yield* makeDirectory(Path.posix.dirname(path), options)
+        // A parent that exists but is no directory (a dangling link too) is ENOTDIR, as Node's async mkdirp says.
+        yield* makeDirectory(Path.posix.dirname(path), options).pipe(
+          Effect.mapError((e) => (e.reason === "NotFound" || e.reason === "AlreadyExists" ? error("makeDirectory", path, "BadResource") : e))
+        )
         return yield* makeDirectory(path, { ...options, recursive: false })
       }
       if (typeof found === "string") return yield* Effect.fail(error("makeDirectory", path, found))
@@ -513,12 +517,15 @@ export const make = (options: Options = {}): MemoryFileSystem => {
         // rename(2): neither end is followed. Same file: nothing to do. A directory replaces only
         // an empty directory (onto a file: ENOTDIR; onto a non-empty one: ENOTEMPTY, reason
         // Unknown) and cannot move into itself (EINVAL, Unknown); a file cannot replace a directory.
+        // Both parents are looked up before the source's existence is checked, as in the kernel.
         const { path: from_, node } = yield* locate("rename", src, false)
-        if (node === undefined) return yield* Effect.fail(error("rename", src, "NotFound"))
         const { path: to_, node: existing } = yield* locate("rename", dst, false)
+        if (node === undefined) return yield* Effect.fail(error("rename", src, "NotFound"))
+        const under = (child: string, parent: string) => child.startsWith(parent === "/" ? "/" : parent + "/")
+        if (under(to_, from_)) return yield* Effect.fail(error("rename", src, "Unknown", "EINVAL: into itself"))
+        if (under(from_, to_)) return yield* Effect.fail(error("rename", src, "Unknown", "ENOTEMPTY: onto its own ancestor"))
         if (existing === node) return
         if (node.kind === "Directory") {
-          if (to_.startsWith(from_ === "/" ? "/" : from_ + "/")) return yield* Effect.fail(error("rename", src, "Unknown", "EINVAL: into itself"))
           if (existing !== undefined && existing.kind !== "Directory") return yield* Effect.fail(error("rename", src, "BadResource", "ENOTDIR"))
           if (existing !== undefined && childrenOf(to_).length > 0) return yield* Effect.fail(error("rename", src, "Unknown", "ENOTEMPTY"))
         } else if (existing?.kind === "Directory") {
