@@ -5,9 +5,11 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, type Scope, Stream } from "effect"
+import { Effect, Option, type Scope, Stream, TestClock } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
+import * as Sweeper from "../src/Sweeper.js"
 import { fileSystems, memoryLayer, readAll, tempDir } from "./support/fileSystems.js"
+import { dated, fileSystems as retentionFileSystems, tempDir as retentionTempDir } from "./support/retention.js"
 
 const reasonOf = <A, R>(self: Effect.Effect<A, PlatformError, R>) =>
   Effect.map(Effect.flip(self), (e) => `${e._tag}:${e._tag === "SystemError" ? e.reason : ""}`)
@@ -299,4 +301,21 @@ describe("MemoryFileSystem: a fault schedule reaches every operation", () => {
       expect(yield* reasonOf(mem.exists("/tmp/x"))).toBe("SystemError:Busy")
       expect([mem.calls.writeFile, mem.calls.writeFileString, mem.calls.access, mem.calls.exists]).toEqual([1, 1, 1, 1])
     }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe.each(retentionFileSystems)("a sweep through a symlink in the middle of the directory's path, on $name", ({ layer }) => {
+  it.scoped("deletes and compresses the files of the directory the path leads to", () =>
+    Effect.gen(function* () {
+      const TODAY = new Date("2026-03-15T12:00:00Z")
+      yield* TestClock.setTime(TODAY.getTime())
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* retentionTempDir
+      yield* fs.makeDirectory(`${dir}/real/logs`, { recursive: true })
+      yield* fs.symlink(`${dir}/real`, `${dir}/alias`)
+      yield* fs.writeFileString(`${dir}/real/logs/${dated("app", TODAY, 40)}`, "old\n")
+      yield* fs.writeFileString(`${dir}/real/logs/${dated("app", TODAY, 10)}`, "aging\n")
+      const report = yield* Sweeper.sweep([`${dir}/alias/logs`], { maxAgeDays: 30, compressAgeDays: 7 })
+      expect([report.failed, report.deleted.length, report.compressed.length]).toEqual([[], 1, 1])
+      expect(yield* fs.readDirectory(`${dir}/real/logs`)).toEqual([dated("app", TODAY, 10, ".ndjson.gz")])
+    }).pipe(Effect.provide(layer())))
 })
