@@ -3,10 +3,19 @@
  * for tests: yours and ours.
  *
  * It models what rotation and retention rely on: directories that must exist,
- * open handles that follow the inode across a rename (POSIX semantics), sizes,
- * modes, mtimes from Effect's `Clock` (so `TestClock` drives them), symlinks, and
- * errors with the same `SystemError` reasons as `NodeFileSystem`. Faults can be
- * injected into the n-th call of any operation.
+ * open handles that follow the inode across a rename (POSIX semantics) and close with
+ * their scope, sizes, modes (created `0o666`/`0o777` minus a settable umask, default
+ * `0o022`), mtimes from Effect's `Clock` (so `TestClock` drives them), symlinks (followed
+ * in the middle of a path as the kernel does, dangling ones included), and errors with the
+ * same `SystemError` reasons as `NodeFileSystem` (`rm` of a directory without `recursive`,
+ * `rename` of a directory onto a file or a non-empty directory, `wx` on a dangling link…).
+ * Faults can be injected into the n-th call of any operation, derived ones included.
+ *
+ * Kept honest by test/MemoryFileSystem.differential.test.ts, which runs generated call
+ * sequences on this and on `NodeFileSystem` and compares every result. As observed when
+ * running as root (as CI does), permission bits are stored but never enforced. Not modelled:
+ * times other than mtime/atime, `watch`, `copy` of a directory, `link` (fails), uid/gid,
+ * and `..` in a path given by the caller is resolved textually (in a link target, physically).
  *
  * @example
  * ```ts
@@ -317,7 +326,11 @@ export const make = (options: Options = {}): MemoryFileSystem => {
           node.mtime = yield* Clock.currentTimeMillis
         }),
       write,
-      writeAll: (buffer) => Effect.asVoid(write(buffer))
+      // As @effect/platform-node's: a write of 0 bytes (an empty buffer included) is WriteZero.
+      writeAll: (buffer) =>
+        buffer.length === 0
+          ? Effect.zipRight(guard("write", path), Effect.fail(error("writeAll", fd, "WriteZero", "write returned 0 bytes written")))
+          : Effect.asVoid(write(buffer))
     }
   }
 

@@ -31,7 +31,7 @@ const PATHS = [
 ] as const
 /** Link targets; `ROOT/` is the sequence's root, absolute. Relative ones are from the link's directory. */
 const TARGETS = ["a", "a/b", "f", "nowhere", "../f", "../a", "l", "ROOT/a", "ROOT/f", ".", "self", "dl"] as const
-const DATA = ["x", "hello", "0123456789"] as const
+const DATA = ["", "x", "hello", "0123456789"] as const
 const FILE_MODES = [undefined, 0o666, 0o600, 0o640, 0o755] as const
 const DIR_MODES = [undefined, 0o777, 0o700, 0o750] as const
 const CHMOD_MODES = [0o700, 0o755, 0o777, 0o1777, 0o750] as const

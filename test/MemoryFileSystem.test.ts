@@ -197,7 +197,7 @@ describe.each(fileSystems)("FileSystem rules the fake once broke, on $name", ({ 
       expect(yield* reasonOf(fs.rename(`${dir}/missing`, `${dir}/f/x`))).toBe("SystemError:BadResource")
     }).pipe(Effect.provide(layer())))
 
-  it.scoped("handles: a directory opens read-only and its read is BadResource; the wrong direction and a closed handle are Unknown (EBADF)", () =>
+  it.scoped("handles: a directory opens read-only and its read is BadResource; the wrong direction and a closed handle are Unknown (EBADF); writeAll of nothing is WriteZero", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
@@ -208,6 +208,7 @@ describe.each(fileSystems)("FileSystem rules the fake once broke, on $name", ({ 
       expect(yield* reasonOf(Effect.scoped(Effect.flatMap(fs.open(dir), (d) => d.readAlloc(10))))).toBe("SystemError:BadResource")
       expect(yield* reasonOf(Effect.scoped(Effect.flatMap(fs.open(`${dir}/f`), (f) => f.writeAll(bytes))))).toBe("SystemError:Unknown")
       expect(yield* reasonOf(Effect.scoped(Effect.flatMap(fs.open(`${dir}/f`, { flag: "a" }), (f) => f.readAlloc(10))))).toBe("SystemError:Unknown")
+      expect(yield* reasonOf(Effect.scoped(Effect.flatMap(fs.open(`${dir}/f`, { flag: "a" }), (f) => f.writeAll(new Uint8Array(0)))))).toBe("SystemError:WriteZero")
       const closed = yield* Effect.scoped(fs.open(`${dir}/f`, { flag: "a" }))
       expect(yield* reasonOf(closed.writeAll(bytes))).toBe("SystemError:Unknown")
       expect(yield* fs.readFileString(`${dir}/f`)).toBe("abc")
