@@ -329,7 +329,10 @@ export const make = (options: Options = {}): MemoryFileSystem => {
       // As @effect/platform-node's: a write of 0 bytes (an empty buffer included) is WriteZero.
       writeAll: (buffer) =>
         buffer.length === 0
-          ? Effect.zipRight(guard("write", path), Effect.fail(error("writeAll", fd, "WriteZero", "write returned 0 bytes written")))
+          ? Effect.zipRight(
+            guard("write", path),
+            Effect.fail(openHandles.has(fd) && writable ? error("writeAll", fd, "WriteZero", "write returned 0 bytes written") : badFd("writeAll"))
+          )
           : Effect.asVoid(write(buffer))
     }
   }
