@@ -382,11 +382,11 @@ export const make = (options: Options = {}): MemoryFileSystem => {
       if (typeof found === "string") return yield* Effect.fail(error("makeDirectory", path, found))
       if (found.node === undefined) return yield* newDirectory(found.path, options?.mode)
       if (options?.recursive) {
+        // What a link there leads to: a directory is fine; nothing (or an error on the way) fails as stat would.
         const target = walk(found.path, true)
-        if (typeof target !== "string" && target.node?.kind === "Directory") return
-        if (typeof target !== "string" && target.node === undefined) {
-          return yield* Effect.fail(error("makeDirectory", path, "NotFound"))
-        }
+        if (typeof target === "string") return yield* Effect.fail(error("makeDirectory", path, target))
+        if (target.node?.kind === "Directory") return
+        if (target.node === undefined) return yield* Effect.fail(error("makeDirectory", path, "NotFound"))
       }
       return yield* Effect.fail(error("makeDirectory", path, "AlreadyExists"))
     })

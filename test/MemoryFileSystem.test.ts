@@ -193,6 +193,8 @@ describe.each(fileSystems)("FileSystem rules the fake once broke, on $name", ({ 
       expect(yield* reasonOf(fs.makeDirectory(`${dir}/f/x`, { recursive: true }))).toBe("SystemError:BadResource")
       expect(yield* reasonOf(fs.makeDirectory(`${dir}/dangling/x`, { recursive: true }))).toBe("SystemError:BadResource")
       expect(yield* reasonOf(fs.makeDirectory(`${dir}/dangling`, { recursive: true }))).toBe("SystemError:NotFound")
+      yield* fs.symlink("no/such/dir", `${dir}/deep-dangling`) // dangling at a missing directory, not a missing name
+      expect(yield* reasonOf(fs.makeDirectory(`${dir}/deep-dangling`, { recursive: true }))).toBe("SystemError:NotFound")
       expect(yield* reasonOf(fs.makeDirectory(`${dir}/f`, { recursive: true }))).toBe("SystemError:AlreadyExists")
       expect(yield* reasonOf(fs.rename(`${dir}/missing`, `${dir}/f/x`))).toBe("SystemError:BadResource")
     }).pipe(Effect.provide(layer())))
