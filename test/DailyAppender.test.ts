@@ -6,13 +6,14 @@ import * as DatedFile from "../src/DatedFile.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import type { RenameShift } from "../src/RenameShift.js"
 import * as RotationPolicy from "../src/RotationPolicy.js"
-import { fileSystems, memoryLayer, readAll, tempDir } from "./support/fileSystems.js"
+import { fileSystems, memoryLayer, openFilesUnder, readAll, tempDir } from "./support/fileSystems.js"
 import { instrument } from "./support/retention.js"
 
 /** 2026-01-31T00:00:00Z; the next day starts at MIDNIGHT. */
 const DAY = Date.UTC(2026, 0, 31)
 const MIDNIGHT = Date.UTC(2026, 1, 1)
 const joined = (ls: ReadonlyArray<string>) => ls.map((l) => l + "\n").join("")
+const realDir = (dir: string) => Effect.flatMap(FileSystem.FileSystem, (fs) => fs.realPath(dir))
 
 describe("DailyAppender names", () => {
   it("fileName is <prefix>-YYYY-MM-DD.ndjson of the UTC day", () => {
@@ -97,8 +98,10 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
       yield* events.appendAll(Array.from({ length: 500 }, (_, i) => `old-${i}`))
       yield* TestClock.adjust("1 millis")
       expect(yield* events.currentPath).toBe(`${dir}/events-2026-02-01.ndjson`)
+      expect(yield* openFilesUnder(dir)).toEqual([`${yield* realDir(dir)}/events-2026-01-31.ndjson`])
       yield* events.append("new")
       expect((yield* readAll(dir))["events-2026-01-31.ndjson"]).toBe(joined(Array.from({ length: 500 }, (_, i) => `old-${i}`)))
+      expect(yield* openFilesUnder(dir)).toEqual([`${yield* realDir(dir)}/events-2026-02-01.ndjson`]) // the old one is closed
       yield* events.flush
       expect((yield* readAll(dir))["events-2026-02-01.ndjson"]).toBe("new\n")
     })))

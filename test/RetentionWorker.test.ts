@@ -16,7 +16,7 @@ const emptyReport = (dirs: ReadonlyArray<string>): Sweeper.SweepReport => ({
 })
 
 /** A Sweeper that counts sweeps started and finished, the peak of sweeps at once, and takes `duration` each. */
-const stubSweeper = (duration: Duration.DurationInput = 0, behaviour: (n: number) => Effect.Effect<void> = () => Effect.void) =>
+const stubSweeper = (duration: Duration.DurationInput = 0, behaviour: (n: number) => Effect.Effect<void, unknown> = () => Effect.void) =>
   Effect.gen(function* () {
     const stats = yield* Ref.make({ started: 0, finished: 0, running: 0, peak: 0 })
     const sweeper = Layer.succeed(Sweeper.Sweeper, {
@@ -29,7 +29,7 @@ const stubSweeper = (duration: Duration.DurationInput = 0, behaviour: (n: number
           yield* behaviour(started)
           yield* Ref.update(stats, (s) => ({ ...s, finished: s.finished + 1, running: s.running - 1 }))
           return emptyReport(dirs)
-        })
+        }) as Effect.Effect<Sweeper.SweepReport> // a typed failure is forced through: the worker must survive one all the same
     })
     return { stats, sweeper }
   })
@@ -88,13 +88,20 @@ describe("RetentionWorker", () => {
       expect((yield* Ref.get(stats)).peak).toBe(1)
     }))
 
-  it.effect("a sweep that fails or dies does not stop the worker", () =>
+  it.effect.each([
+    ["fails (a typed error)", () => Effect.fail(new Error("disk on fire"))],
+    ["dies (a defect)", () => Effect.die("boom")]
+  ] as const)("a sweep that %s does not stop the worker, and the failure is logged", ([, failure]) =>
     Effect.gen(function* () {
-      const { stats, sweeper } = yield* stubSweeper(0, (n) => n === 1 ? Effect.die("boom") : Effect.void)
-      yield* start(RetentionWorker.layer.pipe(Layer.provide(sweeper), Layer.provide(enabled)))
+      const errors: Array<unknown> = []
+      const { stats, sweeper } = yield* stubSweeper(0, (n) => n === 1 ? failure() : Effect.void)
+      yield* start(RetentionWorker.layer.pipe(Layer.provide(sweeper), Layer.provide(enabled))).pipe(
+        Effect.provide(Logger.add(Logger.make(({ logLevel, message }) => void (logLevel._tag === "Error" && errors.push(message)))))
+      )
       yield* TestClock.adjust(0)
       yield* TestClock.adjust(`${INTERVAL * 2} seconds`)
-      expect((yield* Ref.get(stats)).started).toBe(3)
+      expect(yield* Ref.get(stats)).toMatchObject({ started: 3, finished: 2 })
+      expect(errors).toEqual([["retention sweep failed unexpectedly"]])
     }))
 
   it.effect("closing the scope interrupts the worker: no sweep afterwards, an in-flight sweep stops", () =>

@@ -3,7 +3,7 @@
  * jobs, audit, telemetry), each its own file and policy, in one Layer graph, under
  * concurrent load with tiny `maxBytes`.
  */
-import type { FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type Context, Effect, Layer, type Scope } from "effect"
 import { Audit, Heartbeat, Jobs, type Limits, OperationalAppenders, Telemetry } from "../examples/host-service.js"
@@ -42,6 +42,46 @@ const load = Effect.forEach(sources, ([src, tag]) =>
         }
       }), { concurrency: "unbounded", discard: true })), { concurrency: "unbounded", discard: true })
 
+/**
+ * The FileSystem in context, with every byte written through an open handle recorded per
+ * path in the order written: for an appender, its whole output stream, rotated away or not.
+ */
+const recordingWrites = Effect.map(FileSystem.FileSystem, (base) => {
+  const written = new Map<string, Array<Uint8Array>>()
+  const record = (path: string, bytes: Uint8Array) => void written.set(path, [...(written.get(path) ?? []), Uint8Array.from(bytes)]) // a copy: Buffer#slice is a view, and buffers are reused
+  const wrap = (file: FileSystem.File, path: string): FileSystem.File => ({
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    fd: file.fd,
+    stat: file.stat,
+    seek: (offset, from) => file.seek(offset, from),
+    sync: file.sync,
+    read: (buffer) => file.read(buffer),
+    readAlloc: (size) => file.readAlloc(size),
+    truncate: (length) => file.truncate(length),
+    write: (buffer) => Effect.tap(file.write(buffer), (n) => record(path, buffer.subarray(0, Number(n)))),
+    writeAll: (buffer) => Effect.tap(file.writeAll(buffer), () => record(path, buffer))
+  })
+  const fs = FileSystem.make({ ...base, open: (path, options) => Effect.map(base.open(path, options), (file) => wrap(file, path)) })
+  const text = (path: string) => Buffer.concat(written.get(path) ?? []).toString()
+  return { fs, text }
+})
+
+/**
+ * What `maxBytes`/`maxFiles` rotation must leave of `stream` (the lines in the order written):
+ * a line that would take the file past `maxBytes` starts a new one; the newest `maxFiles`
+ * rotated files and the active one are kept. Oldest first, as `familyOf` lists them.
+ */
+const expectedFamily = (base: string, stream: string, maxBytes: number, maxFiles: number) => {
+  const files: Array<string> = [""]
+  for (const line of stream.split("\n").slice(0, -1)) {
+    const last = files.at(-1)!
+    if (last.length > 0 && Buffer.byteLength(last) + Buffer.byteLength(line) + 1 > maxBytes) files.push("")
+    files[files.length - 1] += line + "\n"
+  }
+  const kept = files.slice(-(maxFiles + 1))
+  return kept.map((text, i) => [i === kept.length - 1 ? base : `${base}.${kept.length - 1 - i}`, text] as const)
+}
+
 /** The files of `base` (active and backups), oldest first, as `[name, text]`. */
 const familyOf = (files: Record<string, string>, base: string) =>
   Object.entries(files)
@@ -71,10 +111,12 @@ describe.each(fileSystems)("host-service appenders under concurrent load on $nam
     run(Effect.gen(function* () {
       const dir = yield* tempDir
       const l = limits(1000)
-      yield* runLoad(dir, l)
+      const { fs, text } = yield* recordingWrites
+      yield* runLoad(dir, l).pipe(Effect.provideService(FileSystem.FileSystem, fs))
       const files = yield* readAll(dir)
       for (const [src] of sources) {
         const family = familyOf(files, `${src}.jsonl`)
+        expect(family).toEqual(expectedFamily(`${src}.jsonl`, text(`${dir}/${src}.jsonl`), maxBytesOf(l, src), 1000))
         expect(family.length).toBeGreaterThan(5) // it did rotate, several times
         for (const [name, text] of family) {
           expect(Buffer.byteLength(text), name).toBeLessThanOrEqual(maxBytesOf(l, src))
@@ -96,19 +138,20 @@ describe.each(fileSystems)("host-service appenders under concurrent load on $nam
     run(Effect.gen(function* () {
       const dir = yield* tempDir
       const l = limits(3)
-      yield* runLoad(dir, l)
+      const { fs, text } = yield* recordingWrites
+      yield* runLoad(dir, l).pipe(Effect.provideService(FileSystem.FileSystem, fs))
       const files = yield* readAll(dir)
       for (const [src] of sources) {
         const family = familyOf(files, `${src}.jsonl`)
         expect(family.map(([name]) => name)).toEqual([`${src}.jsonl.3`, `${src}.jsonl.2`, `${src}.jsonl.1`, `${src}.jsonl`])
+        // Exactly the newest files of everything written, cut where the policy cuts.
+        expect(family).toEqual(expectedFamily(`${src}.jsonl`, text(`${dir}/${src}.jsonl`), maxBytesOf(l, src), 3))
         for (const [name, text] of family) expect(Buffer.byteLength(text), name).toBeLessThanOrEqual(maxBytesOf(l, src))
         const lines = family.flatMap(([, text]) => text.split("\n").filter((s) => s !== "").map((s) => JSON.parse(s) as Line))
         for (let w = 0; w < WRITERS; w++) {
           const kept = lines.filter((line) => line.w === w).map((line) => line.seq)
           // What rotation dropped is each writer's oldest lines: the kept ones are a contiguous run ending at the last.
-          if (kept.length > 0) {
-            expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => LINES_PER_WRITER - kept.length + i))
-          }
+          expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => LINES_PER_WRITER - kept.length + i))
         }
         expect(lines.some((line) => line.seq === LINES_PER_WRITER - 1)).toBe(true)
       }

@@ -5,6 +5,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import * as NodeFs from "node:fs"
 import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
 import * as RenameShift from "../../src/RenameShift.js"
 
@@ -41,3 +42,24 @@ export const readAll = (dir: string) =>
 /** Lines `prefix-1 … prefix-n`, each exactly `width` bytes (without the newline). */
 export const lines = (n: number, width = 9, prefix = "l") =>
   Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`.padEnd(width, "."))
+
+/**
+ * The files under `dir` this process holds open, sorted: the fake's `openFiles()`, or for
+ * Node the targets of `/proc/self/fd/*` (Linux, where the tests and CI run).
+ */
+export const openFilesUnder = (dir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const real = yield* fs.realPath(dir)
+    const mem = yield* Effect.serviceOption(MemoryFileSystem.MemoryFileSystem)
+    const open = mem._tag === "Some"
+      ? mem.value.openFiles()
+      : NodeFs.readdirSync("/proc/self/fd").flatMap((fd) => {
+        try {
+          return [NodeFs.readlinkSync(`/proc/self/fd/${fd}`)]
+        } catch {
+          return [] // closed since the listing (the listing's own fd)
+        }
+      })
+    return open.filter((p) => p.startsWith(real + "/") || p.startsWith(dir + "/")).sort()
+  })

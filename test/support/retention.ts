@@ -26,11 +26,19 @@ export interface Instrument {
   readonly hook: (method: FaultMethod, path: RegExp, effect: (call: Call) => Effect.Effect<void>) => void
   /** Every call seen, in order. */
   readonly calls: ReadonlyArray<Call>
+  /** Forgets the calls seen so far (e.g. the test's own setup). */
+  readonly clearCalls: () => void
 }
 
 export class Instrumented extends Context.Tag("test/Instrumented")<Instrumented, Instrument>() {}
 
-/** Wraps any FileSystem: open (and the handle's read/write/sync), readFile, stat, readLink, readDirectory, chmod, utimes, rename, remove. */
+/**
+ * Wraps any FileSystem so that every call goes through `guard`: each method of the
+ * FileSystem (the derived exists, readFileString, writeFileString, stream and sink are
+ * rebuilt by `FileSystem.make` on top of access, readFile, writeFile and open, so they are
+ * seen as those) and each call on an open handle (read, write, sync, stat, truncate), under
+ * the same names as `MemoryFileSystem`'s `FaultMethod`s.
+ */
 export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.FileSystem, Instrument] => {
   const faults: Array<{ fault: Fault; seen: number }> = []
   const hooks: Array<{ method: FaultMethod; path: RegExp; effect: (call: Call) => Effect.Effect<void> }> = []
@@ -60,33 +68,51 @@ export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.Fi
   const wrapFile = (file: FileSystem.File, path: string): FileSystem.File => ({
     [FileSystem.FileTypeId]: FileSystem.FileTypeId,
     fd: file.fd,
-    stat: file.stat,
+    stat: Effect.zipRight(guard("stat", path), file.stat),
     seek: (offset, from) => file.seek(offset, from),
     sync: Effect.zipRight(guard("sync", path), file.sync),
     read: (buffer) => Effect.zipRight(guard("read", path), file.read(buffer)),
     readAlloc: (size) => Effect.zipRight(guard("read", path), file.readAlloc(size)),
-    truncate: (length) => file.truncate(length),
+    truncate: (length) => Effect.zipRight(guard("truncate", path), file.truncate(length)),
     write: (buffer) => Effect.zipRight(guard("write", path), file.write(buffer)),
     writeAll: (buffer) => Effect.zipRight(guard("write", path), file.writeAll(buffer))
   })
 
+  const tempPath = (options?: FileSystem.MakeTempDirectoryOptions) => `${options?.directory ?? "<tmp>"}/${options?.prefix ?? ""}`
+  // Every member of FileSystem but the five `make` derives: a method added here is one the tests can see.
   const fs = FileSystem.make({
-    ...base,
+    access: (path, options) => Effect.zipRight(guard("access", path), base.access(path, options)),
+    chmod: (path, mode) => Effect.zipRight(guard("chmod", path), base.chmod(path, mode)),
+    chown: (path, uid, gid) => Effect.zipRight(guard("chown", path), base.chown(path, uid, gid)),
+    copy: (from, to, options) => Effect.zipRight(guard("copy", from), base.copy(from, to, options)),
+    copyFile: (from, to) => Effect.zipRight(guard("copyFile", from), base.copyFile(from, to)),
+    link: (from, to) => Effect.zipRight(guard("link", from), base.link(from, to)),
+    makeDirectory: (path, options) => Effect.zipRight(guard("makeDirectory", path), base.makeDirectory(path, options)),
+    makeTempDirectory: (options) => Effect.zipRight(guard("makeTempDirectory", tempPath(options)), base.makeTempDirectory(options)),
+    makeTempDirectoryScoped: (options) =>
+      Effect.zipRight(guard("makeTempDirectory", tempPath(options)), base.makeTempDirectoryScoped(options)),
+    makeTempFile: (options) => Effect.zipRight(guard("makeTempFile", tempPath(options)), base.makeTempFile(options)),
+    makeTempFileScoped: (options) => Effect.zipRight(guard("makeTempFile", tempPath(options)), base.makeTempFileScoped(options)),
     open: (path, options) =>
       Effect.zipRight(guard("open", path), Effect.map(base.open(path, options), (f) => wrapFile(f, path))),
-    readFile: (path) => Effect.zipRight(guard("readFile", path), base.readFile(path)),
-    stat: (path) => Effect.zipRight(guard("stat", path), base.stat(path)),
-    readLink: (path) => Effect.zipRight(guard("readLink", path), base.readLink(path)),
     readDirectory: (path, options) => Effect.zipRight(guard("readDirectory", path), base.readDirectory(path, options)),
-    chmod: (path, mode) => Effect.zipRight(guard("chmod", path), base.chmod(path, mode)),
-    utimes: (path, atime, mtime) => Effect.zipRight(guard("utimes", path), base.utimes(path, atime, mtime)),
+    readFile: (path) => Effect.zipRight(guard("readFile", path), base.readFile(path)),
+    readLink: (path) => Effect.zipRight(guard("readLink", path), base.readLink(path)),
+    realPath: (path) => Effect.zipRight(guard("realPath", path), base.realPath(path)),
+    remove: (path, options) => Effect.zipRight(guard("remove", path), base.remove(path, options)),
     rename: (from, to) => Effect.zipRight(guard("rename", from), base.rename(from, to)),
-    remove: (path, options) => Effect.zipRight(guard("remove", path), base.remove(path, options))
+    stat: (path) => Effect.zipRight(guard("stat", path), base.stat(path)),
+    symlink: (target, path) => Effect.zipRight(guard("symlink", path), base.symlink(target, path)),
+    truncate: (path, length) => Effect.zipRight(guard("truncate", path), base.truncate(path, length)),
+    utimes: (path, atime, mtime) => Effect.zipRight(guard("utimes", path), base.utimes(path, atime, mtime)),
+    watch: (path, options) => base.watch(path, options),
+    writeFile: (path, data, options) => Effect.zipRight(guard("writeFile", path), base.writeFile(path, data, options))
   })
   return [fs, {
     inject: (fault) => void faults.push({ fault, seen: 0 }),
     hook: (method, path, effect) => void hooks.push({ method, path, effect }),
-    calls
+    calls,
+    clearCalls: () => void calls.splice(0, calls.length)
   }]
 }
 
