@@ -35,6 +35,7 @@ import * as RetentionPolicy from "./RetentionPolicy.js"
 import * as RetentionWorker from "./RetentionWorker.js"
 import * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
+import * as SafeFs from "./SafeFs.js"
 import * as Sweeper from "./Sweeper.js"
 import { VERSION } from "./version.js"
 
@@ -175,7 +176,7 @@ const resolveRetention = (flags: {
 // Commands
 
 const FileSystemLive = NodeFileSystem.layer
-const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(FileSystemLive))
+const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(FileSystemLive))
 
 const append = Command.make("append", {
   file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),

@@ -67,6 +67,27 @@ export interface MemoryFileSystem extends FileSystem.FileSystem {
   readonly calls: Readonly<Record<string, number>>
   /** Every regular file and its bytes, sorted by path. */
   readonly files: () => ReadonlyArray<readonly [path: string, bytes: Uint8Array]>
+  /** Node-level access for `SafeFs.layerMemory` (descriptor-level operations). Not for other uses. */
+  readonly internals: Internals
+}
+
+/** A file, directory or symlink of the in-memory file system, as `SafeFs.layerMemory` sees it. */
+export type MemoryNode = Node
+
+/** What `SafeFs.layerMemory` needs beyond `FileSystem`: nodes by path without following links, owners, links. */
+export interface Internals {
+  /** The node at a normalized path, not following a final symlink. */
+  readonly lookup: (path: string) => MemoryNode | undefined
+  /** Owner of a node; uid and gid 0 unless set. */
+  readonly owner: (node: MemoryNode) => { readonly uid: number; readonly gid: number }
+  readonly setOwner: (node: MemoryNode, uid: number, gid: number) => void
+  readonly writeAt: (node: MemoryNode, position: number, data: Uint8Array, now: number) => void
+  /** Creates a new file; `AlreadyExists` if anything (a dangling link too) is at `path`. */
+  readonly createExclusive: (path: string, mode: number) => Effect.Effect<MemoryNode, SystemError>
+  /** A second name for `from`'s node (a link itself, not followed); `AlreadyExists` if `to` exists. */
+  readonly link: (from: string, to: string) => Effect.Effect<void, SystemError>
+  /** Removes the name only. */
+  readonly unlink: (path: string) => void
 }
 
 /** The service tag, provided by `layer` next to `FileSystem.FileSystem` (same object). */
@@ -439,7 +460,30 @@ export const make = (): MemoryFileSystem => {
     }
   })
 
+  const owners = new WeakMap<Node, { readonly uid: number; readonly gid: number }>()
+  const internals: Internals = {
+    lookup: (path) => nodes.get(path),
+    owner: (node) => owners.get(node) ?? { uid: 0, gid: 0 },
+    setOwner: (node, uid, gid) => void owners.set(node, { uid, gid }),
+    writeAt,
+    createExclusive: (path, mode) =>
+      Effect.suspend(() => nodes.has(path)
+        ? Effect.fail(error("createExclusive", path, "AlreadyExists"))
+        : createFile("createExclusive", path, mode)),
+    link: (from, to) =>
+      Effect.gen(function* () {
+        const node = nodes.get(from)
+        if (node === undefined) return yield* Effect.fail(error("link", from, "NotFound"))
+        if (node.kind === "Directory") return yield* Effect.fail(error("link", from, "PermissionDenied", "EPERM"))
+        if (nodes.has(to)) return yield* Effect.fail(error("link", to, "AlreadyExists"))
+        yield* parentDir("link", to)
+        nodes.set(to, node)
+      }),
+    unlink: (path) => void nodes.delete(path)
+  }
+
   return Object.assign(fs, {
+    internals,
     injectFault: (fault: Fault) => void faults.push({ fault, seen: 0 }),
     clearFaults: () => void faults.splice(0, faults.length),
     calls,

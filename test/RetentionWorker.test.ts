@@ -6,7 +6,7 @@ import * as RetentionPlan from "../src/RetentionPlan.js"
 import * as RetentionPolicy from "../src/RetentionPolicy.js"
 import * as RetentionWorker from "../src/RetentionWorker.js"
 import * as Sweeper from "../src/Sweeper.js"
-import { dated, Instrumented, names, ndjson, retentionLayer } from "./support/retention.js"
+import { dated, Instrumented, memoryBase, names, ndjson, retentionLayer } from "./support/retention.js"
 
 const INTERVAL = 60 // seconds
 const enabled = RetentionPolicy.layer({ enabled: true, dirs: ["/logs"], maxAgeDays: 30, compressAgeDays: 7, checkIntervalSeconds: INTERVAL })
@@ -127,7 +127,7 @@ describe("RetentionWorker", () => {
     Effect.gen(function* () {
       const TODAY = new Date("2026-03-15T12:00:00Z")
       yield* TestClock.setTime(TODAY.getTime())
-      const deps = retentionLayer(MemoryFileSystem.layer())
+      const deps = retentionLayer(memoryBase())
       const context = yield* Layer.build(deps)
       const fs = yield* Effect.provide(FileSystem.FileSystem, context)
       const tools = yield* Effect.provide(Instrumented, context)

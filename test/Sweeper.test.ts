@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, HashMap, Logger, LogLevel, Metric, Scope, TestClock } from "effect"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
+import type * as SafeFs from "../src/SafeFs.js"
 import * as Sweeper from "../src/Sweeper.js"
 import { dated, fileSystems, gunzip, Instrumented, names, ndjson, snapshot, tempDir } from "./support/retention.js"
 
@@ -10,7 +11,7 @@ const TODAY = new Date("2026-03-15T12:00:00Z")
 const policy = { maxAgeDays: 30, compressAgeDays: 7 }
 const aged = (age: number, ext = ".ndjson", prefix = "app") => dated(prefix, TODAY, age, ext)
 
-type Env = Scope.Scope | FileSystem.FileSystem | Instrumented | Compressor.Compressor | Sweeper.Sweeper
+type Env = Scope.Scope | FileSystem.FileSystem | SafeFs.SafeFs | Instrumented | Compressor.Compressor | Sweeper.Sweeper
 
 /** Today is TODAY (TestClock), and a fresh temp dir with `files` (name → size or bytes) in it. */
 const setup = (files: Record<string, number | Uint8Array>) =>
@@ -98,7 +99,8 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       yield* fs.writeFile(`${dir}/elsewhere/target`, ndjson(500))
       yield* fs.symlink(`${dir}/elsewhere/target`, `${dir}/${aged(2)}`)
       const report = yield* Sweeper.sweep([dir], policy)
-      const probed = new Set(tools.calls.filter((c) => c.method === "readLink").map((c) => c.path.slice(dir.length + 1)))
+      const probing = tools.calls.slice(0, tools.calls.findIndex((c) => c.method === "open"))
+      const probed = new Set(probing.filter((c) => c.method === "lstat" && c.path !== dir).map((c) => c.path.slice(dir.length + 1)))
       // x.ndjson due with x.ndjson.gz beside it: the .gz is probed too, its type decides the action.
       expect([...probed].sort()).toEqual([aged(8), aged(9), aged(9, ".ndjson.gz"), aged(31)].sort())
       const untouched = [aged(0), aged(3), aged(5, ".ndjson.gz"), aged(-2), aged(2)]
@@ -118,7 +120,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
         [aged(31, ".ndjson", "a")]: 100, [aged(31, ".ndjson", "b")]: 100, [aged(31, ".ndjson", "c")]: 100,
         [aged(8, ".ndjson", "a")]: 100, [aged(8, ".ndjson", "b")]: 100, [aged(8, ".ndjson", "c")]: 100
       })
-      tools.inject({ method: "remove", path: `${dir}/${aged(31, ".ndjson", "b")}`, reason: "PermissionDenied" })
+      tools.inject({ method: "unlink", path: `${dir}/${aged(31, ".ndjson", "b")}`, reason: "PermissionDenied" })
       tools.inject({ method: "open", path: `${dir}/${aged(8, ".ndjson", "a")}.gz.tmp`, reason: "WriteZero" })
       const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1 })
       expect(report.failed.map((f) => [f._tag, f.path, f.operation, f.error._tag])).toEqual([
@@ -153,7 +155,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       const before = yield* snapshot(dir)
       const report = yield* Sweeper.sweep([dir], policy, { dryRun: true })
       expect(yield* snapshot(dir)).toEqual(before)
-      expect(tools.calls.filter((c) => ["remove", "rename", "chmod", "utimes", "write", "sync"].includes(c.method))).toEqual([])
+      expect(tools.calls.filter((c) => ["remove", "rename", "chmod", "utimes", "write", "sync", "link", "unlink", "open"].includes(c.method))).toEqual([])
       expect(report.plan.actions.filter((a) => a._tag !== "Skip").map((a) => [a._tag, a.name])).toEqual([
         ["Delete", aged(31)], ["FinishCompression", aged(10)], ["Delete", aged(9, ".ndjson.gz.tmp")], ["Compress", aged(8)]
       ])
@@ -239,8 +241,8 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       const { dir, tools } = yield* setup(files)
       let inFlight = 0
       let peak = 0
-      tools.hook("readFile", /\.ndjson$/, () => Effect.sync(() => void (peak = Math.max(peak, ++inFlight))))
-      tools.hook("rename", /\.gz\.tmp$/, () => Effect.sync(() => void inFlight--))
+      tools.hook("open", /\.ndjson$/, () => Effect.sync(() => void (peak = Math.max(peak, ++inFlight))))
+      tools.hook("link", /\.gz$/, () => Effect.sync(() => void inFlight--))
       const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1, ioConcurrency })
       expect(report.compressed.length).toBe(6)
       expect(peak).toBe(ioConcurrency)
@@ -256,7 +258,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       // Both compressions stall in their write until every expired file is gone.
       const removed = yield* Deferred.make<void>()
       let left = expired.length
-      tools.hook("remove", /-n?\d{4}-\d{2}-\d{2}\.ndjson$/, (call) => Effect.suspend(() =>
+      tools.hook("unlink", /-n?\d{4}-\d{2}-\d{2}\.ndjson$/, (call) => Effect.suspend(() =>
         expired.some((n) => call.path.endsWith(`/${n}`)) && --left === 0 ? Deferred.succeed(removed, undefined) : Effect.void))
       tools.hook("write", /\.gz\.tmp$/, () => Deferred.await(removed))
       const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1, ioConcurrency: 2 })
@@ -268,7 +270,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
   it.scoped("the plan reported is the plan a dry run gives, and every action in it was carried out", () =>
     run(Effect.gen(function* () {
       const { dir } = yield* setup({
-        [aged(31)]: 100, [aged(8)]: 5000, [aged(9, ".ndjson.gz.tmp")]: 10, [aged(9)]: 3000, [aged(10)]: 100,
+        [aged(31)]: 100, [aged(8)]: 5000, [aged(9, ".ndjson.gz.tmp")]: 10, [aged(9)]: 3000, [aged(10)]: ndjson(100, 4),
         [aged(10, ".ndjson.gz")]: zlib.gzipSync(ndjson(100, 4)), [aged(0)]: 10, [aged(2)]: 10, "notes.txt": 5
       })
       const dry = yield* Sweeper.sweep([dir], policy, { dryRun: true })
@@ -282,7 +284,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
   it.scoped("counters grow by the files compressed, deleted and failed, and the bytes freed", () =>
     run(Effect.gen(function* () {
       const { dir, tools } = yield* setup({ [aged(31)]: 1000, [aged(32)]: 1000, [aged(8)]: 50_000 })
-      tools.inject({ method: "remove", path: `${dir}/${aged(32)}` })
+      tools.inject({ method: "unlink", path: `${dir}/${aged(32)}` })
       const before = yield* counters
       const report = yield* Sweeper.sweep([dir, `${dir}/missing`], policy)
       const after = yield* counters
