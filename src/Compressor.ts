@@ -369,8 +369,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
             const want = Math.min(buffer.length, chunk.length - at)
             const n = yield* original.handle.read(buffer.subarray(0, want)).pipe(Effect.mapError(fail("read")))
             if (n === 0 || Buffer.compare(buffer.subarray(0, n), chunk.subarray(at, at + n)) !== 0) {
-              return yield* Effect.fail(failGz("verify")(
-                `${gzip} does not decompress to the bytes of ${path} (they differ at byte ${compared}); both kept`))
+              let i = 0
+              while (i < n && buffer[i] === chunk[at + i]) i++
+              return yield* Effect.fail(failGz("verify")(n === 0
+                ? `${gzip} decompresses to more than the ${compared} bytes of ${path}; both kept`
+                : `${gzip} does not decompress to the bytes of ${path} (they differ at byte ${compared + i}); both kept`))
             }
             at += n
             compared += n

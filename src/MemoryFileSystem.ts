@@ -313,7 +313,7 @@ export const make = (): MemoryFileSystem => {
         Effect.map(([, node]) => void (node.mode = mode & 0o7777))
       )
     },
-    chown: () => Effect.void,
+    chown: (p, uid, gid) => Effect.map(resolve("chown", normalize(p)), ([, node]) => internals.setOwner(node, uid, gid)),
     copy: (from, to) => fs.copyFile(from, to),
     copyFile: (from, to) => {
       const src = normalize(from), dst = normalize(to)

@@ -213,6 +213,28 @@ export const isInsecureDirectory = (dir: { readonly mode: number; readonly gid: 
 export const escapeName = (bytes: Uint8Array): string =>
   Array.from(bytes, (b) => b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`).join("")
 
+/**
+ * One line of a dry run for an action the sweep would take (none for a skip). An existing
+ * `.gz` is only said to be verified, never complete: the dry run does not read it.
+ *
+ * @example
+ * ```ts
+ * for (const a of report.plan.actions) Option.map(Sweeper.describePlanned(a), console.log)
+ * ```
+ */
+export const describePlanned = (action: RetentionPlan.Action): Option.Option<string> => {
+  switch (action._tag) {
+    case "Compress":
+      return Option.some(`would compress ${action.path} (${action.ageDays} days old)`)
+    case "Delete":
+      return Option.some(`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : `${action.ageDays} days old`})`)
+    case "FinishCompression":
+      return Option.some(`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`)
+    case "Skip":
+      return Option.none()
+  }
+}
+
 type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }
   | { readonly _tag: "Deleted"; readonly file: DeletedFile }

@@ -4,10 +4,11 @@ import { Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
 import type { CompressStep } from "../src/Errors.js"
-import type * as SafeFs from "../src/SafeFs.js"
+import * as SafeFs from "../src/SafeFs.js"
 import { compressionPaths, type FaultMethod, fileSystems, gunzip, Instrumented, names, ndjson, tempDir } from "./support/retention.js"
 
 const NAME = "app-2026-01-01.ndjson"
+const SafeFsTag = SafeFs.SafeFs
 
 /** A 300 KB file (five 64 KiB reads) in a fresh temp dir. */
 const setup = (bytes = ndjson(300_000)) =>
@@ -246,4 +247,61 @@ describe.each(fileSystems)("Compressor paths on $name", ({ layer }) => {
       // Read whole: one read (none for an empty file). Streamed: 64 KiB chunks, then the read that finds the end.
       expect(reads).toBe(reader === "whole" ? (size === 0 ? 0 : 1) : Math.ceil(size / 65536) + 1)
     }).pipe(Effect.provide(layer({ wholeFileMaxBytes: LIMIT }))))
+})
+
+describe.each(fileSystems)("Compressor safety on $name (issue 9)", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+
+  it.scoped("publishing never replaces an existing .gz: the link fails, the .gz and the original are kept", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, path, bytes } = yield* setup()
+      yield* fs.writeFileString(`${path}.gz`, "someone's archive")
+      const error = yield* Effect.flip(Compressor.gzipFile(path))
+      expect([error.step, error.message]).toEqual(["link", expect.stringContaining("already exists; not replaced")])
+      expect(yield* names(dir)).toEqual([NAME, `${NAME}.gz`])
+      expect(yield* fs.readFileString(`${path}.gz`)).toBe("someone's archive")
+      expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+    })))
+
+  it.scoped("the temp swapped for a symlink during compression: the link target's mode and times are untouched, nothing is published", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, path, bytes } = yield* setup()
+      const tools = yield* Instrumented
+      const victimDir = yield* tempDir
+      const victim = `${victimDir}/victim`
+      yield* fs.writeFileString(victim, "root's private file\n")
+      yield* fs.chmod(victim, 0o600)
+      const old = new Date("2020-01-01T00:00:00Z")
+      yield* fs.utimes(victim, old, old)
+      yield* fs.chmod(path, 0o666)
+      let swapped = false
+      // Just before mode and times are set (by path before; by descriptor now).
+      tools.hook("chmod", /\.gz\.tmp$/, () => Effect.suspend(() => swapped ? Effect.void : Effect.orDie(Effect.gen(function* () {
+        swapped = true
+        yield* fs.remove(`${path}.gz.tmp`)
+        yield* fs.symlink(victim, `${path}.gz.tmp`)
+      }))))
+      const error = yield* Effect.flip(Compressor.gzipFile(path))
+      expect(swapped).toBe(true)
+      expect(error.step).toBe("publish")
+      const info = yield* fs.stat(victim)
+      expect(info.mode & 0o777).toBe(0o600)
+      expect(Option.getOrThrow(info.mtime).getTime()).toBe(old.getTime())
+      expect(yield* fs.readFileString(victim)).toBe("root's private file\n")
+      expect((yield* names(dir)).filter((n) => n !== `${NAME}.gz.tmp`)).toEqual([NAME])
+      expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+    })))
+
+  it.scoped("the .gz keeps the original's owner and group", () =>
+    run(Effect.gen(function* () {
+      const { fs, path } = yield* setup()
+      const safe = yield* SafeFsTag
+      yield* fs.chown(path, 65534, 65534)
+      const before = yield* safe.lstat(path)
+      if (before.uid !== 65534) return // chown needs root on Node; the root-only test below covers it
+      yield* fs.chmod(path, 0o640)
+      yield* Compressor.gzipFile(path)
+      const gz = yield* safe.lstat(`${path}.gz`)
+      expect([gz.uid, gz.gid, gz.mode & 0o7777]).toEqual([65534, 65534, 0o640])
+    })))
 })

@@ -1,9 +1,9 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, HashMap, Logger, LogLevel, Metric, Scope, TestClock } from "effect"
+import { Deferred, Effect, HashMap, Logger, LogLevel, Metric, Option, Scope, TestClock } from "effect"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
-import type * as SafeFs from "../src/SafeFs.js"
+import * as SafeFs from "../src/SafeFs.js"
 import * as Sweeper from "../src/Sweeper.js"
 import { dated, fileSystems, gunzip, Instrumented, names, ndjson, snapshot, tempDir } from "./support/retention.js"
 
@@ -310,5 +310,164 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       expect(logs[1]!.annotations).toMatchObject({ compressed: 1, deleted: 1, failed: 1, dryRun: false, today: "2026-03-15" })
       expect(typeof logs[1]!.annotations.durationMs).toBe("number")
       expect(logs[1]!.annotations.bytesFreed).toBeGreaterThan(1000)
+    })))
+})
+
+describe.each(fileSystems)("Sweeper safety on $name (issue 9)", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+  const reasons = (report: Sweeper.SweepReport, dir: string) =>
+    Object.fromEntries(report.skipped.map((s) => [s.path.slice(dir.length + 1), s.reason]))
+  /** Runs the sweep as if the process were root (or not), switching ids only on paper. */
+  const asRoot = (switched: Array<Sweeper.Ids>, euid = 0): Sweeper.ProcessIds => ({
+    euid: () => euid,
+    asUser: (ids) => (self) => Effect.zipRight(Effect.sync(() => void switched.push(ids)), self)
+  })
+
+  it.scoped("a group whose .gz cannot be probed is skipped and reported; the existing .gz is never replaced", () =>
+    run(Effect.gen(function* () {
+      const existing = zlib.gzipSync(Buffer.from("an archive made by someone else\n"))
+      const { fs, dir, contents, tools } = yield* setup({ [aged(8)]: 5000, [aged(8, ".ndjson.gz")]: existing })
+      // lstat now, stat before: a probe of the .gz fails with something other than NotFound.
+      for (const method of ["lstat", "stat"] as const) {
+        tools.inject({ method, path: `${dir}/${aged(8, ".ndjson.gz")}`, reason: "PermissionDenied", times: Infinity })
+      }
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(yield* names(dir)).toEqual([aged(8), aged(8, ".ndjson.gz")])
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`), existing)).toBe(true)
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8)}`), contents[aged(8)])).toBe(true)
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[`${dir}/${aged(8, ".ndjson.gz")}`, "stat"]])
+      expect(reasons(report, dir)).toEqual({ [aged(8)]: "probe-failed", [aged(8, ".ndjson.gz")]: "probe-failed" })
+      expect([report.compressed, report.deleted]).toEqual([[], []])
+    })))
+
+  it.scoped("x.ndjson next to a .gz of the same decompressed size but other bytes: both kept, a verify failure reported", () =>
+    run(Effect.gen(function* () {
+      const original = ndjson(20_000, 9)
+      const other = Buffer.from(original)
+      other[10_000] = other[10_000]! ^ 1 // same size, one bit different
+      const gz = zlib.gzipSync(other)
+      const { fs, dir } = yield* setup({ [aged(8)]: original, [aged(8, ".ndjson.gz")]: gz })
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(yield* names(dir)).toEqual([aged(8), aged(8, ".ndjson.gz")])
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8)}`), original)).toBe(true)
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`), gz)).toBe(true)
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[`${dir}/${aged(8, ".ndjson.gz")}`, "verify"]])
+      expect(report.failed[0]!.message).toContain("differ at byte 10000")
+    })))
+
+  it.scoped("an original removed next to an existing .gz is reported as compared byte for byte", () =>
+    run(Effect.gen(function* () {
+      const original = ndjson(20_000, 9)
+      const { dir } = yield* setup({ [aged(8)]: original, [aged(8, ".ndjson.gz")]: zlib.gzipSync(original), [aged(9)]: 3000 })
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(report.compressed.map((c) => [c.path.slice(dir.length + 1), c.check])).toEqual([
+        [aged(9), "written"], [aged(8), "compared"]
+      ])
+    })))
+
+  it.scoped("the dry run says it would verify an existing .gz, never that it is complete", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [aged(8)]: 100, [aged(8, ".ndjson.gz")]: zlib.gzipSync(ndjson(7, 7)) })
+      const report = yield* Sweeper.sweep([dir], policy, { dryRun: true })
+      const lines = report.plan.actions.flatMap((a) => Option.toArray(Sweeper.describePlanned(a)))
+      expect(lines).toEqual([
+        `would verify   ${dir}/${aged(8)}.gz decompresses to the bytes of ${dir}/${aged(8)}, then remove ${dir}/${aged(8)}`
+      ])
+      expect(lines.join("\n")).not.toMatch(/complete/)
+    })))
+
+  it.scoped("the original swapped for a symlink after the probe is not read into a .gz", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, tools } = yield* setup({ [aged(8)]: 5000 })
+      const secretDir = yield* tempDir
+      const secret = `${secretDir}/secret`
+      yield* fs.writeFileString(secret, "SECRET root-only bytes\n")
+      yield* fs.chmod(secret, 0o600)
+      const original = `${dir}/${aged(8)}`
+      let swapped = false
+      const swap = () => Effect.suspend(() => swapped ? Effect.void : Effect.orDie(Effect.gen(function* () {
+        swapped = true
+        yield* fs.remove(original)
+        yield* fs.symlink(secret, original)
+      })))
+      // Whatever the sweep does first with the original after listing it (old: stat/readFile; now: open).
+      for (const method of ["open", "stat", "readFile"] as const) tools.hook(method, new RegExp(`${aged(8)}$`), swap)
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(swapped).toBe(true)
+      expect(yield* names(dir)).toEqual([aged(8)])
+      expect(yield* fs.readLink(original)).toBe(secret)
+      expect(report.compressed).toEqual([])
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[original, "compress"]])
+      expect(yield* fs.readFileString(secret)).toBe("SECRET root-only bytes\n")
+    })))
+
+  it.scoped("a name that is not valid UTF-8 is reported, escaped, and left alone", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [aged(31)]: 100 })
+      const safe = yield* SafeFs.SafeFs
+      const real = yield* safe.readDirectory(dir)
+      const bad = new Uint8Array([...Buffer.from("app-2026-01-01"), 0xff, ...Buffer.from(".ndjson")])
+      // The listing as Node gives it for such a name (the in-memory FS has string names only).
+      const listing: SafeFs.Service = { ...safe, readDirectory: () => Effect.succeed([...real, bad]) }
+      const sweeper = yield* Sweeper.make.pipe(Effect.provideService(SafeFs.SafeFs, listing))
+      const report = yield* sweeper.sweep([dir], policy)
+      expect(report.failed.map((f) => [f.path, f.operation, f.error._tag])).toEqual([
+        [`${dir}/app-2026-01-01\\xff.ndjson`, "list", "InvalidFileName"]
+      ])
+      expect(report.failed[0]!.message).toContain("not valid UTF-8")
+      expect(report.deleted.map((d) => d.path)).toEqual([`${dir}/${aged(31)}`])
+    })))
+
+  it.scoped("a directory given twice through a symlinked alias is swept once", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir } = yield* setup({ [aged(31)]: 1000, [aged(8)]: 20_000 })
+      const aliasDir = yield* tempDir
+      yield* fs.symlink(dir, `${aliasDir}/alias`)
+      const report = yield* Sweeper.sweep([dir, `${aliasDir}/alias`, `${dir}/`], policy)
+      expect(report.dirs).toEqual([yield* fs.realPath(dir)])
+      expect(report.failed).toEqual([])
+      expect([report.deleted.length, report.compressed.length]).toEqual([1, 1])
+      expect(report.bytesFreed).toBe(1000 + 20_000 - report.compressed[0]!.bytesAfter)
+    })))
+
+  it.scoped.each([
+    ["world-writable", 0o777, 0, false],
+    ["group-writable by a group other than root", 0o775, 5, false],
+    ["group-writable by root's group", 0o775, 0, true],
+    ["writable by its owner only", 0o755, 5, true]
+  ] as const)("as root, a directory %s is %s", ([, mode, gid, swept]) =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents } = yield* setup({ [aged(31)]: 100 })
+      const statOf = yield* Effect.map(SafeFs.SafeFs, (s) => s.lstat)
+      yield* fs.chmod(dir, mode)
+      yield* fs.chown(dir, 0, gid)
+      const info = yield* statOf(dir)
+      if ((info.mode & 0o777) !== mode || info.gid !== gid) return // chown to gid 5 needs root on Node
+      const report = yield* Sweeper.sweep([dir], policy).pipe(Effect.provideService(Sweeper.ProcessIdentity, asRoot([])))
+      if (swept) {
+        expect(report.failed).toEqual([])
+        expect(yield* names(dir)).toEqual([])
+      } else {
+        expect(report.failed.map((f) => [f.path, f.operation, f.error._tag])).toEqual([[dir, "permissions", "InsecureDirectory"]])
+        expect(report.failed[0]!.message).toContain("parent directory has insecure permissions")
+        expect(eq(yield* fs.readFile(`${dir}/${aged(31)}`), contents[aged(31)])).toBe(true)
+      }
+    })))
+
+  it.scoped("with su, an insecure directory is swept acting as that user; without root, su must be the current user", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir } = yield* setup({ [aged(31)]: 100, [aged(32)]: 100 })
+      yield* fs.chmod(dir, 0o777)
+      const switched: Array<Sweeper.Ids> = []
+      const su = { ...policy, su: { user: "65534", group: "65534" } }
+      const asNobody = yield* Sweeper.sweep([dir], su).pipe(Effect.provideService(Sweeper.ProcessIdentity, asRoot(switched)))
+      expect(switched).toEqual([{ uid: 65534, gid: 65534 }])
+      expect(asNobody.failed).toEqual([])
+      expect(asNobody.deleted.length).toBe(2)
+      const notRoot = yield* Sweeper.sweep([dir], su).pipe(Effect.provideService(Sweeper.ProcessIdentity, asRoot([], 1000)))
+      expect(notRoot.failed.map((f) => [f.operation, f.error._tag])).toEqual([["su", "InvalidSu"]])
+      const unknown = yield* Sweeper.sweep([dir], { ...policy, su: { user: "no-such-user-xyz", group: "0" } })
+      expect(unknown.failed.map((f) => [f.operation, f.error._tag])).toEqual([["su", "InvalidSu"]])
+      expect(unknown.failed[0]!.message).toContain("no-such-user-xyz")
     })))
 })
