@@ -431,11 +431,11 @@ describe.each(fileSystems)("Sweeper safety on $name (issue 9)", ({ layer }) => {
     })))
 
   it.scoped.each([
-    ["world-writable", 0o777, 0, false],
-    ["group-writable by a group other than root", 0o775, 5, false],
-    ["group-writable by root's group", 0o775, 0, true],
-    ["writable by its owner only", 0o755, 5, true]
-  ] as const)("as root, a directory %s is %s", ([, mode, gid, swept]) =>
+    ["world-writable is refused", 0o777, 0, false],
+    ["group-writable by a group other than root is refused", 0o775, 5, false],
+    ["group-writable by root's group is swept", 0o775, 0, true],
+    ["writable by its owner only is swept", 0o755, 5, true]
+  ] as const)("as root, a directory %s", ([, mode, gid, swept]) =>
     run(Effect.gen(function* () {
       const { fs, dir, contents } = yield* setup({ [aged(31)]: 100 })
       const statOf = yield* Effect.map(SafeFs.SafeFs, (s) => s.lstat)
