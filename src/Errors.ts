@@ -147,3 +147,45 @@ export class InvalidPrefix extends Data.TaggedError("InvalidPrefix")<{
     return `invalid daily file prefix ${JSON.stringify(this.prefix)}: ${this.reason}`
   }
 }
+
+/** Who holds a lock file (see `LockFile`): written as JSON into the lock file by its holder. */
+export interface LockHolder {
+  readonly pid: number
+  readonly hostname: string
+  /** ISO 8601 time the lock was taken. */
+  readonly acquiredAt: string
+  /** What the holder does under the lock, e.g. `"append"` or `"sweep"`. */
+  readonly purpose: string
+}
+
+/**
+ * A lock file is held by a live process (or one that cannot be judged: another host, or a
+ * fresh file not yet written). Nothing was touched.
+ */
+export class LockHeld extends Data.TaggedError("LockHeld")<{
+  /** The lock file. */
+  readonly path: string
+  /** What the lock file says; `undefined` when it is empty or unreadable (being created, or left by a crash). */
+  readonly holder: LockHolder | undefined
+}> {
+  override get message() {
+    const h = this.holder
+    if (h === undefined) {
+      return `${this.path} is locked by an unknown holder (the lock file is empty or not valid JSON: ` +
+        `being created, or left by a crash; it is treated as stale after a few seconds)`
+    }
+    return `${this.path} is locked by pid ${h.pid} on ${h.hostname} (${h.purpose}, since ${h.acquiredAt}); ` +
+      `only one holder at a time is accepted: stop that process, or remove the lock file if it is gone`
+  }
+}
+
+/** Taking or releasing a lock file failed for a reason other than contention (an I/O error). */
+export class LockError extends Data.TaggedError("LockError")<{
+  readonly path: string
+  readonly operation: "create" | "write" | "read" | "remove"
+  readonly cause: PlatformError
+}> {
+  override get message() {
+    return `lock ${this.path}: ${this.operation} failed: ${this.cause.message}`
+  }
+}

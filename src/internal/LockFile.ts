@@ -1,0 +1,337 @@
+/**
+ * A cross-process exclusive lock file over `@effect/platform`'s `FileSystem` (so it works on
+ * `NodeFileSystem` and on `MemoryFileSystem`).
+ *
+ * Contract:
+ * - `acquire(lockPath, purpose)` creates `lockPath` with flag `"wx"` (mode 0o644), writes the
+ *   holder (`{ pid, hostname, acquiredAt, purpose }` as JSON) and syncs it. It succeeds for
+ *   exactly one caller at a time; the others fail with `LockHeld` naming the path and the
+ *   holder. The lock is released when the scope closes: the file is removed, but only if it
+ *   still holds our holder (a lock someone else took over is left alone).
+ * - Within one process a registry (keyed by `FileSystem` instance and path, shared through
+ *   `globalThis`) refuses a second acquire before touching the disk.
+ * - A lock file is **stale**, and recovered, when:
+ *   - its holder is on this host and its pid is not alive (`process.kill(pid, 0)` → ESRCH);
+ *   - its pid is our own pid but this process does not hold it (a container restarted and
+ *     reused pid 1);
+ *   - it is empty or not valid JSON and older than `UNREADABLE_GRACE_MS` (a crash between
+ *     the create and the write).
+ *   A holder on another host is never judged stale: remove its file by hand.
+ * - Recovery never lets two recoverers both win: it runs under a second lock,
+ *   `<lockPath>.break` (taken the same way; a stale `.break`, left by a crash during
+ *   recovery, is judged by the same rules and removed if it still holds what was judged),
+ *   re-reads the lock file and removes it only if it still holds what was judged stale,
+ *   then retries the `"wx"` create.
+ *
+ * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file).
+ * The next `acquire` on the same host heals both as above; nothing else is needed.
+ *
+ * Not supported: holders on several hosts sharing the directory (NFS and other network file
+ * systems: `O_EXCL` and pid liveness are not reliable there), and a pid reused by another,
+ * unrelated live process after a crash (the lock stays held until that process exits or the
+ * file is removed by hand; the `LockHeld` message names the file).
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import type { PlatformError } from "@effect/platform/Error"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { LockError, LockHeld, type LockHolder } from "../Errors.js"
+
+export type Holder = LockHolder
+
+/** An empty or unparseable lock file younger than this is being created by someone: held. */
+export const UNREADABLE_GRACE_MS = 5_000
+
+export interface Options {
+  /** Whether a pid on this host is alive. Default: `process.kill(pid, 0)` does not throw ESRCH. */
+  readonly isAlive?: (pid: number) => boolean
+}
+
+/** `process.kill(pid, 0)`: ESRCH means gone; EPERM (another user's process) means alive. */
+export const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH"
+  }
+}
+
+/** What was read from a lock file. */
+export interface Observed {
+  /** The exact contents, compared before removing anything. */
+  readonly raw: string
+  /** The parsed holder; `undefined` when the file is empty or not a holder. */
+  readonly holder: Holder | undefined
+  /** The random id of the process that wrote it (see `processId`), when present. */
+  readonly instance: string | undefined
+  /** Modification time, read only for unparseable files. */
+  readonly mtimeMs: number | undefined
+}
+
+/** What `isStale` needs to know about here and now. */
+export interface Judge {
+  readonly hostname: string
+  readonly pid: number
+  readonly now: number
+  readonly isAlive: (pid: number) => boolean
+  /**
+   * Another `FileSystem` instance of this process holds (or is taking) this path. Through the
+   * same instance nobody else can: the registry refuses a second acquire before any I/O.
+   */
+  readonly heldElsewhereInProcess: boolean
+  readonly processId: string
+}
+
+/** Whether a lock file may be removed as abandoned. Pure. */
+export const isStale = (observed: Observed, judge: Judge): boolean => {
+  const holder = observed.holder
+  if (holder === undefined) {
+    return observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > UNREADABLE_GRACE_MS
+  }
+  if (holder.hostname !== judge.hostname) return false
+  if (holder.pid === judge.pid) {
+    // Ours only if written by this process (our random process id) and still held through
+    // another view of the same disk; otherwise an earlier process with the same pid left it
+    // (containers reuse pid 1), or this process failed to remove it.
+    return !(observed.instance === judge.processId && judge.heldElsewhereInProcess)
+  }
+  return !judge.isAlive(holder.pid)
+}
+
+/** Parses lock file contents; `undefined` holder for anything that is not one. Pure. */
+export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
+  try {
+    const value: unknown = JSON.parse(raw)
+    if (typeof value !== "object" || value === null) return { holder: undefined, instance: undefined }
+    const v = value as Record<string, unknown>
+    if (
+      typeof v.pid !== "number" || !Number.isInteger(v.pid) || v.pid <= 0 || typeof v.hostname !== "string" ||
+      typeof v.acquiredAt !== "string" || typeof v.purpose !== "string"
+    ) return { holder: undefined, instance: undefined }
+    return {
+      holder: { pid: v.pid, hostname: v.hostname, acquiredAt: v.acquiredAt, purpose: v.purpose },
+      instance: typeof v.instance === "string" ? v.instance : undefined
+    }
+  } catch {
+    return { holder: undefined, instance: undefined }
+  }
+}
+
+interface Registry {
+  /** Locks held (or being taken) per FileSystem instance: path → holder. */
+  readonly byFs: WeakMap<object, Map<string, Holder>>
+  /** How many FileSystem instances of this process hold each path. */
+  readonly byPath: Map<string, number>
+  /** A random id of this process, written into its lock files. */
+  readonly processId: string
+}
+
+const registryKey = Symbol.for("effect-logrotate/LockFile/registry/v1")
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[registryKey] ??= {
+  byFs: new WeakMap(),
+  byPath: new Map(),
+  processId: `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+}) as Registry
+
+/** Registry keys are absolute paths, whatever form the caller used. */
+const key = (path: string) => Path.resolve(path)
+
+const heldOn = (fs: object) => {
+  let held = registry.byFs.get(fs)
+  if (held === undefined) registry.byFs.set(fs, held = new Map())
+  return held
+}
+
+const holderHere = (fs: object, path: string) => heldOn(fs).get(key(path))
+
+const register = (fs: object, path: string, holder: Holder) => {
+  heldOn(fs).set(key(path), holder)
+  registry.byPath.set(key(path), (registry.byPath.get(key(path)) ?? 0) + 1)
+}
+
+const unregister = (fs: object, path: string) => {
+  if (!heldOn(fs).delete(key(path))) return
+  const n = (registry.byPath.get(key(path)) ?? 1) - 1
+  if (n <= 0) registry.byPath.delete(key(path))
+  else registry.byPath.set(key(path), n)
+}
+
+const lockError = (path: string, operation: LockError["operation"]) => (cause: PlatformError) =>
+  new LockError({ path, operation, cause })
+
+const isReason = (reason: string) => (error: PlatformError) => error._tag === "SystemError" && error.reason === reason
+
+/** Creates `path` exclusively with `raw` in it; `false` when it already exists. */
+const create = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<boolean, LockError> =>
+  Effect.scoped(Effect.gen(function* () {
+    const opened = yield* fs.open(path, { flag: "wx", mode: 0o644 }).pipe(
+      Effect.map((file) => file as FileSystem.File | undefined),
+      Effect.catchIf(isReason("AlreadyExists"), () => Effect.succeed(undefined)),
+      Effect.mapError(lockError(path, "create"))
+    )
+    if (opened === undefined) return false
+    yield* Effect.zipRight(opened.writeAll(new TextEncoder().encode(raw)), opened.sync).pipe(
+      Effect.mapError(lockError(path, "write")),
+      // Leave no half-written lock behind when we can help it.
+      Effect.tapError(() => Effect.ignore(fs.remove(path)))
+    )
+    return true
+  }))
+
+/** Reads a lock file; `undefined` when it is gone. */
+const read = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Observed | undefined, LockError> =>
+  Effect.gen(function* () {
+    const raw = yield* fs.readFileString(path).pipe(
+      Effect.map((s) => s as string | undefined),
+      Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
+      Effect.mapError(lockError(path, "read"))
+    )
+    if (raw === undefined) return undefined
+    const parsed = parse(raw)
+    if (parsed.holder !== undefined) return { raw, ...parsed, mtimeMs: undefined }
+    const info = yield* fs.stat(path).pipe(
+      Effect.map((i) => i as FileSystem.File.Info | undefined),
+      Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
+      Effect.mapError(lockError(path, "read"))
+    )
+    if (info === undefined) return undefined
+    return { raw, ...parsed, mtimeMs: info.mtime._tag === "Some" ? info.mtime.value.getTime() : undefined }
+  })
+
+/** Removes `path` if it still holds exactly `raw`. */
+const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<void, LockError> =>
+  Effect.flatMap(read(fs, path), (current) =>
+    current !== undefined && current.raw === raw
+      ? fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
+      : Effect.void)
+
+const judgeOf = (path: string, isAliveFn: (pid: number) => boolean) =>
+  Effect.map(Clock.currentTimeMillis, (now): Judge => ({
+    hostname: Os.hostname(),
+    pid: process.pid,
+    now,
+    isAlive: isAliveFn,
+    // The caller is registered itself: count the others.
+    heldElsewhereInProcess: (registry.byPath.get(key(path)) ?? 0) > 1,
+    processId: registry.processId
+  }))
+
+const contentOf = (holder: Holder) => JSON.stringify({ ...holder, instance: registry.processId }) + "\n"
+
+const newHolder = (purpose: string) =>
+  Effect.map(Clock.currentTimeMillis, (now): Holder => ({
+    pid: process.pid,
+    hostname: Os.hostname(),
+    acquiredAt: new Date(now).toISOString(),
+    purpose
+  }))
+
+/** Attempts before giving up on a lock that keeps changing hands. */
+const MAX_ATTEMPTS = 8
+/** Waits for a live `.break` holder (another recoverer: a few file operations). */
+const BREAK_WAITS = 200
+
+/**
+ * Removes the stale lock file `path` (that held `observed.raw`) under `<path>.break`.
+ * Fails with `LockHeld` on the `.break` file only if a live recoverer keeps it for ~1 s.
+ */
+const breakStale = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  observed: Observed,
+  isAliveFn: (pid: number) => boolean
+): Effect.Effect<void, LockHeld | LockError> =>
+  Effect.gen(function* () {
+    const breakPath = `${path}.break`
+    const holder = yield* newHolder(`break ${Path.basename(path)}`)
+    const raw = contentOf(holder)
+    const busy = holderHere(fs, breakPath)
+    if (busy !== undefined) return yield* new LockHeld({ path: breakPath, holder: busy })
+    register(fs, breakPath, holder)
+    const take = Effect.gen(function* () {
+      for (let attempt = 0; ; attempt++) {
+        if (yield* create(fs, breakPath, raw)) return
+        const other = yield* read(fs, breakPath)
+        if (other === undefined && attempt < BREAK_WAITS) continue
+        if (other === undefined) return yield* new LockHeld({ path: breakPath, holder: undefined })
+        if (isStale(other, yield* judgeOf(breakPath, isAliveFn))) {
+          yield* removeIfSame(fs, breakPath, other.raw)
+          continue
+        }
+        if (attempt >= BREAK_WAITS) return yield* new LockHeld({ path: breakPath, holder: other.holder })
+        yield* Effect.sleep("5 millis")
+      }
+    })
+    yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
+    yield* Effect.gen(function* () {
+      const current = yield* read(fs, path)
+      if (current !== undefined && current.raw === observed.raw) {
+        yield* fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
+      }
+    }).pipe(
+      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw)).pipe(Effect.zipRight(Effect.sync(() => unregister(fs, breakPath)))))
+    )
+  })
+
+const take = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  purpose: string,
+  isAliveFn: (pid: number) => boolean
+): Effect.Effect<Holder, LockHeld | LockError> =>
+  Effect.gen(function* () {
+    const mine = holderHere(fs, path)
+    if (mine !== undefined) return yield* new LockHeld({ path, holder: mine })
+    const holder = yield* newHolder(purpose)
+    const raw = contentOf(holder)
+    // Registered before the create: another fiber of this process that reads our fresh file
+    // must see it as held, not as left by an earlier process with our pid.
+    register(fs, path, holder)
+    return yield* Effect.gen(function* () {
+      let last: Observed | undefined
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (yield* create(fs, path, raw)) return holder
+        const observed = yield* read(fs, path)
+        if (observed === undefined) continue
+        last = observed
+        if (!isStale(observed, yield* judgeOf(path, isAliveFn))) {
+          return yield* new LockHeld({ path, holder: observed.holder })
+        }
+        yield* Effect.logWarning("removing a stale lock file").pipe(
+          Effect.annotateLogs({ path, holder: observed.raw.trim() })
+        )
+        yield* breakStale(fs, path, observed, isAliveFn)
+      }
+      return yield* new LockHeld({ path, holder: last?.holder })
+    }).pipe(Effect.onError(() => Effect.sync(() => unregister(fs, path))))
+  })
+
+const release = (fs: FileSystem.FileSystem, path: string, holder: Holder) =>
+  removeIfSame(fs, path, contentOf(holder)).pipe(
+    Effect.catchAll((error) =>
+      Effect.logWarning("could not remove a lock file; the next acquire treats it as stale").pipe(
+        Effect.annotateLogs({ path, error: error.message })
+      )
+    ),
+    Effect.ensuring(Effect.sync(() => unregister(fs, path)))
+  )
+
+/**
+ * Takes the lock file `lockPath` for `purpose`, released (the file removed) when the scope
+ * closes. Fails with `LockHeld` when a live holder has it, `LockError` on an I/O failure.
+ */
+export const acquire = (
+  lockPath: string,
+  purpose: string,
+  options?: Options
+): Effect.Effect<Holder, LockHeld | LockError, Scope.Scope | FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    Effect.acquireRelease(
+      take(fs, lockPath, purpose, options?.isAlive ?? isAlive),
+      (holder) => release(fs, lockPath, holder)
+    ))

@@ -1,0 +1,207 @@
+import { FileSystem } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import { spawnSync } from "node:child_process"
+import * as Os from "node:os"
+import type { LockHeld } from "../src/Errors.js"
+import * as LockFile from "../src/internal/LockFile.js"
+import type { RenameShift } from "../src/RenameShift.js"
+import { fileSystems, tempDir } from "./support/fileSystems.js"
+
+/** A pid that was alive a moment ago and is not any more (the child was reaped). */
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid
+const holderJson = (pid: number, hostname = Os.hostname(), purpose = "test") =>
+  JSON.stringify({ pid, hostname, acquiredAt: "2026-01-01T00:00:00.000Z", purpose }) + "\n"
+
+describe("LockFile.isStale (pure)", () => {
+  const judge: LockFile.Judge = {
+    hostname: "here", pid: 100, now: 1_000_000, isAlive: (pid) => pid === 200,
+    heldElsewhereInProcess: false, processId: "me"
+  }
+  const holder = (pid: number, hostname = "here") => ({ pid, hostname, acquiredAt: "t", purpose: "p" })
+  const observed = (h: LockFile.Holder | undefined, extra: Partial<LockFile.Observed> = {}): LockFile.Observed =>
+    ({ raw: "", holder: h, instance: undefined, mtimeMs: undefined, ...extra })
+
+  it("a live pid on this host holds the lock", () => expect(LockFile.isStale(observed(holder(200)), judge)).toBe(false))
+  it("a dead pid on this host is stale", () => expect(LockFile.isStale(observed(holder(300)), judge)).toBe(true))
+  it("a holder on another host is never stale", () =>
+    expect(LockFile.isStale(observed(holder(300, "elsewhere")), judge)).toBe(false))
+  it("our own pid is stale unless this process wrote it and still holds the path", () => {
+    expect(LockFile.isStale(observed(holder(100)), judge)).toBe(true)
+    expect(LockFile.isStale(observed(holder(100)), { ...judge, heldElsewhereInProcess: true })).toBe(true)
+    expect(LockFile.isStale(observed(holder(100), { instance: "me" }), { ...judge, heldElsewhereInProcess: true })).toBe(false)
+    expect(LockFile.isStale(observed(holder(100), { instance: "me" }), judge)).toBe(true)
+    expect(LockFile.isStale(observed(holder(100), { instance: "earlier" }), { ...judge, heldElsewhereInProcess: true })).toBe(true)
+  })
+  it("an unreadable lock is stale only once older than the grace period", () => {
+    expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS }), judge)).toBe(false)
+    expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS - 1 }), judge)).toBe(true)
+    expect(LockFile.isStale(observed(undefined), judge)).toBe(false)
+  })
+  it("parse rejects anything that is not a holder", () => {
+    for (const raw of ["", "{", "null", "[]", "{\"pid\":\"1\",\"hostname\":\"h\",\"acquiredAt\":\"t\",\"purpose\":\"p\"}"]) {
+      expect(LockFile.parse(raw).holder).toBeUndefined()
+    }
+    expect(LockFile.parse(holderJson(7, "h", "p")).holder).toEqual({ pid: 7, hostname: "h", acquiredAt: "2026-01-01T00:00:00.000Z", purpose: "p" })
+  })
+})
+
+describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
+    self.pipe(Effect.provide(layer()))
+
+  /** Acquires in a scope of its own, returned open. */
+  const acquireOpen = (path: string, purpose = "test", options?: LockFile.Options) =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const exit = yield* LockFile.acquire(path, purpose, options).pipe(Scope.extend(scope), Effect.exit)
+      return { scope, exit }
+    })
+
+  it.scoped("acquire writes the holder as JSON and closing the scope removes the file", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`, "append")
+      expect(Exit.isSuccess(exit)).toBe(true)
+      const onDisk = JSON.parse(yield* fs.readFileString(`${dir}/x.lock`))
+      expect(onDisk).toMatchObject({ pid: process.pid, hostname: Os.hostname(), purpose: "append" })
+      expect(Exit.isSuccess(exit) && exit.value).toMatchObject({ pid: process.pid, purpose: "append" })
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("a second acquire while held fails with LockHeld naming the path and the holder", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const first = yield* acquireOpen(`${dir}/x.lock`, "first")
+      expect(Exit.isSuccess(first.exit)).toBe(true)
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "second")))
+      expect(error._tag).toBe("LockHeld")
+      expect((error as LockHeld).holder).toMatchObject({ pid: process.pid, purpose: "first" })
+      expect(error.message).toContain(`${dir}/x.lock`)
+      expect(error.message).toContain(`pid ${process.pid}`)
+      expect(error.message).toContain("first")
+      yield* Scope.close(first.scope, Exit.void)
+      // Released: a new acquire succeeds.
+      yield* Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "third"))
+    })))
+
+  it.scoped("concurrent acquires in one process: exactly one wins", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const exits = yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), () => acquireOpen(`${dir}/x.lock`), { concurrency: "unbounded" })
+      expect(exits.filter(({ exit }) => Exit.isSuccess(exit)).length).toBe(1)
+      for (const { scope } of exits) yield* Scope.close(scope, Exit.void)
+    })))
+
+  it.scoped("a lock left by a live process on this host is held", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/x.lock`, holderJson(process.ppid))
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t")))
+      expect(error._tag).toBe("LockHeld")
+      expect((error as LockHeld).holder?.pid).toBe(process.ppid)
+      expect(yield* fs.readFileString(`${dir}/x.lock`)).toBe(holderJson(process.ppid))
+    })))
+
+  it.scoped("a lock left by a dead process on this host is recovered", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/x.lock`, holderJson(deadPid()))
+      const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`, "new")
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(JSON.parse(yield* fs.readFileString(`${dir}/x.lock`))).toMatchObject({ pid: process.pid, purpose: "new" })
+      expect(yield* fs.readDirectory(dir)).toEqual(["x.lock"]) // no .break left
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("a lock naming our own pid that this process does not hold is recovered (pid reuse after a restart)", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/x.lock`, holderJson(process.pid, Os.hostname(), "previous life"))
+      yield* Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t"))
+      expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("a lock from another host is held even when its pid is not alive here", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/x.lock`, holderJson(deadPid(), "some-other-host"))
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t")))
+      expect(error._tag).toBe("LockHeld")
+      expect(error.message).toContain("some-other-host")
+    })))
+
+  it.scopedLive("an empty lock file is held while young and recovered once older than the grace period", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/x.lock`, "")
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t")))
+      expect(error._tag).toBe("LockHeld")
+      expect((error as LockHeld).holder).toBeUndefined()
+      const past = new Date(Date.now() - LockFile.UNREADABLE_GRACE_MS - 60_000)
+      yield* fs.utimes(`${dir}/x.lock`, past, past)
+      yield* Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t"))
+      expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("a stale .break left by a crash during recovery is recovered too", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/x.lock`, holderJson(deadPid()))
+      yield* fs.writeFileString(`${dir}/x.lock.break`, holderJson(deadPid()))
+      const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`)
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(yield* fs.readDirectory(dir)).toEqual(["x.lock"])
+      yield* Scope.close(scope, Exit.void)
+    })))
+
+  // The recoverer waits ~1 s for a live `.break` before giving up: on the real clock.
+  it.scopedLive("a live .break (another recoverer) is not broken, nor the lock under it", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const stale = holderJson(deadPid())
+      const breaker = holderJson(process.ppid, Os.hostname(), "break x.lock")
+      yield* fs.writeFileString(`${dir}/x.lock`, stale)
+      yield* fs.writeFileString(`${dir}/x.lock.break`, breaker)
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t")))
+      expect(error._tag).toBe("LockHeld")
+      expect((error as LockHeld).path).toBe(`${dir}/x.lock.break`)
+      expect(yield* fs.readFileString(`${dir}/x.lock`)).toBe(stale)
+      expect(yield* fs.readFileString(`${dir}/x.lock.break`)).toBe(breaker)
+    })))
+
+  // Losers wait for the winner's live `.break` on the clock: run on the real one.
+  it.scopedLive("recoverers racing over one stale lock (separate views of the disk): exactly one wins", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/x.lock`, holderJson(deadPid()))
+      // Each view is a distinct FileSystem instance, as another process would be for the registry.
+      const exits = yield* Effect.forEach(Array.from({ length: 8 }, (_, i) => i), () =>
+        acquireOpen(`${dir}/x.lock`).pipe(Effect.provideService(FileSystem.FileSystem, { ...fs })), { concurrency: "unbounded" })
+      expect(exits.filter(({ exit }) => Exit.isSuccess(exit)).length).toBe(1)
+      for (const { scope } of exits) yield* Scope.close(scope, Exit.void)
+      expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("release leaves alone a lock file that no longer holds our holder", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const { scope } = yield* acquireOpen(`${dir}/x.lock`)
+      const other = holderJson(process.ppid, Os.hostname(), "someone else")
+      yield* fs.writeFileString(`${dir}/x.lock`, other)
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* fs.readFileString(`${dir}/x.lock`)).toBe(other)
+    })))
+})
