@@ -131,7 +131,7 @@ export class InvalidSu extends Data.TaggedError("InvalidSu")<{
 export class SweepFailure extends Data.TaggedError("SweepFailure")<{
   readonly path: string
   readonly operation: SweepOperation
-  readonly error: PlatformError | CompressError | InsecureDirectory | InvalidFileName | InvalidSu
+  readonly error: PlatformError | CompressError | InsecureDirectory | InvalidFileName | InvalidSu | LockHeld | LockError
 }> {
   override get message() {
     return `retention ${this.operation} ${this.path} failed: ${this.error.message}`

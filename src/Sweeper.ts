@@ -48,6 +48,7 @@ import * as Path from "node:path"
 import { Compressor, type Identity } from "./Compressor.js"
 import * as DatedFile from "./DatedFile.js"
 import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "./Errors.js"
+import * as LockFile from "./internal/LockFile.js"
 import { lookupId, numericId } from "./internal/UserIds.js"
 import * as RetentionPlan from "./RetentionPlan.js"
 import * as SafeFs from "./SafeFs.js"
@@ -73,8 +74,13 @@ export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", 
   description: "retention sweeps run", incremental: true
 })
 
-/** The name of the lock a sweep holds in each directory it changes; never listed as a managed or skipped file. */
+/**
+ * The lock a sweep holds in each directory it changes (`LockFile`: pid and host inside,
+ * recovered when its holder is dead), and the `.break` file of a recovery. Neither is ever
+ * listed as a managed or skipped file.
+ */
 export const LOCK_NAME = ".effect-logrotate.lock"
+const LOCK_NAMES: ReadonlySet<string> = new Set([LOCK_NAME, `${LOCK_NAME}.break`])
 
 export interface SweepOptions {
   /** List and plan only; change nothing. Default false. */
@@ -387,7 +393,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
           failed.push(failure(Path.join(dir, escaped), "list")(new InvalidFileName({ dir, name: escaped })))
           continue
         }
-        if (name === LOCK_NAME) continue
+        if (LOCK_NAMES.has(name)) continue
         const parsed = DatedFile.parse(name)
         if (Either.isLeft(parsed)) {
           entries.push({ name, type: "Other" })
@@ -461,17 +467,28 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
 
   const emptyDir = (failed: ReadonlyArray<SweepFailure>): DirResult => ({ listing: Option.none(), results: [], failed })
 
-  /** Lists, plans and (unless a dry run) carries out one directory's plan. */
+  /**
+   * Lists, plans and (unless a dry run) carries out one directory's plan, holding the
+   * directory's lock from before the listing to the end: a `.gz.tmp` it finds is then no live
+   * sweeper's, and is deleted as stale. A held lock skips the directory (reported). A dry run
+   * takes no lock, so it never stands in a real sweep's way.
+   */
   const sweepDir = (
     dir: string, policy: RetentionPlan.Thresholds, today: Date, dryRun: boolean, concurrency: number, ioConcurrency: number
   ): Effect.Effect<DirResult> =>
     Effect.gen(function* () {
+      if (!dryRun) {
+        const lockPath = Path.join(dir, LOCK_NAME)
+        const locked = yield* Effect.either(LockFile.acquire(lockPath, `effect-logrotate sweep of ${dir}`).pipe(
+          Effect.provideService(FileSystem.FileSystem, fs)))
+        if (Either.isLeft(locked)) return emptyDir([failure(dir, "lock")(locked.left)])
+      }
       const listed = yield* list(dir, policy, today, ioConcurrency)
       if (Option.isNone(listed.listing) || dryRun) return { listing: listed.listing, results: [], failed: listed.failed }
       const plan = RetentionPlan.plan([listed.listing.value], policy, today)
       const results = yield* runAll(RetentionPlan.groups(plan), listed.stats, concurrency, ioConcurrency)
       return { listing: listed.listing, results, failed: listed.failed }
-    })
+    }).pipe(Effect.scoped)
 
   const sweep: Service["sweep"] = (dirs, policy, options = {}) =>
     Effect.gen(function* () {

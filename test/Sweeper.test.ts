@@ -1,6 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, HashMap, Logger, LogLevel, Metric, Option, Scope, TestClock } from "effect"
+import { Deferred, Effect, Fiber, HashMap, Logger, LogLevel, Metric, Option, Scope, TestClock } from "effect"
+import * as os from "node:os"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
 import * as SafeFs from "../src/SafeFs.js"
@@ -99,7 +100,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       yield* fs.writeFile(`${dir}/elsewhere/target`, ndjson(500))
       yield* fs.symlink(`${dir}/elsewhere/target`, `${dir}/${aged(2)}`)
       const report = yield* Sweeper.sweep([dir], policy)
-      const probing = tools.calls.slice(0, tools.calls.findIndex((c) => c.method === "open"))
+      const probing = tools.calls.slice(0, tools.calls.findIndex((c) => c.method === "open" && !c.path.endsWith(Sweeper.LOCK_NAME)))
       const probed = new Set(probing.filter((c) => c.method === "lstat" && c.path !== dir).map((c) => c.path.slice(dir.length + 1)))
       // x.ndjson due with x.ndjson.gz beside it: the .gz is probed too, its type decides the action.
       expect([...probed].sort()).toEqual([aged(8), aged(9), aged(9, ".ndjson.gz"), aged(31)].sort())
@@ -469,5 +470,51 @@ describe.each(fileSystems)("Sweeper safety on $name (issue 9)", ({ layer }) => {
       const unknown = yield* Sweeper.sweep([dir], { ...policy, su: { user: "no-such-user-xyz", group: "0" } })
       expect(unknown.failed.map((f) => [f.operation, f.error._tag])).toEqual([["su", "InvalidSu"]])
       expect(unknown.failed[0]!.message).toContain("no-such-user-xyz")
+    })))
+})
+
+describe.each(fileSystems)("Sweeper directory lock on $name (issue 9, defect 2)", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+
+  it.scoped("a second sweep of a directory being swept skips it, reported as locked, and never touches the first one's .gz.tmp", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents, tools } = yield* setup({ [aged(8)]: 300_000 })
+      const writing = yield* Deferred.make<void>()
+      const resume = yield* Deferred.make<void>()
+      let paused = false
+      tools.hook("write", /\.gz\.tmp$/, () => Effect.suspend(() => {
+        if (paused) return Effect.void
+        paused = true
+        return Effect.zipRight(Deferred.succeed(writing, undefined), Deferred.await(resume))
+      }))
+      const first = yield* Effect.fork(Sweeper.sweep([dir], policy))
+      yield* Deferred.await(writing)
+      expect(yield* names(dir)).toEqual([Sweeper.LOCK_NAME, aged(8), aged(8, ".ndjson.gz.tmp")].sort())
+      const second = yield* Sweeper.sweep([dir], policy)
+      expect(second.failed.map((f) => [f.path, f.operation, f.error._tag])).toEqual([[dir, "lock", "LockHeld"]])
+      expect(second.failed[0]!.message).toContain(`locked by pid ${process.pid}`)
+      expect([second.deleted, second.compressed, second.skipped]).toEqual([[], [], []])
+      expect(yield* names(dir)).toEqual([Sweeper.LOCK_NAME, aged(8), aged(8, ".ndjson.gz.tmp")].sort())
+      yield* Deferred.succeed(resume, undefined)
+      const report = yield* Fiber.join(first)
+      expect(report.failed).toEqual([])
+      expect(report.compressed.map((c) => c.path)).toEqual([`${dir}/${aged(8)}`])
+      expect(yield* names(dir)).toEqual([aged(8, ".ndjson.gz")])
+      expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`)), contents[aged(8)])).toBe(true)
+    })))
+
+  it.scoped("a lock left by a crashed sweep (dead pid) is recovered; the .gz.tmp it left is deleted as stale and the file compressed", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents } = yield* setup({ [aged(8)]: 5000, [aged(8, ".ndjson.gz.tmp")]: Buffer.from("half") })
+      const dead = 2 ** 22 + 12_345 // above pid_max: never alive
+      yield* fs.writeFileString(`${dir}/${Sweeper.LOCK_NAME}`, JSON.stringify({
+        pid: dead, hostname: os.hostname(), acquiredAt: "2026-03-14T00:00:00.000Z", purpose: "effect-logrotate sweep"
+      }) + "\n")
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(report.failed).toEqual([])
+      expect(report.deleted.map((d) => [d.path, d.reason])).toEqual([[`${dir}/${aged(8, ".ndjson.gz.tmp")}`, "stale-temp"]])
+      expect(report.skipped.filter((s) => s.path.includes(Sweeper.LOCK_NAME))).toEqual([])
+      expect(yield* names(dir)).toEqual([aged(8, ".ndjson.gz")])
+      expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`)), contents[aged(8)])).toBe(true)
     })))
 })
