@@ -1,24 +1,37 @@
 /**
  * Executes retention: lists each directory, plans with `RetentionPlan.plan` (today from
  * Effect's `Clock`, UTC), and carries out the plan. A sweep never fails: every per-file
- * failure (and a missing or unreadable directory) is a `SweepFailure` in the report, and the
- * sweep goes on with the next file.
+ * failure (and a missing, locked or refused directory) is a `SweepFailure` in the report, and
+ * the sweep goes on with the next file or directory.
  *
- * Listing never follows a symbolic link inside a directory. The entries of one daily file
- * (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) are planned together, and only a daily file the
- * plan would act on is probed: each of its entries with `readLink` first (a link is reported as
- * one and skipped), and only non-links are `stat`ed. Entries the plan skips whatever their type
- * (today's, future, within the compression age, already compressed) are not probed at all and
- * are reported with that reason, even if one is a link or a directory; names that are not
- * managed are not probed either (their type is reported as `"Other"`). A directory listed in
- * `dirs` may itself be a link. A `dryRun` lists and plans but changes nothing.
+ * Directories are resolved (`realPath`) and each swept once, one after another. For each:
+ * - run as root without `su`, a directory writable by every user or by a group other than
+ *   root is refused (`permissions`, `InsecureDirectory`), as logrotate does; with `su` (policy
+ *   field, CLI `--su`) every directory is swept acting as that user (`seteuid`/`setegid`,
+ *   back to root after; effective ids are process-wide, hence one directory at a time);
+ * - a real sweep holds `<dir>/.effect-logrotate.lock` (`LockFile`: cross-process, recovered
+ *   after a crash) from before the listing to the end; held by someone else, the directory is
+ *   a `lock` failure and skipped. So a `.gz.tmp` it finds belongs to no live sweep;
+ * - names are listed as bytes; one that is not valid UTF-8 is a `list` failure
+ *   (`InvalidFileName`, escaped), never acted on. The lock files are not listed.
+ *
+ * The entries of one daily file (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) are planned
+ * together, and only a daily file the plan would act on is probed: one `lstat` per entry
+ * (never following a link), which also records device and inode, so the `Compressor` acts only
+ * on the file probed. A probe that fails (other than NotFound) is reported and its whole daily
+ * file is left alone (`probe-failed`). Entries the plan skips whatever their type (today's,
+ * future, within the compression age, already compressed) are not probed at all and are
+ * reported with that reason; names that are not managed are not probed either (type
+ * `"Other"`). An original next to an existing `.gz` is removed only after the gunzipped `.gz`
+ * compared byte-equal to it (`check: "compared"`). A `dryRun` lists and plans but changes
+ * nothing and takes no lock.
  *
  * Work is bounded two ways:
  * - `concurrency` (default `os.availableParallelism()`): files being gzipped at once, the
  *   CPU-bound part (each compression holds one permit only for its zlib work);
  * - `ioConcurrency` (default `max(16, concurrency)`): names probed at once, expired files being
  *   deleted at once, and files in a compression at once (reading, waiting for a CPU permit,
- *   writing, fsync, rename, remove). Deletions have their own pool, so they never queue
+ *   writing, fsync, link, remove). Deletions have their own pool, so they never queue
  *   behind compressions. Memory is at most about `ioConcurrency` × 2 × the Compressor's
  *   `wholeFileMaxBytes`.
  *
@@ -30,11 +43,12 @@
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
  * import { Effect, Layer } from "effect"
- * import { Compressor, Sweeper } from "effect-logrotate"
+ * import { Compressor, SafeFs, Sweeper } from "effect-logrotate"
  *
  * const report = await Effect.runPromise(
  *   Sweeper.sweep(["/var/log/relay", "/var/log/relay/dlq"], { maxAgeDays: 30, compressAgeDays: 7 }).pipe(
- *     Effect.provide(Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(NodeFileSystem.layer)))
+ *     Effect.provide(Sweeper.layer.pipe(
+ *       Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer)))
  *   )
  * )
  * console.log(report.compressed.length, report.deleted.length, report.failed.map((f) => f.message))
@@ -189,9 +203,17 @@ export const nodeProcessIds: ProcessIds = {
     Effect.acquireUseRelease(
       Effect.sync(() => {
         const groups = process.getgroups!()
-        process.setgroups!([ids.gid])
-        process.setegid!(ids.gid)
-        process.seteuid!(ids.uid)
+        try {
+          process.setgroups!([ids.gid])
+          process.setegid!(ids.gid)
+          process.seteuid!(ids.uid)
+        } catch (error) {
+          // Never left half switched: back to root, then let the defect surface.
+          process.seteuid!(0)
+          process.setegid!(0)
+          process.setgroups!(groups)
+          throw error
+        }
         return groups
       }),
       () => self,

@@ -152,6 +152,28 @@ describe.runIf(isRoot)("sweeping as root a directory nobody can write (issue 9)"
     })).pipe(Effect.ensuring(Effect.sync(a.cleanup)))
   })
 
+  it.effect("the CLI as root: a world-writable directory exits 1 (insecure permissions), nothing touched; with --su it is swept as that user", () => {
+    const a = arena()
+    return Effect.gen(function* () {
+      nfs.chmodSync(a.logs, 0o777)
+      const name = dated("app", new Date(), 8)
+      const file = a.put(name, ndjson(5000))
+      const cli = (...extra: ReadonlyArray<string>) =>
+        spawnSync(process.execPath, [bin, "sweep", a.logs, "--max-age-days", "30", "--compress-age-days", "7", ...extra], { encoding: "utf8" })
+      const refused = cli()
+      expect(refused.status).toBe(1)
+      expect(refused.stderr).toContain("parent directory has insecure permissions")
+      expect(nfs.readdirSync(a.logs)).toEqual([name])
+      const malformed = cli("--su", "nobody")
+      expect(malformed.status).toBe(2)
+      expect(nfs.readdirSync(a.logs)).toEqual([name])
+      const swept = cli("--su", `${NOBODY}:${NOBODY}`)
+      expect(swept.status).toBe(0)
+      expect(nfs.readdirSync(a.logs)).toEqual([`${name}.gz`])
+      expect(nfs.lstatSync(`${file}.gz`).uid).toBe(NOBODY)
+    }).pipe(Effect.ensuring(Effect.sync(a.cleanup)))
+  }, 60_000)
+
   it.effect("real processes: the CLI sweeping as root while nobody swaps originals and temps for symlinks in a loop", () => {
     const a = arena()
     return Effect.gen(function* () {
