@@ -141,7 +141,7 @@ describe("RetentionWorker", () => {
       const scope = yield* start(RetentionWorker.layer.pipe(Layer.provide(Layer.succeedContext(context)), Layer.provide(enabled)))
       yield* TestClock.adjust(0)
       yield* Deferred.await(writing)
-      expect(yield* Effect.provide(names("/logs"), context)).toEqual([name, `${name}.gz.tmp`])
+      expect(yield* Effect.provide(names("/logs"), context)).toEqual([Sweeper.LOCK_NAME, name, `${name}.gz.tmp`])
       yield* Scope.close(scope, Exit.void)
       expect(yield* Effect.provide(names("/logs"), context)).toEqual([name])
       expect(Buffer.from(yield* fs.readFile(`/logs/${name}`)).equals(Buffer.from(bytes))).toBe(true)

@@ -41,8 +41,8 @@ export interface Instrument {
 export class Instrumented extends Context.Tag("test/Instrumented")<Instrumented, Instrument>() {}
 
 /**
- * Wraps any FileSystem (open and the handle's read/write/sync, readFile, stat, readLink,
- * readDirectory, chmod, utimes, rename, remove) and any SafeFs (every call), with one list of
+ * Wraps any FileSystem (open and the handle's read/write/sync/truncate, readFile, writeFile,
+ * truncate, stat, readLink, readDirectory, chmod, utimes, rename, remove) and any SafeFs (every call), with one list of
  * faults, hooks and calls.
  */
 export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.FileSystem, Instrument] => {
@@ -88,7 +88,7 @@ export const instrumentBoth = (
     sync: Effect.zipRight(guard("sync", path), file.sync),
     read: (buffer) => Effect.zipRight(guard("read", path), file.read(buffer)),
     readAlloc: (size) => Effect.zipRight(guard("read", path), file.readAlloc(size)),
-    truncate: (length) => file.truncate(length),
+    truncate: (length) => Effect.zipRight(guard("truncate", path), file.truncate(length)),
     write: (buffer) => Effect.zipRight(guard("write", path), file.write(buffer)),
     writeAll: (buffer) => Effect.zipRight(guard("write", path), file.writeAll(buffer))
   })
@@ -104,6 +104,8 @@ export const instrumentBoth = (
     chmod: (path, mode) => Effect.zipRight(guard("chmod", path), base.chmod(path, mode)),
     utimes: (path, atime, mtime) => Effect.zipRight(guard("utimes", path), base.utimes(path, atime, mtime)),
     rename: (from, to) => Effect.zipRight(guard("rename", from), base.rename(from, to)),
+    writeFile: (path, data, options) => Effect.zipRight(guard("writeFile", path), base.writeFile(path, data, options)),
+    truncate: (path, length) => Effect.zipRight(guard("truncate", path), base.truncate(path, length)),
     remove: (path, options) => Effect.zipRight(guard("remove", path), base.remove(path, options))
   })
   const wrapHandle = (h: SafeFs.Handle): SafeFs.Handle => ({
