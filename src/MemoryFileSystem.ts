@@ -6,7 +6,8 @@
  * open handles that follow the inode across a rename (POSIX semantics), sizes,
  * modes, mtimes from Effect's `Clock` (so `TestClock` drives them), symlinks, and
  * errors with the same `SystemError` reasons as `NodeFileSystem`. Faults can be
- * injected into the n-th call of any operation.
+ * injected into the n-th call of any operation. Owners (uid/gid, 0 unless `chown`ed) and hard
+ * links exist for `SafeFs.layerMemory`, which reaches the nodes through `internals`.
  *
  * @example
  * ```ts
