@@ -28,6 +28,7 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
+import * as SafeFs from "../src/SafeFs.js"
 import * as Sweeper from "../src/Sweeper.js"
 
 export interface SweepBenchOptions {
@@ -182,8 +183,8 @@ const measured = async <A>(f: () => Promise<A>) => {
   }
 }
 
-const CompressorLive = Compressor.layer.pipe(Layer.provide(NodeFileSystem.layer))
-const SweeperLive = Sweeper.layer.pipe(Layer.provide(CompressorLive), Layer.provide(NodeFileSystem.layer))
+const CompressorLive = Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))
+const SweeperLive = Sweeper.layer.pipe(Layer.provide(CompressorLive), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer))
 
 const runOurs = async (dir: string, options: SweepBenchOptions) => {
   const { value: report, ...m } = await measured(() => Effect.runPromise(

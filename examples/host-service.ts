@@ -38,6 +38,7 @@ import {
   RetentionWorker,
   RotatingAppender,
   RotationPolicy,
+  SafeFs,
   Sweeper
 } from "../src/index.js"
 
@@ -232,6 +233,7 @@ const LoggingLive = NdjsonLogger.layerReplace(Path.join(LOGS, "host.jsonl"), {
 const RetentionLive = RetentionWorker.layer.pipe(
   Layer.provide(PrintingSweeper),
   Layer.provide(Compressor.layer),
+  Layer.provide(SafeFs.layerNode),
   Layer.provide(RetentionPolicy.layer({
     enabled: true, dirs: [LOGS], maxAgeDays: 30, compressAgeDays: 7, checkIntervalSeconds: 5
   })),

@@ -36,6 +36,8 @@ import * as RetentionPolicy from "./RetentionPolicy.js"
 import * as RetentionWorker from "./RetentionWorker.js"
 import * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
+import { parseUserGroup } from "./internal/UserIds.js"
+import * as SafeFs from "./SafeFs.js"
 import * as Sweeper from "./Sweeper.js"
 import { VERSION } from "./version.js"
 
@@ -128,6 +130,21 @@ const retentionOptions = {
     Options.optional)
 }
 
+/** `--su USER:GROUP` of sweep and watch: act as that user and group (logrotate's `su`). */
+const suOption = Options.text("su").pipe(
+  Options.withPseudoName("USER:GROUP"),
+  Options.withDescription("sweep as this user and group (names or ids), like logrotate's `su`; needed as root for directories others can write"),
+  Options.optional)
+
+const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>) =>
+  Option.match(raw, {
+    onNone: () => Effect.succeed(policy),
+    onSome: (value) => Either.match(parseUserGroup(value), {
+      onLeft: (reason) => Effect.fail(new UsageError({ message: `--su: ${reason} (names or numeric ids, e.g. --su www-data:adm)` })),
+      onRight: (su) => Effect.succeed({ ...policy, su })
+    })
+  })
+
 const dirsArg = Args.text({ name: "dir" }).pipe(
   Args.withDescription("a directory of <prefix>-YYYY-MM-DD.ndjson(.gz) files (default: LOG_RETENTION_DIRS)"),
   Args.repeated
@@ -176,7 +193,7 @@ const resolveRetention = (flags: {
 // Commands
 
 const FileSystemLive = NodeFileSystem.layer
-const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(FileSystemLive))
+const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(FileSystemLive))
 
 /** For the scope's life, SIGHUP flushes and reopens the active file (after an outside `mv`), as sidecars do. */
 const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
@@ -239,9 +256,8 @@ const printReport = (report: Sweeper.SweepReport, json: boolean) =>
     if (json) return yield* Console.log(JSON.stringify(reportToJson(report)))
     if (report.dryRun) {
       for (const action of report.plan.actions) {
-        if (action._tag === "Compress") yield* Console.log(`would compress ${action.path} (${action.ageDays} days old)`)
-        else if (action._tag === "Delete") yield* Console.log(`would delete   ${action.path} (${action._tag === "Delete" && action.reason === "stale-temp" ? "stale temporary file" : `${action.ageDays} days old`})`)
-        else if (action._tag === "FinishCompression") yield* Console.log(`would remove   ${action.path} (complete ${action.gzip} exists)`)
+        const line = Sweeper.describePlanned(action)
+        if (Option.isSome(line)) yield* Console.log(line.value)
       }
     }
     const before = report.compressed.reduce((n, f) => n + f.bytesBefore, 0)
@@ -262,10 +278,11 @@ const sweep = Command.make("sweep", {
   ...retentionOptions,
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan; change nothing")),
   json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object")),
+  su: suOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* resolveRetention(args, args.envPrefix)
+    const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
     const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
@@ -281,10 +298,11 @@ const watch = Command.make("watch", {
     Options.withPseudoName("SECONDS"),
     Options.withDescription("seconds between sweeps (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
+  su: suOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* resolveRetention(args, args.envPrefix)
+    const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
       intervalSeconds: policy.checkIntervalSeconds

@@ -1,47 +1,67 @@
 /**
- * Gzip compression of a daily file, crash- and interrupt-safe, in bounded memory.
+ * Gzip compression of a daily file, crash- and interrupt-safe, in bounded memory, acting only
+ * on the file that was checked (the directory may be writable by other users).
  *
- * `gzipFile(path)` writes the gzip of `path` into `path.gz.tmp` (created exclusively, mode
- * 0600), gives it the original's permission bits and mtime, fsyncs and closes it, checks the
- * original did not change meanwhile, renames it to `path.gz`, and only then removes `path`.
- * If any step fails or the fiber is interrupted before the rename, the `.gz.tmp` is removed and
- * the original is untouched; the rename and the removal of the original run uninterruptibly.
- * So at every instant there is the original, a complete `.gz`, or both, never neither. Only
- * `FileSystem` methods are used, so it runs on `NodeFileSystem` and on `MemoryFileSystem` alike.
+ * `gzipFile(path, { expect })` opens `path` with `O_NOFOLLOW` (a symbolic link fails) and
+ * checks with `fstat` that it is a regular file, with the device and inode the caller probed
+ * (`expect`), then reads it through that descriptor only. It writes the gzip into
+ * `path.gz.tmp`, created with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode 0600, and through that
+ * descriptor gives it the original's owner and group (as gzip does; as root only), permission
+ * bits and times, and fsyncs it. It checks the original did not change meanwhile (size and
+ * mtime, by `fstat`), publishes with `link(path.gz.tmp, path.gz)` (never replaces: an existing
+ * `path.gz` fails with step `"link"` and is left alone), checks that what `path.gz` now names
+ * is the inode it wrote (`lstat`; a temp swapped for a symlink is caught here, and the new
+ * name removed), unlinks the temp, fsyncs the directory, and removes `path` only if the name
+ * still has the inode it read (`lstat`).
  *
- * Two ways to produce the bytes, chosen by the size `stat` reports:
+ * If any step fails or the fiber is interrupted before the link, the `.gz.tmp` is removed and
+ * the original is untouched; from the link to the removal of the original it runs
+ * uninterruptibly. So at every instant there is the original, a complete `.gz`, or both,
+ * never neither. All file access goes through `SafeFs` (`layerNode`, or `layerMemory` over
+ * `MemoryFileSystem`).
+ *
+ * `finishCompression(path, …)` is for an `x.ndjson` found next to an `x.ndjson.gz` it did not
+ * write: it streams the gunzipped `.gz` and the original side by side and removes the
+ * original only if they are byte-equal (and the `.gz` a complete gzip stream).
+ *
+ * Two ways to produce the bytes, chosen by the size `fstat` reports:
  * - up to `wholeFileMaxBytes` (default 1 MiB, the common case for daily NDJSON files): one
- *   `readFile`, one asynchronous `zlib.gzip` (libuv's thread pool, so the event loop is not
- *   blocked), one `writeAll`. 11 `FileSystem` calls per file (stat, readFile, open, write, chmod,
- *   utimes, sync, close, stat, rename, remove) instead of 15 or more streamed; each is a
- *   thread-pool round trip plus the Effect around it, and together they cost more than the
- *   gzip itself for small files. Memory: the file and its gzip, so at most about twice
+ *   read, one asynchronous `zlib.gzip` (libuv's thread pool), one write. About 18 calls per
+ *   file: open, fstat, read, create, write, fchmod, futimes, fsync, fstat, close ×2, link,
+ *   lstat, unlink, directory open+fsync+close, lstat, unlink (plus fchown when the owner
+ *   differs from the sweeper's). Memory: the file and its gzip, so at most about twice
  *   `wholeFileMaxBytes` per compression in flight.
  * - larger files stream: each chunk is read into one reused `chunkSize` buffer and fed to
- *   zlib, and the next read waits until zlib has consumed it. Memory is that buffer plus zlib's
- *   state, whatever the file size.
+ *   zlib, and the next read waits until zlib has consumed it.
  *
- * It assumes one process compresses a given file at a time (a second one fails on the
- * exclusive create of the `.gz.tmp`), and that nothing writes to a file old enough to be
- * compressed; a file whose size or mtime changes while being compressed fails with step `"read"`.
+ * It assumes nothing writes to a file old enough to be compressed; a file whose size or mtime
+ * changes while being compressed fails with step `"read"`. Two compressions of one file at
+ * once are excluded by the `Sweeper`'s directory lock (and a second one fails on the
+ * exclusive create of the `.gz.tmp`).
  *
  * @example
  * ```ts
- * import { NodeFileSystem } from "@effect/platform-node"
  * import { Effect, Layer } from "effect"
- * import { Compressor } from "effect-logrotate"
+ * import { Compressor, SafeFs } from "effect-logrotate"
  *
  * const program = Effect.gen(function* () {
  *   const compressor = yield* Compressor.Compressor
  *   const { bytesIn, bytesOut } = yield* compressor.gzipFile("/var/log/relay/app-2026-01-01.ndjson")
- * }).pipe(Effect.provide(Compressor.layer.pipe(Layer.provide(NodeFileSystem.layer))))
+ * }).pipe(Effect.provide(Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))))
  * ```
  */
-import { FileSystem } from "@effect/platform"
-import { Context, Effect, Exit, Layer, Option, type Scope } from "effect"
+import { Context, Effect, Exit, Layer } from "effect"
+import * as Path from "node:path"
 import * as zlib from "node:zlib"
 import { GZIP_SUFFIX, TEMP_SUFFIX } from "./DatedFile.js"
 import { CompressError, type CompressStep } from "./Errors.js"
+import * as SafeFs from "./SafeFs.js"
+
+/** A file's identity as probed: the compression acts only on a file with this device and inode. */
+export interface Identity {
+  readonly dev: number
+  readonly ino: number
+}
 
 /** The outcome of one compression. */
 export interface Compressed {
@@ -53,6 +73,11 @@ export interface Compressed {
   readonly bytesIn: number
   /** Bytes of the `.gz`. */
   readonly bytesOut: number
+  /**
+   * `"written"`: this call wrote the `.gz`; `"compared"`: an existing `.gz` was gunzipped and
+   * found byte-equal to the original before the original was removed.
+   */
+  readonly check: "written" | "compared"
 }
 
 export interface Options {
@@ -72,17 +97,28 @@ export interface Options {
 export interface GzipOptions {
   /**
    * One permit of it is held while the file's bytes go through zlib: the one zlib call for a
-   * file read whole, the whole read-gzip-write stream for a larger one; not the stat, read,
-   * open, fsync, chmod, utimes, rename or remove around them. A caller compressing many files
-   * at once can so bound the CPU-bound part (to the number of CPUs, say) apart from the
-   * file-system round trips around it; `Sweeper` does. Default: no bound.
+   * file read whole, the whole read-gzip-write stream for a larger one (or the comparison of
+   * `finishCompression`). A caller compressing many files at once can so bound the CPU-bound
+   * part apart from the file-system round trips around it; `Sweeper` does. Default: no bound.
    */
   readonly cpu?: Effect.Semaphore
+  /** The original's device and inode as probed; a file with another identity is not touched (step `"stat"`). */
+  readonly expect?: Identity
+}
+
+export interface FinishOptions extends GzipOptions {
+  /** The `.gz`'s device and inode as probed. */
+  readonly expectGzip?: Identity
 }
 
 export interface Service {
   /** Compresses `path` into `path.gz` and removes `path`. */
   readonly gzipFile: (path: string, options?: GzipOptions) => Effect.Effect<Compressed, CompressError>
+  /**
+   * `path` next to an existing `path.gz`: removes `path` only when the gunzipped `.gz` is
+   * byte-equal to it (step `"verify"` otherwise, both kept).
+   */
+  readonly finishCompression: (path: string, options?: FinishOptions) => Effect.Effect<Compressed, CompressError>
   /**
    * Streams `path` through gunzip to check it is a complete gzip file (CRC and length
    * trailer), and, when `expectedBytes` is given, that it decompresses to exactly that many
@@ -133,36 +169,41 @@ const feed = (z: zlib.Gzip | zlib.Gunzip, chunk: Uint8Array | undefined): Effect
     }
   })
 
+const sameFile = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino
+const describeType = (t: SafeFs.Stat["type"]) => t === "SymbolicLink" ? "a symbolic link" : t === "Directory" ? "a directory" : "not a regular file"
+
 /**
- * Builds the service over the `FileSystem` in context.
+ * Builds the service over the `SafeFs` in context.
  *
  * @example
  * ```ts
  * const compressor = yield* Compressor.make({ level: 9 })
  * ```
  */
-export const make = (options: Options = {}): Effect.Effect<Service, never, FileSystem.FileSystem> =>
-  Effect.map(FileSystem.FileSystem, (fs): Service => {
+export const make = (options: Options = {}): Effect.Effect<Service, never, SafeFs.SafeFs> =>
+  Effect.map(SafeFs.SafeFs, (safe): Service => {
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
     const level = options.level ?? zlib.constants.Z_DEFAULT_COMPRESSION
     const wholeFileMaxBytes = Math.max(0, options.wholeFileMaxBytes ?? DEFAULT_WHOLE_FILE_MAX_BYTES)
+    const noBound = <A, E, R>(self: Effect.Effect<A, E, R>) => self
+    const isAlreadyExists = (e: unknown) =>
+      typeof e === "object" && e !== null && (e as { reason?: unknown }).reason === "AlreadyExists"
 
     /**
-     * Streams `path` through `transform`: each chunk is read into one reused buffer, written to
-     * zlib, and the next read waits until zlib has consumed it; the output so far then goes to
-     * `emit`. Memory is one input chunk plus its output, whatever the file size. (Reading with
-     * `fs.stream`, a fresh 64 KiB buffer per chunk, let RSS grow by about half the file size
-     * before the GC caught up, measured with bench/sweep.ts --big-mib.) Returns the bytes read.
+     * Streams `source` through `transform`: each chunk is read into one reused buffer, written
+     * to zlib, and the next read waits until zlib has consumed it; the output so far then goes
+     * to `emit`. Memory is one input chunk plus its output, whatever the file size. Returns the
+     * bytes read.
      */
     const pump = (
       path: string,
+      source: SafeFs.Handle,
       transform: () => zlib.Gzip | zlib.Gunzip,
       zlibStep: CompressStep,
       emit: (chunk: Buffer) => Effect.Effect<void, CompressError>
-    ): Effect.Effect<number, CompressError, Scope.Scope> =>
+    ) =>
       Effect.gen(function* () {
         const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
-        const source = yield* fs.open(path, { flag: "r" }).pipe(Effect.mapError(fail("read")))
         const z = yield* Effect.acquireRelease(Effect.sync(transform), (z) => Effect.sync(() => z.destroy()))
         const output: Array<Buffer> = []
         z.on("data", (chunk: Buffer) => void output.push(chunk))
@@ -171,7 +212,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, FileS
         const buffer = new Uint8Array(chunkSize)
         let bytesIn = 0
         while (true) {
-          const n = Number(yield* source.read(buffer).pipe(Effect.mapError(fail("read"))))
+          const n = yield* source.read(buffer).pipe(Effect.mapError(fail("read")))
           if (n === 0) break
           bytesIn += n
           yield* feed(z, buffer.subarray(0, n)).pipe(Effect.mapError(fail(zlibStep)))
@@ -182,94 +223,180 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, FileS
         return bytesIn
       })
 
+    /** Opens `path` without following a link and checks it is the regular file `expect` names. */
+    const openChecked = (path: string, fail: (step: CompressStep) => (cause: unknown) => CompressError, expect?: Identity) =>
+      Effect.gen(function* () {
+        const handle = yield* safe.openRead(path).pipe(Effect.mapError((e) =>
+          fail("read")(e._tag === "SystemError" && e.description === "ELOOP" ? `${path} is a symbolic link; not followed` : e)))
+        const info = yield* handle.stat.pipe(Effect.mapError(fail("stat")))
+        if (info.type !== "File") return yield* Effect.fail(fail("stat")(`${path} is ${describeType(info.type)}`))
+        if (expect && !sameFile(info, expect)) {
+          return yield* Effect.fail(fail("stat")(
+            `${path} was replaced since it was listed (inode ${expect.ino} -> ${info.ino}); not touched`))
+        }
+        return { handle, info }
+      })
+
+    /** Removes `path` only if the name still has the identity of the file that was read. */
+    const removeOriginal = (path: string, read: Identity, fail: (step: CompressStep) => (cause: unknown) => CompressError) =>
+      Effect.gen(function* () {
+        const now = yield* safe.lstat(path).pipe(Effect.mapError(fail("remove")))
+        if (!sameFile(now, read)) {
+          return yield* Effect.fail(fail("remove")(`${path} was replaced since it was read (inode ${read.ino} -> ${now.ino}); kept`))
+        }
+        yield* safe.unlink(path).pipe(Effect.mapError(fail("remove")))
+      })
+
     const gzipFile = (path: string, options: GzipOptions = {}): Effect.Effect<Compressed, CompressError> => Effect.suspend(() => {
-      const withCpu = options.cpu ? options.cpu.withPermits(1) : <A, E, R>(self: Effect.Effect<A, E, R>) => self
+      const withCpu = options.cpu ? options.cpu.withPermits(1) : noBound
       const tmp = path + TEMP_SUFFIX
       const gzip = path + GZIP_SUFFIX
       const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
-      // Set before the exclusive open, as an open interrupted late may still have created the file;
-      // cleared when the open finds a .gz.tmp that is someone else's, and once renamed.
+      // Set before the exclusive create, as a create interrupted late may still have made the
+      // file; cleared when the create finds a .gz.tmp that is someone else's, and once published.
       let ownsTemp = false
 
-      const openTemp = Effect.suspend(() => {
+      const createTemp = Effect.suspend(() => {
         ownsTemp = true
-        return fs.open(tmp, { flag: "wx", mode: 0o600 }).pipe(
-          Effect.tapError((e) => Effect.sync(() => void (ownsTemp = !(e._tag === "SystemError" && e.reason === "AlreadyExists")))),
+        return safe.createExclusive(tmp, 0o600).pipe(
+          Effect.tapError((e) => Effect.sync(() => void (ownsTemp = !isAlreadyExists(e)))),
           Effect.mapError(fail("open"))
         )
       })
 
       /**
-       * Metadata goes on the temp file before the fsync, so the rename publishes a .gz that is
-       * complete in every respect, and durable with its mode and mtime.
+       * Owner, mode and times go on the temp through its descriptor before the fsync, so the
+       * link publishes a .gz that is complete in every respect. chown before chmod (chown may
+       * clear set-id bits). Returns the temp's identity.
        */
-      const finishTemp = (file: FileSystem.File, info: FileSystem.File.Info) =>
+      const finishTemp = (file: SafeFs.Handle, info: SafeFs.Stat) =>
         Effect.gen(function* () {
-          yield* fs.chmod(tmp, info.mode & 0o7777).pipe(Effect.mapError(fail("chmod")))
-          const mtime = Option.getOrElse(info.mtime, () => new Date())
-          yield* fs.utimes(tmp, Option.getOrElse(info.atime, () => mtime), mtime).pipe(Effect.mapError(fail("utimes")))
+          const mine = yield* file.stat.pipe(Effect.mapError(fail("stat")))
+          if (mine.uid !== info.uid || mine.gid !== info.gid) {
+            yield* file.chown(info.uid, info.gid).pipe(Effect.mapError(fail("chown")))
+          }
+          yield* file.chmod(info.mode & 0o7777).pipe(Effect.mapError(fail("chmod")))
+          yield* file.utimes(info.atimeMs, info.mtimeMs).pipe(Effect.mapError(fail("utimes")))
           yield* file.sync.pipe(Effect.mapError(fail("sync")))
+          return mine
         })
 
       /** Small file: one read, one zlib call, one write. Nothing is created until the gzip is in memory. */
-      const writeWhole = (info: FileSystem.File.Info) => Effect.scoped(Effect.gen(function* () {
-        const data = yield* fs.readFile(path).pipe(Effect.mapError(fail("read")))
-        if (data.length !== Number(info.size)) {
-          return yield* Effect.fail(fail("read")(`file changed while compressing (${info.size} -> ${data.length} bytes)`))
+      const writeWhole = (source: SafeFs.Handle, info: SafeFs.Stat) => Effect.gen(function* () {
+        const data = new Uint8Array(info.size)
+        let bytesIn = 0
+        while (bytesIn < data.length) {
+          const n = yield* source.read(data.subarray(bytesIn)).pipe(Effect.mapError(fail("read")))
+          if (n === 0) break
+          bytesIn += n
         }
-        const bytesIn = data.length
+        if (bytesIn !== info.size) {
+          return yield* Effect.fail(fail("read")(`file changed while compressing (${info.size} -> ${bytesIn} bytes)`))
+        }
         const gz = yield* withCpu(gzipBuffer(data, level)).pipe(Effect.mapError(fail("gzip")))
-        const file = yield* openTemp
-        yield* file.writeAll(gz).pipe(Effect.mapError(fail("write")))
-        yield* finishTemp(file, info)
-        return { bytesIn, bytesOut: gz.length }
-      }))
+        const file = yield* createTemp
+        yield* file.write(gz).pipe(Effect.mapError(fail("write")))
+        const temp = yield* finishTemp(file, info)
+        return { bytesIn, bytesOut: gz.length, temp }
+      })
 
       /** Large file: streamed through zlib in bounded memory. */
-      const writeStreamed = (info: FileSystem.File.Info) => Effect.scoped(Effect.gen(function* () {
-        const file = yield* openTemp
+      const writeStreamed = (source: SafeFs.Handle, info: SafeFs.Stat) => Effect.gen(function* () {
+        const file = yield* createTemp
         let bytesOut = 0
-        const bytesIn = yield* withCpu(Effect.scoped(pump(path, () => zlib.createGzip({ level }), "gzip", (chunk) =>
-          Effect.zipRight(file.writeAll(chunk), Effect.sync(() => void (bytesOut += chunk.length))).pipe(
+        const bytesIn = yield* withCpu(Effect.scoped(pump(path, source, () => zlib.createGzip({ level }), "gzip", (chunk) =>
+          Effect.zipRight(file.write(chunk), Effect.sync(() => void (bytesOut += chunk.length))).pipe(
             Effect.mapError(fail("write"))
           ))))
-        yield* finishTemp(file, info)
-        return { bytesIn, bytesOut }
-      }))
+        const temp = yield* finishTemp(file, info)
+        return { bytesIn, bytesOut, temp }
+      })
+
+      /** link, then check that the published name is the inode written, before anything is removed. */
+      const publish = (temp: Identity) => Effect.gen(function* () {
+        yield* safe.link(tmp, gzip).pipe(Effect.mapError((e) =>
+          fail("link")(isAlreadyExists(e) ? `${gzip} already exists; not replaced` : e)))
+        const published = yield* Effect.either(safe.lstat(gzip))
+        if (published._tag === "Left" || !sameFile(published.right, temp) || published.right.type !== "File") {
+          // The name was created by this link: it is ours to remove, whatever it now is.
+          yield* Effect.ignore(safe.unlink(gzip))
+          return yield* Effect.fail(fail("publish")(published._tag === "Left" ? published.left
+            : `${tmp} was replaced while compressing (${gzip} would have been ${describeType(published.right.type)} ` +
+              `with inode ${published.right.ino}, not the file written, inode ${temp.ino}); nothing published`))
+        }
+        ownsTemp = false
+        yield* safe.unlink(tmp).pipe(Effect.mapError(fail("unlink")))
+      })
 
       return Effect.gen(function* () {
-        // A fresh stat, just before reading: the size decides whether the file is read whole, so
-        // a stale one (a listing's) could let a file that has grown since be read whole.
-        const info = yield* fs.stat(path).pipe(Effect.mapError(fail("stat")))
-        if (info.type !== "File") return yield* Effect.fail(fail("stat")(`not a regular file (${info.type})`))
-        const { bytesIn, bytesOut } = Number(info.size) <= wholeFileMaxBytes
-          ? yield* writeWhole(info)
-          : yield* writeStreamed(info)
-        // Last look before publishing: a file written to since the stat would lose those writes.
-        const after = yield* fs.stat(path).pipe(Effect.mapError(fail("stat")))
-        const mtime = (i: FileSystem.File.Info) => Option.getOrUndefined(Option.map(i.mtime, (d) => d.getTime()))
-        if (after.size !== info.size || bytesIn !== Number(info.size) || mtime(after) !== mtime(info)) {
+        const { handle: source, info } = yield* openChecked(path, fail, options.expect)
+        const { bytesIn, bytesOut, temp } = info.size <= wholeFileMaxBytes
+          ? yield* writeWhole(source, info)
+          : yield* writeStreamed(source, info)
+        // Last look before publishing: a file written to since the open would lose those writes.
+        const after = yield* source.stat.pipe(Effect.mapError(fail("stat")))
+        if (after.size !== info.size || bytesIn !== info.size || after.mtimeMs !== info.mtimeMs) {
           return yield* Effect.fail(fail("read")(`file changed while compressing (${info.size} -> ${after.size} bytes)`))
         }
         yield* Effect.uninterruptible(Effect.gen(function* () {
-          yield* fs.rename(tmp, gzip).pipe(Effect.mapError(fail("rename")))
-          ownsTemp = false
-          yield* fs.remove(path).pipe(Effect.mapError(fail("remove")))
+          yield* publish(temp)
+          yield* safe.syncDirectory(Path.dirname(path)).pipe(Effect.mapError(fail("sync")))
+          yield* removeOriginal(path, info, fail)
         }))
-        return { path, gzip, bytesIn, bytesOut }
+        return { path, gzip, bytesIn, bytesOut, check: "written" } satisfies Compressed
       }).pipe(
+        Effect.scoped,
         Effect.onExit((exit) =>
-          Exit.isFailure(exit) && ownsTemp ? Effect.ignore(fs.remove(tmp, { force: true })) : Effect.void
+          Exit.isFailure(exit) && ownsTemp ? Effect.ignore(safe.unlink(tmp)) : Effect.void
         ),
         Effect.withSpan("Compressor.gzipFile", { attributes: { path }, captureStackTrace: false })
       )
     })
 
+    const finishCompression = (path: string, options: FinishOptions = {}): Effect.Effect<Compressed, CompressError> => {
+      const gzip = path + GZIP_SUFFIX
+      const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
+      const failGz = (step: CompressStep) => (cause: unknown) => new CompressError({ path: gzip, step, cause })
+      const withCpu = options.cpu ? options.cpu.withPermits(1) : noBound
+      return Effect.gen(function* () {
+        const original = yield* openChecked(path, fail, options.expect)
+        const gz = yield* openChecked(gzip, failGz, options.expectGzip)
+        // Each chunk gunzip emits is compared with as many bytes read from the original.
+        const buffer = new Uint8Array(chunkSize)
+        let compared = 0
+        const compare = (chunk: Buffer): Effect.Effect<void, CompressError> => Effect.gen(function* () {
+          for (let at = 0; at < chunk.length;) {
+            const want = Math.min(buffer.length, chunk.length - at)
+            const n = yield* original.handle.read(buffer.subarray(0, want)).pipe(Effect.mapError(fail("read")))
+            if (n === 0 || Buffer.compare(buffer.subarray(0, n), chunk.subarray(at, at + n)) !== 0) {
+              let i = 0
+              while (i < n && buffer[i] === chunk[at + i]) i++
+              return yield* Effect.fail(failGz("verify")(n === 0
+                ? `${gzip} decompresses to more than the ${compared} bytes of ${path}; both kept`
+                : `${gzip} does not decompress to the bytes of ${path} (they differ at byte ${compared + i}); both kept`))
+            }
+            at += n
+            compared += n
+          }
+        })
+        const gzBytes = yield* withCpu(Effect.scoped(pump(gzip, gz.handle, () => zlib.createGunzip(), "verify", compare)))
+        if (gzBytes === 0) return yield* Effect.fail(failGz("verify")("empty file, not a gzip stream; both kept"))
+        const rest = yield* original.handle.read(buffer.subarray(0, 1)).pipe(Effect.mapError(fail("read")))
+        if (rest !== 0 || compared !== original.info.size) {
+          return yield* Effect.fail(failGz("verify")(
+            `${gzip} decompresses to ${compared} bytes, a prefix of ${path} (${original.info.size} bytes); both kept`))
+        }
+        yield* Effect.uninterruptible(removeOriginal(path, original.info, fail))
+        return { path, gzip, bytesIn: compared, bytesOut: gz.info.size, check: "compared" } satisfies Compressed
+      }).pipe(Effect.scoped, Effect.withSpan("Compressor.finishCompression", { attributes: { path }, captureStackTrace: false }))
+    }
+
     const verifyGzip = (path: string, expectedBytes?: number): Effect.Effect<number, CompressError> => {
       const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
       return Effect.gen(function* () {
+        const { handle } = yield* openChecked(path, fail)
         let decompressed = 0
-        const compressed = yield* pump(path, () => zlib.createGunzip(), "verify", (chunk) =>
+        const compressed = yield* pump(path, handle, () => zlib.createGunzip(), "verify", (chunk) =>
           Effect.sync(() => void (decompressed += chunk.length)))
         if (compressed === 0) return yield* Effect.fail(fail("verify")("empty file, not a gzip stream"))
         if (expectedBytes !== undefined && decompressed !== expectedBytes) {
@@ -281,28 +408,28 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, FileS
       }).pipe(Effect.scoped)
     }
 
-    return { gzipFile, verifyGzip }
+    return { gzipFile, finishCompression, verifyGzip }
   })
 
 /**
- * The compressor over the `FileSystem` in context (Node's or the in-memory one).
+ * The compressor over the `SafeFs` in context (`SafeFs.layerNode`, or `SafeFs.layerMemory`).
  *
  * @example
  * ```ts
- * Compressor.layer.pipe(Layer.provide(NodeFileSystem.layer))
+ * Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))
  * ```
  */
-export const layer: Layer.Layer<Compressor, never, FileSystem.FileSystem> = Layer.effect(Compressor, make())
+export const layer: Layer.Layer<Compressor, never, SafeFs.SafeFs> = Layer.effect(Compressor, make())
 
 /**
  * The compressor with options (chunk size, level).
  *
  * @example
  * ```ts
- * Compressor.layerWith({ level: 1 }).pipe(Layer.provide(NodeFileSystem.layer))
+ * Compressor.layerWith({ level: 1 }).pipe(Layer.provide(SafeFs.layerNode))
  * ```
  */
-export const layerWith = (options: Options): Layer.Layer<Compressor, never, FileSystem.FileSystem> =>
+export const layerWith = (options: Options): Layer.Layer<Compressor, never, SafeFs.SafeFs> =>
   Layer.effect(Compressor, make(options))
 
 /**

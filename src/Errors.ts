@@ -80,12 +80,16 @@ export type AppendError = InvalidLine | RotateError | WriteError | FileClaimed
 
 /** The step of a gzip compression that failed; see `Compressor.gzipFile`. */
 export type CompressStep =
-  | "stat" | "open" | "read" | "gzip" | "write" | "sync" | "chmod" | "utimes" | "rename" | "remove" | "verify"
+  | "stat" | "open" | "read" | "gzip" | "write" | "sync" | "chown" | "chmod" | "utimes" | "link" | "publish"
+  | "unlink" | "remove" | "verify"
 
 /**
- * Compressing (or verifying) a file failed. Unless `step` is `"remove"`, the original is
- * untouched and no `.gz.tmp` was left behind; after a failed `"remove"` both the original
- * and a complete `.gz` exist, and the next sweep removes the original.
+ * Compressing (or verifying) a file failed. The original is never removed by a failed call.
+ * Up to step `"link"` no `.gz` was published and no `.gz.tmp` left behind (a `"link"` that
+ * found an existing `.gz` leaves that `.gz` alone); `"publish"` means what the link published
+ * was not the file written (a swapped temp): that name was removed again. After a failed
+ * `"unlink"`, `"sync"` (of the directory) or `"remove"`, both the original and a complete
+ * `.gz` exist, and the next sweep compares them and removes the original.
  */
 export class CompressError extends Data.TaggedError("CompressError")<{
   readonly path: string
@@ -99,7 +103,49 @@ export class CompressError extends Data.TaggedError("CompressError")<{
 }
 
 /** What a sweep was doing to a path when it failed. */
-export type SweepOperation = "list" | "stat" | "delete" | "compress" | "verify"
+export type SweepOperation = "list" | "stat" | "delete" | "compress" | "verify" | "permissions" | "lock" | "su"
+
+/**
+ * A directory a sweep run as root refused, as logrotate does: it is writable by every user, or
+ * by a group other than root's, so another user could swap files under the sweep. Nothing in
+ * it was touched. Accepted: a directory writable by its owner (and group root) only, or a sweep
+ * that acts as the directory's user (`su` in the policy, `--su USER:GROUP`).
+ */
+export class InsecureDirectory extends Data.TaggedError("InsecureDirectory")<{
+  readonly path: string
+  /** Permission bits of the directory. */
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+}> {
+  override get message() {
+    const who = (this.mode & 0o002) !== 0 ? "writable by every user" : `writable by group ${this.gid}`
+    return `${this.path}: parent directory has insecure permissions (mode ${(this.mode & 0o7777).toString(8).padStart(4, "0")}, ` +
+      `${who}); not swept as root. Make it writable by its owner only, or sweep as its user with su (--su USER:GROUP)`
+  }
+}
+
+/** A name in a swept directory that is not valid UTF-8: it is reported, never acted on. */
+export class InvalidFileName extends Data.TaggedError("InvalidFileName")<{
+  readonly dir: string
+  /** The name, bytes that are not UTF-8 written as `\xNN`. */
+  readonly name: string
+}> {
+  override get message() {
+    return `${this.dir}: file name "${this.name}" is not valid UTF-8; left alone (retention handles UTF-8 names only)`
+  }
+}
+
+/** The `su` user or group of a sweep that cannot be used. Nothing was swept. */
+export class InvalidSu extends Data.TaggedError("InvalidSu")<{
+  readonly value: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `su ${JSON.stringify(this.value)}: ${this.reason}; expected USER:GROUP, names from /etc/passwd and ` +
+      `/etc/group or numeric ids, and a sweep run as root (or already as that user)`
+  }
+}
 
 /**
  * One failure during a retention sweep. The sweep reports it in `SweepReport.failed`
@@ -108,7 +154,7 @@ export type SweepOperation = "list" | "stat" | "delete" | "compress" | "verify"
 export class SweepFailure extends Data.TaggedError("SweepFailure")<{
   readonly path: string
   readonly operation: SweepOperation
-  readonly error: PlatformError | CompressError
+  readonly error: PlatformError | CompressError | InsecureDirectory | InvalidFileName | InvalidSu | LockHeld | LockError
 }> {
   override get message() {
     return `retention ${this.operation} ${this.path} failed: ${this.error.message}`

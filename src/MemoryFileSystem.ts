@@ -14,7 +14,8 @@
  * Kept honest by test/MemoryFileSystem.differential.test.ts, which runs generated call
  * sequences on this and on `NodeFileSystem` and compares every result. As observed when
  * running as root (as CI does), permission bits are stored but never enforced. Not modelled:
- * times other than mtime/atime, `watch`, `copy` of a directory, `link` (fails), uid/gid,
+ * times other than mtime/atime, `watch`, `copy` of a directory, `FileSystem.link` (fails; hard links exist for
+ * `SafeFs.layerMemory`, which reaches the nodes through `internals`, as do owners: uid/gid 0 unless `chown`ed),
  * and `..` in a path given by the caller is resolved textually (in a link target, physically).
  *
  * @example
@@ -92,6 +93,27 @@ export interface MemoryFileSystem extends FileSystem.FileSystem {
    * New files get `(mode ?? 0o666) & ~umask`, new directories `(mode ?? 0o777) & ~umask`.
    */
   readonly umask: (mask?: number) => number
+  /** Node-level access for `SafeFs.layerMemory` (descriptor-level operations). Not for other uses. */
+  readonly internals: Internals
+}
+
+/** A file, directory or symlink of the in-memory file system, as `SafeFs.layerMemory` sees it. */
+export type MemoryNode = Node
+
+/** What `SafeFs.layerMemory` needs beyond `FileSystem`: nodes by path without following links, owners, links. */
+export interface Internals {
+  /** The node at a normalized path, not following a final symlink. */
+  readonly lookup: (path: string) => MemoryNode | undefined
+  /** Owner of a node; uid and gid 0 unless set. */
+  readonly owner: (node: MemoryNode) => { readonly uid: number; readonly gid: number }
+  readonly setOwner: (node: MemoryNode, uid: number, gid: number) => void
+  readonly writeAt: (node: MemoryNode, position: number, data: Uint8Array, now: number) => void
+  /** Creates a new file; `AlreadyExists` if anything (a dangling link too) is at `path`. */
+  readonly createExclusive: (path: string, mode: number) => Effect.Effect<MemoryNode, SystemError>
+  /** A second name for `from`'s node (a link itself, not followed); `AlreadyExists` if `to` exists. */
+  readonly link: (from: string, to: string) => Effect.Effect<void, SystemError>
+  /** Removes the name only. */
+  readonly unlink: (path: string) => void
 }
 
 export interface Options {
@@ -419,9 +441,9 @@ export const make = (options: Options = {}): MemoryFileSystem => {
         Effect.map(([, node]) => void (node.mode = mode & 0o7777))
       )
     },
-    chown: (p) => {
+    chown: (p, uid, gid) => {
       const path = normalize(p)
-      return Effect.zipRight(guard("chown", path), Effect.asVoid(resolve("chown", path)))
+      return Effect.zipRight(guard("chown", path), Effect.map(resolve("chown", path), ([, node]) => internals.setOwner(node, uid, gid)))
     },
     // Node's fs.cp (files only here): an existing destination is left as it is unless `overwrite`.
     copy: (from, to, options) => {
@@ -619,7 +641,38 @@ export const make = (options: Options = {}): MemoryFileSystem => {
     sink: (p, options) => Sink.unwrap(Effect.as(guard("sink", normalize(p)), fs.sink(p, options)))
   }
 
+  const owners = new WeakMap<Node, { readonly uid: number; readonly gid: number }>()
+  /** The node a path names without following its last component, undefined when missing. */
+  const lookup = (path: string) => {
+    const found = walk(path, false)
+    return typeof found === "string" ? undefined : found.node
+  }
+  const internals: Internals = {
+    lookup,
+    owner: (node) => owners.get(node) ?? { uid: 0, gid: 0 },
+    setOwner: (node, uid, gid) => void owners.set(node, { uid, gid }),
+    writeAt,
+    createExclusive: (path, mode) =>
+      Effect.flatMap(locate("createExclusive", path, false), (here) => here.node !== undefined
+        ? Effect.fail(error("createExclusive", path, "AlreadyExists"))
+        : createFile(here.path, mode)),
+    link: (from, to) =>
+      Effect.gen(function* () {
+        const source = yield* locate("link", from, false)
+        if (source.node === undefined) return yield* Effect.fail(error("link", from, "NotFound"))
+        if (source.node.kind === "Directory") return yield* Effect.fail(error("link", from, "PermissionDenied", "EPERM"))
+        const target = yield* locate("link", to, false)
+        if (target.node !== undefined) return yield* Effect.fail(error("link", to, "AlreadyExists"))
+        nodes.set(target.path, source.node)
+      }),
+    unlink: (path) => {
+      const found = walk(path, false)
+      if (typeof found !== "string") nodes.delete(found.path)
+    }
+  }
+
   return Object.assign({ ...fs, ...derived }, {
+    internals,
     injectFault: (fault: Fault) => void faults.push({ fault, seen: 0 }),
     clearFaults: () => void faults.splice(0, faults.length),
     calls,

@@ -4,6 +4,9 @@
  * it alone, and why. `Sweeper` executes a plan; a dry run only prints it.
  *
  * Rules, for a name that `DatedFile.parse` accepts, with `age` = days from its date to today (UTC):
+ * 0. A daily file one of whose entries could not be probed (type `Unprobed`: its `lstat`
+ *    failed) is left alone whole (`probe-failed`): what is not known is never acted on, so a
+ *    `.gz` that could not be probed is never replaced by a new compression.
  * 1. A symbolic link is skipped (`symbolic-link`) and never followed; a directory or other
  *    non-regular entry is skipped (`not-a-file`).
  * 2. Today's file (age 0) and future-dated files are never touched (`today`, `future`).
@@ -14,7 +17,7 @@
  * 5. A `.ndjson.gz` is never recompressed (`already-compressed`).
  * 6. A `.ndjson` with compression on and `age > compressAgeDays` is compressed
  *    (`older-than-compress-age`), unless its `.ndjson.gz` already exists: then the plan is
- *    `FinishCompression` (check the `.gz` decompresses completely to the original's size, then
+ *    `FinishCompression` (check the gunzipped `.gz` is byte-equal to the original, then
  *    remove the original). Otherwise it is kept (`within-max-age` / `within-compress-age`).
  * Every other name is skipped as `not-managed` (or `invalid-date` when only the date is wrong).
  *
@@ -38,8 +41,11 @@ import * as Either from "effect/Either"
 import * as Path from "node:path"
 import * as DatedFile from "./DatedFile.js"
 
-/** The kind of a directory entry, as seen without following symbolic links. */
-export type EntryType = "File" | "Directory" | "SymbolicLink" | "Other"
+/**
+ * The kind of a directory entry, as seen without following symbolic links; `Unprobed` when
+ * the probe failed (its type is unknown).
+ */
+export type EntryType = "File" | "Directory" | "SymbolicLink" | "Other" | "Unprobed"
 
 export interface Entry {
   readonly name: string
@@ -63,7 +69,7 @@ export type DeleteReason = "older-than-max-age" | "stale-temp"
 export type FinishReason = "compressed-copy-exists"
 export type SkipReason =
   | "not-managed" | "invalid-date" | "symbolic-link" | "not-a-file" | "today" | "future"
-  | "already-compressed" | "within-max-age" | "within-compress-age" | "compressed-name-taken"
+  | "already-compressed" | "within-max-age" | "within-compress-age" | "compressed-name-taken" | "probe-failed"
 
 interface Target {
   readonly dir: string
@@ -91,7 +97,7 @@ export interface Delete extends Dated {
   readonly reason: DeleteReason
 }
 
-/** `gzip` exists next to `path`: check it decompresses completely to `path`'s size, then remove `path`. */
+/** `gzip` exists next to `path`: check the gunzipped `gzip` is byte-equal to `path`, then remove `path`. */
 export interface FinishCompression extends Dated {
   readonly _tag: "FinishCompression"
   readonly gzip: string
@@ -134,13 +140,15 @@ const planEntry = (
   { entry, parsed, group }: Classified,
   byName: ReadonlyMap<string, Entry>,
   thresholds: Thresholds,
-  today: DatedFile.Day
+  today: DatedFile.Day,
+  unprobed: ReadonlySet<string>
 ): Action => {
   const target = { dir, name: entry.name, path: Path.join(dir, entry.name), group }
   if (Either.isLeft(parsed)) return { _tag: "Skip", ...target, reason: parsed.left }
   const file = parsed.right
   const ageDays = DatedFile.ageInDays(file, today)
   const dated = { ...target, ageDays }
+  if (unprobed.has(group)) return { _tag: "Skip", ...dated, reason: "probe-failed" }
   if (entry.type === "SymbolicLink") return { _tag: "Skip", ...dated, reason: "symbolic-link" }
   if (entry.type !== "File") return { _tag: "Skip", ...dated, reason: "not-a-file" }
   if (ageDays === 0) return { _tag: "Skip", ...dated, reason: "today" }
@@ -177,7 +185,8 @@ export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, t
       return { entry, parsed, group }
     })
     classified.sort(compare)
-    for (const c of classified) actions.push(planEntry(dir, c, byName, thresholds, day))
+    const unprobed = new Set(classified.filter((c) => c.entry.type === "Unprobed").map((c) => c.group))
+    for (const c of classified) actions.push(planEntry(dir, c, byName, thresholds, day, unprobed))
   }
   return { today: DatedFile.formatDay(day), actions }
 }

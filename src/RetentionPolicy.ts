@@ -46,12 +46,21 @@ export type CompressAgeDays = typeof CompressAgeDays.Type
 export const CheckIntervalSeconds = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1), Schema.brand("CheckIntervalSeconds"))
 export type CheckIntervalSeconds = typeof CheckIntervalSeconds.Type
 
+/**
+ * The user and group a sweep acts as (logrotate's `su`), names or numeric ids. Needed to sweep,
+ * as root, a directory other users can write: the sweep then switches its effective ids to
+ * these for that directory. No environment variable: set it in code or with `--su USER:GROUP`.
+ */
+export const Su = Schema.Struct({ user: Schema.NonEmptyTrimmedString, group: Schema.NonEmptyTrimmedString })
+export type Su = typeof Su.Type
+
 export const Policy = Schema.Struct({
   enabled: Schema.Boolean,
   dirs: Schema.Array(Schema.String),
   maxAgeDays: MaxAgeDays,
   compressAgeDays: CompressAgeDays,
-  checkIntervalSeconds: CheckIntervalSeconds
+  checkIntervalSeconds: CheckIntervalSeconds,
+  su: Schema.optional(Su)
 })
 export type Policy = typeof Policy.Type
 
@@ -66,10 +75,12 @@ export interface Input {
   readonly maxAgeDays?: number
   readonly compressAgeDays?: number
   readonly checkIntervalSeconds?: number
+  /** Act as this user and group while sweeping (logrotate's `su`). Default: the process's own ids. */
+  readonly su?: Su
 }
 
 /** The name each field is reported under in `InvalidConfig.variable`. */
-export type Names = { readonly [K in keyof Input]-?: string }
+export type Names = { readonly [K in Exclude<keyof Input, "su">]-?: string }
 
 /** The environment variable of each field, without host prefix. */
 export const variables: Names = {
@@ -121,7 +132,8 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
         expected: `at least one directory (comma-separated) when ${names.enabled} is true`
       }))
     }
-    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds }
+    const su = input.su === undefined ? {} : { su: yield* field(Su, "su", input.su, "USER:GROUP, names or numeric ids") }
+    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...su }
   })
 
 /** Retention off, and the defaults for everything else. */

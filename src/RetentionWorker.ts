@@ -13,11 +13,12 @@
  * ```ts
  * import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
  * import { Layer } from "effect"
- * import { Compressor, RetentionPolicy, RetentionWorker, Sweeper } from "effect-logrotate"
+ * import { Compressor, RetentionPolicy, RetentionWorker, SafeFs, Sweeper } from "effect-logrotate"
  *
  * const RetentionLive = RetentionWorker.layer.pipe(
  *   Layer.provide(Sweeper.layer),
  *   Layer.provide(Compressor.layer),
+ *   Layer.provide(SafeFs.layerNode),
  *   Layer.provide(RetentionPolicy.layerConfig({ prefix: "TAU" })), // TAU_LOG_RETENTION_…
  *   Layer.provide(NodeFileSystem.layer)
  * )

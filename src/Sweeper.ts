@@ -1,24 +1,37 @@
 /**
  * Executes retention: lists each directory, plans with `RetentionPlan.plan` (today from
  * Effect's `Clock`, UTC), and carries out the plan. A sweep never fails: every per-file
- * failure (and a missing or unreadable directory) is a `SweepFailure` in the report, and the
- * sweep goes on with the next file.
+ * failure (and a missing, locked or refused directory) is a `SweepFailure` in the report, and
+ * the sweep goes on with the next file or directory.
  *
- * Listing never follows a symbolic link inside a directory. The entries of one daily file
- * (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) are planned together, and only a daily file the
- * plan would act on is probed: each of its entries with `readLink` first (a link is reported as
- * one and skipped), and only non-links are `stat`ed. Entries the plan skips whatever their type
- * (today's, future, within the compression age, already compressed) are not probed at all and
- * are reported with that reason, even if one is a link or a directory; names that are not
- * managed are not probed either (their type is reported as `"Other"`). A directory listed in
- * `dirs` may itself be a link. A `dryRun` lists and plans but changes nothing.
+ * Directories are resolved (`realPath`) and each swept once, one after another. For each:
+ * - run as root without `su`, a directory writable by every user or by a group other than
+ *   root is refused (`permissions`, `InsecureDirectory`), as logrotate does; with `su` (policy
+ *   field, CLI `--su`) every directory is swept acting as that user (`seteuid`/`setegid`,
+ *   back to root after; effective ids are process-wide, hence one directory at a time);
+ * - a real sweep holds `<dir>/.effect-logrotate.lock` (`LockFile`: cross-process, recovered
+ *   after a crash) from before the listing to the end; held by someone else, the directory is
+ *   a `lock` failure and skipped. So a `.gz.tmp` it finds belongs to no live sweep;
+ * - names are listed as bytes; one that is not valid UTF-8 is a `list` failure
+ *   (`InvalidFileName`, escaped), never acted on. The lock files are not listed.
+ *
+ * The entries of one daily file (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) are planned
+ * together, and only a daily file the plan would act on is probed: one `lstat` per entry
+ * (never following a link), which also records device and inode, so the `Compressor` acts only
+ * on the file probed. A probe that fails (other than NotFound) is reported and its whole daily
+ * file is left alone (`probe-failed`). Entries the plan skips whatever their type (today's,
+ * future, within the compression age, already compressed) are not probed at all and are
+ * reported with that reason; names that are not managed are not probed either (type
+ * `"Other"`). An original next to an existing `.gz` is removed only after the gunzipped `.gz`
+ * compared byte-equal to it (`check: "compared"`). A `dryRun` lists and plans but changes
+ * nothing and takes no lock.
  *
  * Work is bounded two ways:
  * - `concurrency` (default `os.availableParallelism()`): files being gzipped at once, the
  *   CPU-bound part (each compression holds one permit only for its zlib work);
  * - `ioConcurrency` (default `max(16, concurrency)`): names probed at once, expired files being
  *   deleted at once, and files in a compression at once (reading, waiting for a CPU permit,
- *   writing, fsync, rename, remove). Deletions have their own pool, so they never queue
+ *   writing, fsync, link, remove). Deletions have their own pool, so they never queue
  *   behind compressions. Memory is at most about `ioConcurrency` × 2 × the Compressor's
  *   `wholeFileMaxBytes`.
  *
@@ -30,11 +43,12 @@
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
  * import { Effect, Layer } from "effect"
- * import { Compressor, Sweeper } from "effect-logrotate"
+ * import { Compressor, SafeFs, Sweeper } from "effect-logrotate"
  *
  * const report = await Effect.runPromise(
  *   Sweeper.sweep(["/var/log/relay", "/var/log/relay/dlq"], { maxAgeDays: 30, compressAgeDays: 7 }).pipe(
- *     Effect.provide(Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(NodeFileSystem.layer)))
+ *     Effect.provide(Sweeper.layer.pipe(
+ *       Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer)))
  *   )
  * )
  * console.log(report.compressed.length, report.deleted.length, report.failed.map((f) => f.message))
@@ -45,10 +59,13 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Effect, Either, Layer, Metric, Option } from "effect"
 import * as os from "node:os"
 import * as Path from "node:path"
-import { Compressor } from "./Compressor.js"
+import { Compressor, type Identity } from "./Compressor.js"
 import * as DatedFile from "./DatedFile.js"
-import { SweepFailure } from "./Errors.js"
+import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "./Errors.js"
+import * as LockFile from "./internal/LockFile.js"
+import { lookupId, numericId } from "./internal/UserIds.js"
 import * as RetentionPlan from "./RetentionPlan.js"
+import * as SafeFs from "./SafeFs.js"
 
 /** Files gzipped (including interrupted compressions finished by removing the original). */
 export const filesCompressed = Metric.counter("effect_logrotate_retention_files_compressed_total", {
@@ -71,21 +88,40 @@ export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", 
   description: "retention sweeps run", incremental: true
 })
 
+/**
+ * The lock a sweep holds in each directory it changes (`LockFile`: pid and host inside,
+ * recovered when its holder is dead), and the `.break` file of a recovery. Neither is ever
+ * listed as a managed or skipped file.
+ */
+export const LOCK_NAME = ".effect-logrotate.lock"
+const LOCK_NAMES: ReadonlySet<string> = new Set([LOCK_NAME, `${LOCK_NAME}.break`])
+
 export interface SweepOptions {
   /** List and plan only; change nothing. Default false. */
   readonly dryRun?: boolean
   /**
-   * Files being gzipped (or their `.gz` verified) at once: the CPU-bound part of a compression,
+   * Files being gzipped (or their `.gz` compared) at once: the CPU-bound part of a compression,
    * the zlib work. Default `os.availableParallelism()`.
    */
   readonly concurrency?: number
   /**
    * File-system work at once, for each of: probing listed names, deleting expired files (a pool
    * of its own, beside the compressions), and files in a compression (read, wait for a CPU
-   * permit, write, fsync, rename, remove). Each file in a compression holds at most about twice
+   * permit, write, fsync, link, remove). Each file in a compression holds at most about twice
    * the Compressor's `wholeFileMaxBytes`. Default `max(16, concurrency)`.
    */
   readonly ioConcurrency?: number
+}
+
+/** The user and group a sweep acts as (logrotate's `su`): names or numeric ids. */
+export interface Su {
+  readonly user: string
+  readonly group: string
+}
+
+/** What the sweep reads of the policy: the thresholds, and `su` when set. */
+export interface SweepPolicy extends RetentionPlan.Thresholds {
+  readonly su?: Su | undefined
 }
 
 /** Default `ioConcurrency` (at least `concurrency`). */
@@ -98,6 +134,11 @@ export interface CompressedFile {
   readonly bytesBefore: number
   readonly bytesAfter: number
   readonly reason: RetentionPlan.CompressReason | RetentionPlan.FinishReason
+  /**
+   * `"written"`: this sweep wrote the `.gz`; `"compared"`: the `.gz` was there already, and was
+   * gunzipped and found byte-equal to the original before the original was removed.
+   */
+  readonly check: "written" | "compared"
 }
 
 export interface DeletedFile {
@@ -112,6 +153,7 @@ export interface SkippedFile {
 }
 
 export interface SweepReport {
+  /** The directories swept, resolved (`realPath`), each once. */
   readonly dirs: ReadonlyArray<string>
   readonly dryRun: boolean
   /** What was planned; in a dry run, what would have been done. */
@@ -130,13 +172,96 @@ export interface SweepReport {
 export interface Service {
   readonly sweep: (
     dirs: ReadonlyArray<string>,
-    policy: RetentionPlan.Thresholds,
+    policy: SweepPolicy,
     options?: SweepOptions
   ) => Effect.Effect<SweepReport>
 }
 
 /** The sweep service. */
 export class Sweeper extends Context.Tag("effect-logrotate/Sweeper")<Sweeper, Service>() {}
+
+/** Numeric user and group ids. */
+export interface Ids {
+  readonly uid: number
+  readonly gid: number
+}
+
+/**
+ * The process's effective user id, and acting as another user for the length of an effect.
+ * Effective ids are process-wide: every fiber and thread of the process acts as that user
+ * meanwhile, which is why the sweep runs such directories one after another.
+ */
+export interface ProcessIds {
+  readonly euid: () => number
+  readonly asUser: (ids: Ids) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+/** The real process: `process.geteuid`, and `setgroups([gid])`, `setegid`, `seteuid` (back to root after). */
+export const nodeProcessIds: ProcessIds = {
+  euid: () => process.geteuid?.() ?? -1,
+  asUser: (ids) => (self) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const groups = process.getgroups!()
+        try {
+          process.setgroups!([ids.gid])
+          process.setegid!(ids.gid)
+          process.seteuid!(ids.uid)
+        } catch (error) {
+          // Never left half switched: back to root, then let the defect surface.
+          process.seteuid!(0)
+          process.setegid!(0)
+          process.setgroups!(groups)
+          throw error
+        }
+        return groups
+      }),
+      () => self,
+      (groups) => Effect.sync(() => {
+        process.seteuid!(0)
+        process.setegid!(0)
+        process.setgroups!(groups)
+      })
+    )
+}
+
+/** Which process ids the sweep sees; `nodeProcessIds` unless a test provides another. */
+export class ProcessIdentity extends Context.Reference<ProcessIdentity>()("effect-logrotate/ProcessIdentity", {
+  defaultValue: (): ProcessIds => nodeProcessIds
+}) {}
+
+/**
+ * logrotate's rule for a sweep run as root: a directory writable by every user, or by a group
+ * other than root (gid 0), is refused unless the sweep acts as another user (`su`).
+ */
+export const isInsecureDirectory = (dir: { readonly mode: number; readonly gid: number }): boolean =>
+  (dir.mode & 0o002) !== 0 || ((dir.mode & 0o020) !== 0 && dir.gid !== 0)
+
+/** A name's bytes as text: printable ASCII as is, everything else (and `\`) as `\xNN`. */
+export const escapeName = (bytes: Uint8Array): string =>
+  Array.from(bytes, (b) => b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`).join("")
+
+/**
+ * One line of a dry run for an action the sweep would take (none for a skip). An existing
+ * `.gz` is only said to be verified, never complete: the dry run does not read it.
+ *
+ * @example
+ * ```ts
+ * for (const a of report.plan.actions) Option.map(Sweeper.describePlanned(a), console.log)
+ * ```
+ */
+export const describePlanned = (action: RetentionPlan.Action): Option.Option<string> => {
+  switch (action._tag) {
+    case "Compress":
+      return Option.some(`would compress ${action.path} (${action.ageDays} days old)`)
+    case "Delete":
+      return Option.some(`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : `${action.ageDays} days old`})`)
+    case "FinishCompression":
+      return Option.some(`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`)
+    case "Skip":
+      return Option.none()
+  }
+}
 
 type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }
@@ -148,7 +273,7 @@ const failure = (path: string, operation: SweepFailure["operation"]) => (error: 
 const isNotFound = (e: PlatformError) => e._tag === "SystemError" && e.reason === "NotFound"
 
 /**
- * Builds the service over the `FileSystem` and `Compressor` in context.
+ * Builds the service over the `FileSystem`, `SafeFs` and `Compressor` in context.
  *
  * @example
  * ```ts
@@ -156,67 +281,64 @@ const isNotFound = (e: PlatformError) => e._tag === "SystemError" && e.reason ==
  * const report = yield* sweeper.sweep(["/var/log/relay"], policy, { dryRun: true })
  * ```
  */
-export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compressor> = Effect.gen(function* () {
+export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.SafeFs | Compressor> = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
+  const safe = yield* SafeFs.SafeFs
   const compressor = yield* Compressor
+  const decoder = new TextDecoder("utf-8", { fatal: true })
 
   type Probe =
-    | { readonly _tag: "Entry"; readonly entry: RetentionPlan.Entry; readonly size: number }
+    | { readonly _tag: "Entry"; readonly entry: RetentionPlan.Entry; readonly stat?: SafeFs.Stat }
     | { readonly _tag: "Vanished" }
-    | { readonly _tag: "Failed"; readonly failure: SweepFailure }
 
-  /** The type and size of managed `name` without following a link. A name gone since `readDirectory` is dropped. */
-  const probe = (dir: string, name: string): Effect.Effect<Probe> => {
+  /** The type, size and identity of managed `name`, by one `lstat` (never follows a link). A name gone since the listing is dropped. */
+  const probe = (dir: string, name: string, failed: Array<SweepFailure>): Effect.Effect<Probe> => {
     const path = Path.join(dir, name)
-    return fs.readLink(path).pipe(
-      Effect.as<Probe>({ _tag: "Entry", entry: { name, type: "SymbolicLink" }, size: 0 }),
-      Effect.catchAll((e): Effect.Effect<Probe> =>
-        isNotFound(e) ? Effect.succeed({ _tag: "Vanished" }) : fs.stat(path).pipe(
-          Effect.map((info): Probe => ({
-            _tag: "Entry",
-            entry: { name, type: info.type === "File" || info.type === "Directory" ? info.type : "Other" },
-            size: Number(info.size)
-          })),
-          Effect.catchAll((e) =>
-            Effect.succeed<Probe>(isNotFound(e) ? { _tag: "Vanished" } : { _tag: "Failed", failure: failure(path, "stat")(e) })
-          )
-        )
-      )
+    return safe.lstat(path).pipe(
+      Effect.map((stat): Probe => ({ _tag: "Entry", entry: { name, type: stat.type }, stat })),
+      Effect.catchAll((e) => Effect.sync((): Probe => {
+        if (isNotFound(e)) return { _tag: "Vanished" }
+        failed.push(failure(path, "stat")(e))
+        return { _tag: "Entry", entry: { name, type: "Unprobed" } }
+      }))
     )
+  }
+
+  const identity = (stats: ReadonlyMap<string, SafeFs.Stat>, path: string): { expect?: Identity } => {
+    const s = stats.get(path)
+    return s === undefined ? {} : { expect: { dev: s.dev, ino: s.ino } }
   }
 
   const execute = (
     action: Exclude<RetentionPlan.Action, RetentionPlan.Skip>,
-    sizes: ReadonlyMap<string, number>,
+    stats: ReadonlyMap<string, SafeFs.Stat>,
     cpu: Effect.Semaphore
   ): Effect.Effect<Outcome, SweepFailure> => {
-    const size = sizes.get(action.path) ?? 0
+    const size = stats.get(action.path)?.size ?? 0
     switch (action._tag) {
       case "Delete":
-        return fs.remove(action.path).pipe(
+        return safe.unlink(action.path).pipe(
           Effect.mapError(failure(action.path, "delete")),
           Effect.as<Outcome>({ _tag: "Deleted", file: { path: action.path, bytes: size, reason: action.reason } })
         )
       case "Compress":
-        return compressor.gzipFile(action.path, { cpu }).pipe(
+        return compressor.gzipFile(action.path, { cpu, ...identity(stats, action.path) }).pipe(
           Effect.mapError(failure(action.path, "compress")),
           Effect.map((c): Outcome => ({
             _tag: "Compressed",
-            file: { path: c.path, gzip: c.gzip, bytesBefore: c.bytesIn, bytesAfter: c.bytesOut, reason: action.reason }
+            file: { path: c.path, gzip: c.gzip, bytesBefore: c.bytesIn, bytesAfter: c.bytesOut, reason: action.reason, check: c.check }
           }))
         )
-      case "FinishCompression":
-        return cpu.withPermits(1)(compressor.verifyGzip(action.gzip, size)).pipe(
-          Effect.mapError(failure(action.gzip, "verify")),
-          Effect.zipRight(fs.remove(action.path).pipe(Effect.mapError(failure(action.path, "delete")))),
-          Effect.as<Outcome>({
+      case "FinishCompression": {
+        const gz = identity(stats, action.gzip).expect
+        return compressor.finishCompression(action.path, { cpu, ...identity(stats, action.path), ...(gz ? { expectGzip: gz } : {}) }).pipe(
+          Effect.mapError((e) => failure(e.path, e.step === "verify" || e.path === action.gzip ? "verify" : "compress")(e)),
+          Effect.map((c): Outcome => ({
             _tag: "Compressed",
-            file: {
-              path: action.path, gzip: action.gzip, bytesBefore: size,
-              bytesAfter: sizes.get(action.gzip) ?? 0, reason: action.reason
-            }
-          })
+            file: { path: c.path, gzip: c.gzip, bytesBefore: c.bytesIn, bytesAfter: c.bytesOut, reason: action.reason, check: c.check }
+          }))
         )
+      }
     }
   }
 
@@ -228,13 +350,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
   /** Runs one group's actions in order; the first failure ends the group (later steps depend on it). */
   const runGroup = (
     group: ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>,
-    sizes: ReadonlyMap<string, number>,
+    stats: ReadonlyMap<string, SafeFs.Stat>,
     cpu: Effect.Semaphore
   ): Effect.Effect<GroupResult> =>
     Effect.gen(function* () {
       const outcomes: Array<Outcome> = []
       for (const action of group) {
-        const result = yield* Effect.either(execute(action, sizes, cpu))
+        const result = yield* Effect.either(execute(action, stats, cpu))
         if (Either.isLeft(result)) {
           yield* Metric.increment(filesFailed)
           return { outcomes, failure: Option.some(result.left) }
@@ -255,66 +377,67 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
   type Actions = ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>
 
   interface Listed {
-    readonly listings: ReadonlyArray<RetentionPlan.Listing>
-    /** The size of each probed regular file (and directory), by path. */
-    readonly sizes: ReadonlyMap<string, number>
+    readonly listing: Option.Option<RetentionPlan.Listing>
+    /** What `lstat` said of each probed entry, by path. */
+    readonly stats: ReadonlyMap<string, SafeFs.Stat>
     readonly failed: ReadonlyArray<SweepFailure>
   }
 
   /**
-   * Lists `dirs`. The entries of one daily file (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`)
-   * form a group whose actions depend on nothing else. A group is probed (`readLink`, then
-   * `stat`) only when the plan would act on it if its entries were regular files. Otherwise the
-   * plan skips every entry in it whatever their types (today's, future, within the compression
-   * age, already compressed), so it is listed without a file-system call, as regular files, and
-   * reported with those reasons: a symbolic link or directory among them is skipped all the
-   * same, never followed, and never `stat`ed. In a steady state (one new file a day per prefix)
-   * that is almost every entry. Names that are not managed are never probed either.
+   * Lists `dir`, names as bytes: a name that is not valid UTF-8 is reported (`InvalidFileName`)
+   * and left alone; the sweep's lock file is left out. The entries of one daily file
+   * (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) form a group whose actions depend on nothing
+   * else. A group is probed (one `lstat` per entry) only when the plan would act on it if its
+   * entries were regular files. Otherwise the plan skips every entry in it whatever their types
+   * (today's, future, within the compression age, already compressed), so it is listed without
+   * a file-system call, as regular files, and reported with those reasons. An entry whose probe
+   * fails is `Unprobed`, and the planner then leaves its whole group alone (`probe-failed`).
    */
   const list = (
-    dirs: ReadonlyArray<string>,
+    dir: string,
     policy: RetentionPlan.Thresholds,
     today: Date,
     concurrency: number
   ): Effect.Effect<Listed> =>
     Effect.gen(function* () {
-      const listings: Array<RetentionPlan.Listing> = []
-      const sizes = new Map<string, number>()
+      const stats = new Map<string, SafeFs.Stat>()
       const failed: Array<SweepFailure> = []
-      for (const dir of dirs) {
-        const names = yield* Effect.either(fs.readDirectory(dir))
-        if (Either.isLeft(names)) {
-          failed.push(failure(dir, "list")(names.left))
+      const raw = yield* Effect.either(safe.readDirectory(dir))
+      if (Either.isLeft(raw)) return { listing: Option.none(), stats, failed: [failure(dir, "list")(raw.left)] }
+      const entries: Array<RetentionPlan.Entry> = []
+      const groups = new Map<string, Array<RetentionPlan.Entry>>()
+      for (const bytes of raw.right) {
+        let name: string
+        try {
+          name = decoder.decode(bytes)
+        } catch {
+          const escaped = escapeName(bytes)
+          failed.push(failure(Path.join(dir, escaped), "list")(new InvalidFileName({ dir, name: escaped })))
           continue
         }
-        const entries: Array<RetentionPlan.Entry> = []
-        const groups = new Map<string, Array<RetentionPlan.Entry>>()
-        for (const name of names.right) {
-          const parsed = DatedFile.parse(name)
-          if (Either.isLeft(parsed)) {
-            entries.push({ name, type: "Other" })
-            continue
-          }
-          const group = groups.get(parsed.right.original)
-          if (group) group.push({ name, type: "File" })
-          else groups.set(parsed.right.original, [{ name, type: "File" }])
+        if (LOCK_NAMES.has(name)) continue
+        const parsed = DatedFile.parse(name)
+        if (Either.isLeft(parsed)) {
+          entries.push({ name, type: "Other" })
+          continue
         }
-        const toProbe: Array<RetentionPlan.Entry> = []
-        for (const group of groups.values()) {
-          const acted = RetentionPlan.plan([{ dir, entries: group }], policy, today).actions.some((a) => a._tag !== "Skip")
-          if (acted) toProbe.push(...group)
-          else entries.push(...group)
-        }
-        const probes = yield* Effect.forEach(toProbe, (e) => probe(dir, e.name), { concurrency })
-        for (const p of probes) {
-          if (p._tag === "Failed") failed.push(p.failure)
-          if (p._tag !== "Entry") continue
-          entries.push(p.entry)
-          sizes.set(Path.join(dir, p.entry.name), p.size)
-        }
-        listings.push({ dir, entries })
+        const group = groups.get(parsed.right.original)
+        if (group) group.push({ name, type: "File" })
+        else groups.set(parsed.right.original, [{ name, type: "File" }])
       }
-      return { listings, sizes, failed }
+      const toProbe: Array<RetentionPlan.Entry> = []
+      for (const group of groups.values()) {
+        const acted = RetentionPlan.plan([{ dir, entries: group }], policy, today).actions.some((a) => a._tag !== "Skip")
+        if (acted) toProbe.push(...group)
+        else entries.push(...group)
+      }
+      const probes = yield* Effect.forEach(toProbe, (e) => probe(dir, e.name, failed), { concurrency })
+      for (const p of probes) {
+        if (p._tag !== "Entry") continue
+        entries.push(p.entry)
+        if (p.stat) stats.set(Path.join(dir, p.entry.name), p.stat)
+      }
+      return { listing: Option.some({ dir, entries }), stats, failed }
     })
 
   /**
@@ -326,7 +449,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
    */
   const runAll = (
     groups: ReadonlyArray<Actions>,
-    sizes: ReadonlyMap<string, number>,
+    stats: ReadonlyMap<string, SafeFs.Stat>,
     concurrency: number,
     ioConcurrency: number
   ): Effect.Effect<ReadonlyArray<GroupResult>> =>
@@ -336,11 +459,58 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
       const deleting: Array<number> = []
       groups.forEach((group, i) => (group.every((a) => a._tag === "Delete") ? deleting : compressing).push(i))
       const run = (indices: ReadonlyArray<number>) =>
-        Effect.forEach(indices, (i) => Effect.map(runGroup(groups[i]!, sizes, cpu), (r) => void (results[i] = r)), {
+        Effect.forEach(indices, (i) => Effect.map(runGroup(groups[i]!, stats, cpu), (r) => void (results[i] = r)), {
           concurrency: ioConcurrency, discard: true
         })
       return Effect.as(Effect.all([run(compressing), run(deleting)], { concurrency: 2, discard: true }), results)
     })
+
+  /** The ids of `su`: numeric as given, names from /etc/passwd and /etc/group. */
+  const resolveSu = (su: Su): Effect.Effect<Ids, InvalidSu> =>
+    Effect.gen(function* () {
+      const value = `${su.user}:${su.group}`
+      const lookup = (file: string, name: string) => Effect.gen(function* () {
+        const numeric = numericId(name)
+        if (numeric !== undefined) return numeric
+        const text = yield* fs.readFileString(file).pipe(
+          Effect.mapError((e) => new InvalidSu({ value, reason: `cannot read ${file}: ${e.message}` })))
+        const id = lookupId(text, name)
+        if (id === undefined) return yield* Effect.fail(new InvalidSu({ value, reason: `no ${JSON.stringify(name)} in ${file}` }))
+        return id
+      })
+      return { uid: yield* lookup("/etc/passwd", su.user), gid: yield* lookup("/etc/group", su.group) }
+    })
+
+  interface DirResult {
+    readonly listing: Option.Option<RetentionPlan.Listing>
+    readonly results: ReadonlyArray<GroupResult>
+    readonly failed: ReadonlyArray<SweepFailure>
+  }
+
+  const emptyDir = (failed: ReadonlyArray<SweepFailure>): DirResult => ({ listing: Option.none(), results: [], failed })
+
+  /**
+   * Lists, plans and (unless a dry run) carries out one directory's plan, holding the
+   * directory's lock from before the listing to the end: a `.gz.tmp` it finds is then no live
+   * sweeper's, and is deleted as stale. A held lock skips the directory (reported). A dry run
+   * takes no lock, so it never stands in a real sweep's way.
+   */
+  const sweepDir = (
+    dir: string, policy: RetentionPlan.Thresholds, today: Date, dryRun: boolean, concurrency: number, ioConcurrency: number
+  ): Effect.Effect<DirResult> =>
+    Effect.gen(function* () {
+      if (!dryRun) {
+        const lockPath = Path.join(dir, LOCK_NAME)
+        const locked = yield* Effect.either(LockFile.acquire(lockPath, `effect-logrotate sweep of ${dir}`).pipe(
+          Effect.provideService(FileSystem.FileSystem, fs)))
+        if (Either.isLeft(locked)) return emptyDir([failure(dir, "lock")(locked.left)])
+      }
+      const listed = yield* list(dir, policy, today, ioConcurrency)
+      if (Option.isNone(listed.listing) || dryRun) return { listing: listed.listing, results: [], failed: listed.failed }
+      const plan = RetentionPlan.plan([listed.listing.value], policy, today)
+      const results = yield* runAll(RetentionPlan.groups(plan), listed.stats, concurrency, ioConcurrency)
+      return { listing: listed.listing, results, failed: listed.failed }
+    }).pipe(Effect.scoped)
 
   const sweep: Service["sweep"] = (dirs, policy, options = {}) =>
     Effect.gen(function* () {
@@ -349,21 +519,65 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
       const dryRun = options.dryRun ?? false
       const concurrency = Math.max(1, options.concurrency ?? os.availableParallelism())
       const ioConcurrency = Math.max(1, options.ioConcurrency ?? Math.max(DEFAULT_IO_CONCURRENCY, concurrency))
-      const uniqueDirs = [...new Set(dirs)]
-      const listed = yield* list(uniqueDirs, policy, today, ioConcurrency)
-      yield* Metric.incrementBy(filesFailed, listed.failed.length)
-      const plan = RetentionPlan.plan(listed.listings, policy, today)
+      const ids = yield* ProcessIdentity
+      const failed: Array<SweepFailure> = []
+      // Each directory once, by its real path: an alias (a symlink to it) is the same directory.
+      const uniqueDirs: Array<string> = []
+      for (const dir of new Set(dirs)) {
+        const real = yield* Effect.either(fs.realPath(dir))
+        if (Either.isLeft(real)) failed.push(failure(dir, "list")(real.left))
+        else if (!uniqueDirs.includes(real.right)) uniqueDirs.push(real.right)
+      }
+      const su = policy.su === undefined ? undefined : yield* Effect.either(resolveSu(policy.su))
+      const root = ids.euid() === 0
+      const dirResults: Array<DirResult> = []
+      // One directory after another: effective ids are process-wide, so a directory swept as
+      // the su user must not overlap with any other work of this sweep.
+      for (const dir of uniqueDirs) {
+        const run = sweepDir(dir, policy, today, dryRun, concurrency, ioConcurrency)
+        if (su !== undefined) {
+          if (Either.isLeft(su)) {
+            dirResults.push(emptyDir([failure(dir, "su")(su.left)]))
+          } else if (root) {
+            dirResults.push(yield* ids.asUser(su.right)(run))
+          } else if (su.right.uid === ids.euid()) {
+            dirResults.push(yield* run)
+          } else {
+            dirResults.push(emptyDir([failure(dir, "su")(new InvalidSu({
+              value: `${policy.su!.user}:${policy.su!.group}`, reason: `acting as uid ${su.right.uid} needs root (euid is ${ids.euid()})`
+            }))]))
+          }
+          continue
+        }
+        if (root) {
+          const st = yield* Effect.either(safe.lstat(dir))
+          if (Either.isLeft(st)) {
+            dirResults.push(emptyDir([failure(dir, "list")(st.left)]))
+            continue
+          }
+          if (isInsecureDirectory(st.right)) {
+            const { mode, uid, gid } = st.right
+            dirResults.push(emptyDir([failure(dir, "permissions")(new InsecureDirectory({ path: dir, mode, uid, gid }))]))
+            continue
+          }
+        }
+        dirResults.push(yield* run)
+      }
+      const listings = dirResults.flatMap((r) => Option.toArray(r.listing))
+      const plan = RetentionPlan.plan(listings, policy, today)
       const skipped = plan.actions.flatMap((a) => a._tag === "Skip" ? [{ path: a.path, reason: a.reason }] : [])
-      const results = dryRun ? [] : yield* runAll(RetentionPlan.groups(plan), listed.sizes, concurrency, ioConcurrency)
       const compressed: Array<CompressedFile> = []
       const deleted: Array<DeletedFile> = []
-      const failed: Array<SweepFailure> = [...listed.failed]
-      for (const { outcomes, failure } of results) {
-        for (const o of outcomes) {
-          if (o._tag === "Compressed") compressed.push(o.file)
-          else deleted.push(o.file)
+      for (const r of dirResults) failed.push(...r.failed)
+      yield* Metric.incrementBy(filesFailed, failed.length)
+      for (const r of dirResults) {
+        for (const { outcomes, failure } of r.results) {
+          for (const o of outcomes) {
+            if (o._tag === "Compressed") compressed.push(o.file)
+            else deleted.push(o.file)
+          }
+          if (Option.isSome(failure)) failed.push(failure.value)
         }
-        if (Option.isSome(failure)) failed.push(failure.value)
       }
       const freed = deleted.reduce((n, d) => n + d.bytes, 0) +
         compressed.reduce((n, c) => n + Math.max(0, c.bytesBefore - c.bytesAfter), 0)
@@ -392,14 +606,14 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Compres
 })
 
 /**
- * The sweeper over the `FileSystem` and `Compressor` in context.
+ * The sweeper over the `FileSystem`, `SafeFs` and `Compressor` in context.
  *
  * @example
  * ```ts
- * Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(NodeFileSystem.layer))
+ * Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer))
  * ```
  */
-export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | Compressor> = Layer.effect(Sweeper, make)
+export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | SafeFs.SafeFs | Compressor> = Layer.effect(Sweeper, make)
 
 /**
  * Sweeps with the `Sweeper` in context.
@@ -411,6 +625,6 @@ export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | Compress
  */
 export const sweep = (
   dirs: ReadonlyArray<string>,
-  policy: RetentionPlan.Thresholds,
+  policy: SweepPolicy,
   options?: SweepOptions
 ): Effect.Effect<SweepReport, never, Sweeper> => Effect.flatMap(Sweeper, (s) => s.sweep(dirs, policy, options))

@@ -213,3 +213,27 @@ describe("RetentionPlan.plan: properties", () => {
     expect(RetentionPlan.plan([{ dir: DIR, entries: shuffled }], thresholds, today)).toEqual(plan)
   })
 })
+
+describe("RetentionPlan.plan: entries that could not be probed", () => {
+  it("a daily file with an Unprobed entry is left alone whole (probe-failed), never compressed over its .gz", () => {
+    const entries = [file(aged(8)), file(aged(8, ".ndjson.gz"), "Unprobed"), file(aged(8, ".ndjson.gz.tmp")), file(aged(9))]
+    const plan = planOf(entries)
+    expect(plan.actions.map((a) => [a.name, a._tag, a.reason])).toEqual([
+      [aged(9), "Compress", "older-than-compress-age"],
+      [aged(8, ".ndjson.gz.tmp"), "Skip", "probe-failed"],
+      [aged(8), "Skip", "probe-failed"],
+      [aged(8, ".ndjson.gz"), "Skip", "probe-failed"]
+    ])
+  })
+
+  it.prop("no group with an Unprobed entry gets an action", [fc.array(fc.record({
+    age: fc.integer({ min: -2, max: 40 }), ext: fc.constantFrom(".ndjson", ".ndjson.gz", ".ndjson.gz.tmp"),
+    prefix: fc.constantFrom("a", "b"), type: fc.constantFrom<EntryType>("File", "Unprobed", "SymbolicLink")
+  }), { maxLength: 12 })], ([specs]) => {
+    // A listing names each entry once.
+    const entries = [...new Map(specs.map((s) => [aged(s.age, s.ext, s.prefix), file(aged(s.age, s.ext, s.prefix), s.type)])).values()]
+    const plan = planOf(entries)
+    const unprobed = new Set(plan.actions.filter((a) => entries.some((e) => e.type === "Unprobed" && `${DIR}/${e.name}` === a.path)).map((a) => a.group))
+    for (const a of plan.actions) if (unprobed.has(a.group)) expect(a._tag).toBe("Skip")
+  })
+})

@@ -125,3 +125,12 @@ describe("RetentionPolicy.make (code and CLI flags)", () => {
       expect(policy.maxAgeDays).toBe(14)
     }).pipe(Effect.provide(RetentionPolicy.layer({ maxAgeDays: 14 }))))
 })
+
+describe("RetentionPolicy su", () => {
+  it("su is carried as given, absent by default, and an empty user is refused naming su", () => {
+    expect(Either.getOrThrow(RetentionPolicy.make({ su: { user: "www-data", group: "adm" } })).su).toEqual({ user: "www-data", group: "adm" })
+    expect(RetentionPolicy.defaults.su).toBeUndefined()
+    const bad = RetentionPolicy.make({ su: { user: "", group: "adm" } })
+    expect(Either.isLeft(bad) && bad.left.variable).toBe("su")
+  })
+})

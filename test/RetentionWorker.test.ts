@@ -6,7 +6,7 @@ import * as RetentionPlan from "../src/RetentionPlan.js"
 import * as RetentionPolicy from "../src/RetentionPolicy.js"
 import * as RetentionWorker from "../src/RetentionWorker.js"
 import * as Sweeper from "../src/Sweeper.js"
-import { dated, Instrumented, names, ndjson, retentionLayer } from "./support/retention.js"
+import { dated, Instrumented, memoryBase, names, ndjson, retentionLayer } from "./support/retention.js"
 
 const INTERVAL = 60 // seconds
 const enabled = RetentionPolicy.layer({ enabled: true, dirs: ["/logs"], maxAgeDays: 30, compressAgeDays: 7, checkIntervalSeconds: INTERVAL })
@@ -134,7 +134,7 @@ describe("RetentionWorker", () => {
     Effect.gen(function* () {
       const TODAY = new Date("2026-03-15T12:00:00Z")
       yield* TestClock.setTime(TODAY.getTime())
-      const deps = retentionLayer(MemoryFileSystem.layer())
+      const deps = retentionLayer(memoryBase())
       const context = yield* Layer.build(deps)
       const fs = yield* Effect.provide(FileSystem.FileSystem, context)
       const tools = yield* Effect.provide(Instrumented, context)
@@ -148,7 +148,7 @@ describe("RetentionWorker", () => {
       const scope = yield* start(RetentionWorker.layer.pipe(Layer.provide(Layer.succeedContext(context)), Layer.provide(enabled)))
       yield* TestClock.adjust(0)
       yield* Deferred.await(writing)
-      expect(yield* Effect.provide(names("/logs"), context)).toEqual([name, `${name}.gz.tmp`])
+      expect(yield* Effect.provide(names("/logs"), context)).toEqual([Sweeper.LOCK_NAME, name, `${name}.gz.tmp`])
       yield* Scope.close(scope, Exit.void)
       expect(yield* Effect.provide(names("/logs"), context)).toEqual([name])
       expect(Buffer.from(yield* fs.readFile(`/logs/${name}`)).equals(Buffer.from(bytes))).toBe(true)

@@ -1,8 +1,10 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, HashMap, Logger, LogLevel, Metric, Scope, TestClock } from "effect"
+import { Deferred, Effect, Fiber, HashMap, Logger, LogLevel, Metric, Option, Scope, TestClock } from "effect"
+import * as os from "node:os"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
+import * as SafeFs from "../src/SafeFs.js"
 import * as Sweeper from "../src/Sweeper.js"
 import { dated, fileSystems, gunzip, Instrumented, names, ndjson, snapshot, tempDir } from "./support/retention.js"
 
@@ -10,7 +12,7 @@ const TODAY = new Date("2026-03-15T12:00:00Z")
 const policy = { maxAgeDays: 30, compressAgeDays: 7 }
 const aged = (age: number, ext = ".ndjson", prefix = "app") => dated(prefix, TODAY, age, ext)
 
-type Env = Scope.Scope | FileSystem.FileSystem | Instrumented | Compressor.Compressor | Sweeper.Sweeper
+type Env = Scope.Scope | FileSystem.FileSystem | SafeFs.SafeFs | Instrumented | Compressor.Compressor | Sweeper.Sweeper
 
 /** Today is TODAY (TestClock), and a fresh temp dir with `files` (name → size or bytes) in it. */
 const setup = (files: Record<string, number | Uint8Array>) =>
@@ -55,8 +57,9 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       yield* fs.symlink(`${dir}/nowhere`, `${dir}/${aged(60, ".ndjson.gz")}`)
       tools.clearCalls() // the wrapper sees the setup's writes too
 
+      const before = tools.calls.length
       const report = yield* Sweeper.sweep([dir], policy)
-      const sweepCalls = [...tools.calls]
+      const sweepCalls = tools.calls.slice(before)
 
       expect(yield* names(dir)).toEqual([
         aged(40), aged(50), aged(31 + 29, ".ndjson.gz"), aged(9), aged(30, ".ndjson.gz"), aged(8, ".ndjson.gz"), aged(7),
@@ -100,11 +103,13 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       yield* fs.symlink(`${dir}/elsewhere/target`, `${dir}/${aged(2)}`)
       tools.clearCalls() // the wrapper sees the setup's writes too
       const report = yield* Sweeper.sweep([dir], policy)
-      const probed = new Set(tools.calls.filter((c) => c.method === "readLink").map((c) => c.path.slice(dir.length + 1)))
+      const calls = [...tools.calls]
+      const probing = calls.slice(0, calls.findIndex((c) => c.method === "open" && !c.path.endsWith(Sweeper.LOCK_NAME)))
+      const probed = new Set(probing.filter((c) => c.method === "lstat" && c.path !== dir).map((c) => c.path.slice(dir.length + 1)))
       // x.ndjson due with x.ndjson.gz beside it: the .gz is probed too, its type decides the action.
       expect([...probed].sort()).toEqual([aged(8), aged(9), aged(9, ".ndjson.gz"), aged(31)].sort())
       const untouched = [aged(0), aged(3), aged(5, ".ndjson.gz"), aged(-2), aged(2)]
-      expect(tools.calls.filter((c) => untouched.some((n) => c.path === `${dir}/${n}`))).toEqual([])
+      expect(calls.filter((c) => untouched.some((n) => c.path === `${dir}/${n}`))).toEqual([])
       expect(Object.fromEntries(report.skipped.map((s) => [s.path.slice(dir.length + 1), s.reason]))).toMatchObject({
         [aged(0)]: "today", [aged(3)]: "within-compress-age", [aged(5, ".ndjson.gz")]: "already-compressed",
         [aged(-2)]: "future", [aged(2)]: "within-compress-age"
@@ -120,7 +125,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
         [aged(31, ".ndjson", "a")]: 100, [aged(31, ".ndjson", "b")]: 100, [aged(31, ".ndjson", "c")]: 100,
         [aged(8, ".ndjson", "a")]: 100, [aged(8, ".ndjson", "b")]: 100, [aged(8, ".ndjson", "c")]: 100
       })
-      tools.inject({ method: "remove", path: `${dir}/${aged(31, ".ndjson", "b")}`, reason: "PermissionDenied" })
+      tools.inject({ method: "unlink", path: `${dir}/${aged(31, ".ndjson", "b")}`, reason: "PermissionDenied" })
       tools.inject({ method: "open", path: `${dir}/${aged(8, ".ndjson", "a")}.gz.tmp`, reason: "WriteZero" })
       const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1 })
       expect(report.failed.map((f) => [f._tag, f.path, f.operation, f.error._tag])).toEqual([
@@ -157,8 +162,10 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       const report = yield* Sweeper.sweep([dir], policy, { dryRun: true })
       expect(yield* snapshot(dir)).toEqual(before)
       const changes = ["remove", "rename", "chmod", "chown", "utimes", "write", "sync", "writeFile", "truncate", "makeDirectory",
-        "symlink", "link", "copy", "copyFile", "makeTempDirectory", "makeTempFile"]
+        "symlink", "link", "unlink", "copy", "copyFile", "makeTempDirectory", "makeTempFile", "syncDirectory"]
+      // Opening is allowed only for reading (SafeFs.openRead); an exclusive create would be an "open" of a new name.
       expect(tools.calls.filter((c) => changes.includes(c.method))).toEqual([])
+      expect(tools.calls.filter((c) => c.method === "open")).toEqual([])
       expect(report.plan.actions.filter((a) => a._tag !== "Skip").map((a) => [a._tag, a.name])).toEqual([
         ["Delete", aged(31)], ["FinishCompression", aged(10)], ["Delete", aged(9, ".ndjson.gz.tmp")], ["Compress", aged(8)]
       ])
@@ -244,8 +251,8 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       const { dir, tools } = yield* setup(files)
       let inFlight = 0
       let peak = 0
-      tools.hook("readFile", /\.ndjson$/, () => Effect.sync(() => void (peak = Math.max(peak, ++inFlight))))
-      tools.hook("rename", /\.gz\.tmp$/, () => Effect.sync(() => void inFlight--))
+      tools.hook("open", /\.ndjson$/, () => Effect.sync(() => void (peak = Math.max(peak, ++inFlight))))
+      tools.hook("link", /\.gz$/, () => Effect.sync(() => void inFlight--))
       const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1, ioConcurrency })
       expect(report.compressed.length).toBe(6)
       expect(peak).toBe(ioConcurrency)
@@ -261,7 +268,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       // Both compressions stall in their write until every expired file is gone.
       const removed = yield* Deferred.make<void>()
       let left = expired.length
-      tools.hook("remove", /-n?\d{4}-\d{2}-\d{2}\.ndjson$/, (call) => Effect.suspend(() =>
+      tools.hook("unlink", /-n?\d{4}-\d{2}-\d{2}\.ndjson$/, (call) => Effect.suspend(() =>
         expired.some((n) => call.path.endsWith(`/${n}`)) && --left === 0 ? Deferred.succeed(removed, undefined) : Effect.void))
       tools.hook("write", /\.gz\.tmp$/, () => Deferred.await(removed))
       const report = yield* Sweeper.sweep([dir], policy, { concurrency: 1, ioConcurrency: 2 })
@@ -273,7 +280,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
   it.scoped("the plan reported is the plan a dry run gives, and every action in it was carried out", () =>
     run(Effect.gen(function* () {
       const { dir } = yield* setup({
-        [aged(31)]: 100, [aged(8)]: 5000, [aged(9, ".ndjson.gz.tmp")]: 10, [aged(9)]: 3000, [aged(10)]: 100,
+        [aged(31)]: 100, [aged(8)]: 5000, [aged(9, ".ndjson.gz.tmp")]: 10, [aged(9)]: 3000, [aged(10)]: ndjson(100, 4),
         [aged(10, ".ndjson.gz")]: zlib.gzipSync(ndjson(100, 4)), [aged(0)]: 10, [aged(2)]: 10, "notes.txt": 5
       })
       const dry = yield* Sweeper.sweep([dir], policy, { dryRun: true })
@@ -287,7 +294,7 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
   it.scoped("counters grow by the files compressed, deleted and failed, and the bytes freed", () =>
     run(Effect.gen(function* () {
       const { dir, tools } = yield* setup({ [aged(31)]: 1000, [aged(32)]: 1000, [aged(8)]: 50_000 })
-      tools.inject({ method: "remove", path: `${dir}/${aged(32)}` })
+      tools.inject({ method: "unlink", path: `${dir}/${aged(32)}` })
       const before = yield* counters
       const report = yield* Sweeper.sweep([dir, `${dir}/missing`], policy)
       const after = yield* counters
@@ -313,5 +320,210 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       expect(logs[1]!.annotations).toMatchObject({ compressed: 1, deleted: 1, failed: 1, dryRun: false, today: "2026-03-15" })
       expect(typeof logs[1]!.annotations.durationMs).toBe("number")
       expect(logs[1]!.annotations.bytesFreed).toBeGreaterThan(1000)
+    })))
+})
+
+describe.each(fileSystems)("Sweeper safety on $name (issue 9)", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+  const reasons = (report: Sweeper.SweepReport, dir: string) =>
+    Object.fromEntries(report.skipped.map((s) => [s.path.slice(dir.length + 1), s.reason]))
+  /** Runs the sweep as if the process were root (or not), switching ids only on paper. */
+  const asRoot = (switched: Array<Sweeper.Ids>, euid = 0): Sweeper.ProcessIds => ({
+    euid: () => euid,
+    asUser: (ids) => (self) => Effect.zipRight(Effect.sync(() => void switched.push(ids)), self)
+  })
+
+  it.scoped("a group whose .gz cannot be probed is skipped and reported; the existing .gz is never replaced", () =>
+    run(Effect.gen(function* () {
+      const existing = zlib.gzipSync(Buffer.from("an archive made by someone else\n"))
+      const { fs, dir, contents, tools } = yield* setup({ [aged(8)]: 5000, [aged(8, ".ndjson.gz")]: existing })
+      // lstat now, stat before: a probe of the .gz fails with something other than NotFound.
+      for (const method of ["lstat", "stat"] as const) {
+        tools.inject({ method, path: `${dir}/${aged(8, ".ndjson.gz")}`, reason: "PermissionDenied", times: Infinity })
+      }
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(yield* names(dir)).toEqual([aged(8), aged(8, ".ndjson.gz")])
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`), existing)).toBe(true)
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8)}`), contents[aged(8)])).toBe(true)
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[`${dir}/${aged(8, ".ndjson.gz")}`, "stat"]])
+      expect(reasons(report, dir)).toEqual({ [aged(8)]: "probe-failed", [aged(8, ".ndjson.gz")]: "probe-failed" })
+      expect([report.compressed, report.deleted]).toEqual([[], []])
+    })))
+
+  it.scoped("x.ndjson next to a .gz of the same decompressed size but other bytes: both kept, a verify failure reported", () =>
+    run(Effect.gen(function* () {
+      const original = ndjson(20_000, 9)
+      const other = Buffer.from(original)
+      other[10_000] = other[10_000]! ^ 1 // same size, one bit different
+      const gz = zlib.gzipSync(other)
+      const { fs, dir } = yield* setup({ [aged(8)]: original, [aged(8, ".ndjson.gz")]: gz })
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(yield* names(dir)).toEqual([aged(8), aged(8, ".ndjson.gz")])
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8)}`), original)).toBe(true)
+      expect(eq(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`), gz)).toBe(true)
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[`${dir}/${aged(8, ".ndjson.gz")}`, "verify"]])
+      expect(report.failed[0]!.message).toContain("differ at byte 10000")
+    })))
+
+  it.scoped("an original removed next to an existing .gz is reported as compared byte for byte", () =>
+    run(Effect.gen(function* () {
+      const original = ndjson(20_000, 9)
+      const { dir } = yield* setup({ [aged(8)]: original, [aged(8, ".ndjson.gz")]: zlib.gzipSync(original), [aged(9)]: 3000 })
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(report.compressed.map((c) => [c.path.slice(dir.length + 1), c.check])).toEqual([
+        [aged(9), "written"], [aged(8), "compared"]
+      ])
+    })))
+
+  it.scoped("the dry run says it would verify an existing .gz, never that it is complete", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [aged(8)]: 100, [aged(8, ".ndjson.gz")]: zlib.gzipSync(ndjson(7, 7)) })
+      const report = yield* Sweeper.sweep([dir], policy, { dryRun: true })
+      const lines = report.plan.actions.flatMap((a) => Option.toArray(Sweeper.describePlanned(a)))
+      expect(lines).toEqual([
+        `would verify   ${dir}/${aged(8)}.gz decompresses to the bytes of ${dir}/${aged(8)}, then remove ${dir}/${aged(8)}`
+      ])
+      expect(lines.join("\n")).not.toMatch(/complete/)
+    })))
+
+  it.scoped("the original swapped for a symlink after the probe is not read into a .gz", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, tools } = yield* setup({ [aged(8)]: 5000 })
+      const secretDir = yield* tempDir
+      const secret = `${secretDir}/secret`
+      yield* fs.writeFileString(secret, "SECRET root-only bytes\n")
+      yield* fs.chmod(secret, 0o600)
+      const original = `${dir}/${aged(8)}`
+      let swapped = false
+      const swap = () => Effect.suspend(() => swapped ? Effect.void : Effect.orDie(Effect.gen(function* () {
+        swapped = true
+        yield* fs.remove(original)
+        yield* fs.symlink(secret, original)
+      })))
+      // Whatever the sweep does first with the original after listing it (old: stat/readFile; now: open).
+      for (const method of ["open", "stat", "readFile"] as const) tools.hook(method, new RegExp(`${aged(8)}$`), swap)
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(swapped).toBe(true)
+      expect(yield* names(dir)).toEqual([aged(8)])
+      expect(yield* fs.readLink(original)).toBe(secret)
+      expect(report.compressed).toEqual([])
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[original, "compress"]])
+      expect(yield* fs.readFileString(secret)).toBe("SECRET root-only bytes\n")
+    })))
+
+  it.scoped("a name that is not valid UTF-8 is reported, escaped, and left alone", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [aged(31)]: 100 })
+      const safe = yield* SafeFs.SafeFs
+      const real = yield* safe.readDirectory(dir)
+      const bad = new Uint8Array([...Buffer.from("app-2026-01-01"), 0xff, ...Buffer.from(".ndjson")])
+      // The listing as Node gives it for such a name (the in-memory FS has string names only).
+      const listing: SafeFs.Service = { ...safe, readDirectory: () => Effect.succeed([...real, bad]) }
+      const sweeper = yield* Sweeper.make.pipe(Effect.provideService(SafeFs.SafeFs, listing))
+      const report = yield* sweeper.sweep([dir], policy)
+      expect(report.failed.map((f) => [f.path, f.operation, f.error._tag])).toEqual([
+        [`${dir}/app-2026-01-01\\xff.ndjson`, "list", "InvalidFileName"]
+      ])
+      expect(report.failed[0]!.message).toContain("not valid UTF-8")
+      expect(report.deleted.map((d) => d.path)).toEqual([`${dir}/${aged(31)}`])
+    })))
+
+  it.scoped("a directory given twice through a symlinked alias is swept once", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir } = yield* setup({ [aged(31)]: 1000, [aged(8)]: 20_000 })
+      const aliasDir = yield* tempDir
+      yield* fs.symlink(dir, `${aliasDir}/alias`)
+      const report = yield* Sweeper.sweep([dir, `${aliasDir}/alias`, `${dir}/`], policy)
+      expect(report.dirs).toEqual([yield* fs.realPath(dir)])
+      expect(report.failed).toEqual([])
+      expect([report.deleted.length, report.compressed.length]).toEqual([1, 1])
+      expect(report.bytesFreed).toBe(1000 + 20_000 - report.compressed[0]!.bytesAfter)
+    })))
+
+  it.scoped.each([
+    ["world-writable is refused", 0o777, 0, false],
+    ["group-writable by a group other than root is refused", 0o775, 5, false],
+    ["group-writable by root's group is swept", 0o775, 0, true],
+    ["writable by its owner only is swept", 0o755, 5, true]
+  ] as const)("as root, a directory %s", ([, mode, gid, swept]) =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents } = yield* setup({ [aged(31)]: 100 })
+      const statOf = yield* Effect.map(SafeFs.SafeFs, (s) => s.lstat)
+      yield* fs.chmod(dir, mode)
+      yield* fs.chown(dir, 0, gid)
+      const info = yield* statOf(dir)
+      if ((info.mode & 0o777) !== mode || info.gid !== gid) return // chown to gid 5 needs root on Node
+      const report = yield* Sweeper.sweep([dir], policy).pipe(Effect.provideService(Sweeper.ProcessIdentity, asRoot([])))
+      if (swept) {
+        expect(report.failed).toEqual([])
+        expect(yield* names(dir)).toEqual([])
+      } else {
+        expect(report.failed.map((f) => [f.path, f.operation, f.error._tag])).toEqual([[dir, "permissions", "InsecureDirectory"]])
+        expect(report.failed[0]!.message).toContain("parent directory has insecure permissions")
+        expect(eq(yield* fs.readFile(`${dir}/${aged(31)}`), contents[aged(31)])).toBe(true)
+      }
+    })))
+
+  it.scoped("with su, an insecure directory is swept acting as that user; without root, su must be the current user", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir } = yield* setup({ [aged(31)]: 100, [aged(32)]: 100 })
+      yield* fs.chmod(dir, 0o777)
+      const switched: Array<Sweeper.Ids> = []
+      const su = { ...policy, su: { user: "65534", group: "65534" } }
+      const asNobody = yield* Sweeper.sweep([dir], su).pipe(Effect.provideService(Sweeper.ProcessIdentity, asRoot(switched)))
+      expect(switched).toEqual([{ uid: 65534, gid: 65534 }])
+      expect(asNobody.failed).toEqual([])
+      expect(asNobody.deleted.length).toBe(2)
+      const notRoot = yield* Sweeper.sweep([dir], su).pipe(Effect.provideService(Sweeper.ProcessIdentity, asRoot([], 1000)))
+      expect(notRoot.failed.map((f) => [f.operation, f.error._tag])).toEqual([["su", "InvalidSu"]])
+      const unknown = yield* Sweeper.sweep([dir], { ...policy, su: { user: "no-such-user-xyz", group: "0" } })
+      expect(unknown.failed.map((f) => [f.operation, f.error._tag])).toEqual([["su", "InvalidSu"]])
+      expect(unknown.failed[0]!.message).toContain("no-such-user-xyz")
+    })))
+})
+
+describe.each(fileSystems)("Sweeper directory lock on $name (issue 9, defect 2)", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+
+  it.scoped("a second sweep of a directory being swept skips it, reported as locked, and never touches the first one's .gz.tmp", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents, tools } = yield* setup({ [aged(8)]: 300_000 })
+      const writing = yield* Deferred.make<void>()
+      const resume = yield* Deferred.make<void>()
+      let paused = false
+      tools.hook("write", /\.gz\.tmp$/, () => Effect.suspend(() => {
+        if (paused) return Effect.void
+        paused = true
+        return Effect.zipRight(Deferred.succeed(writing, undefined), Deferred.await(resume))
+      }))
+      const first = yield* Effect.fork(Sweeper.sweep([dir], policy))
+      yield* Deferred.await(writing)
+      expect(yield* names(dir)).toEqual([Sweeper.LOCK_NAME, aged(8), aged(8, ".ndjson.gz.tmp")].sort())
+      const second = yield* Sweeper.sweep([dir], policy)
+      expect(second.failed.map((f) => [f.path, f.operation, f.error._tag])).toEqual([[dir, "lock", "LockHeld"]])
+      expect(second.failed[0]!.message).toContain(`locked by pid ${process.pid}`)
+      expect([second.deleted, second.compressed, second.skipped]).toEqual([[], [], []])
+      expect(yield* names(dir)).toEqual([Sweeper.LOCK_NAME, aged(8), aged(8, ".ndjson.gz.tmp")].sort())
+      yield* Deferred.succeed(resume, undefined)
+      const report = yield* Fiber.join(first)
+      expect(report.failed).toEqual([])
+      expect(report.compressed.map((c) => c.path)).toEqual([`${dir}/${aged(8)}`])
+      expect(yield* names(dir)).toEqual([aged(8, ".ndjson.gz")])
+      expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`)), contents[aged(8)])).toBe(true)
+    })))
+
+  it.scoped("a lock left by a crashed sweep (dead pid) is recovered; the .gz.tmp it left is deleted as stale and the file compressed", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents } = yield* setup({ [aged(8)]: 5000, [aged(8, ".ndjson.gz.tmp")]: Buffer.from("half") })
+      const dead = 2 ** 22 + 12_345 // above pid_max: never alive
+      yield* fs.writeFileString(`${dir}/${Sweeper.LOCK_NAME}`, JSON.stringify({
+        pid: dead, hostname: os.hostname(), acquiredAt: "2026-03-14T00:00:00.000Z", purpose: "effect-logrotate sweep"
+      }) + "\n")
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(report.failed).toEqual([])
+      expect(report.deleted.map((d) => [d.path, d.reason])).toEqual([[`${dir}/${aged(8, ".ndjson.gz.tmp")}`, "stale-temp"]])
+      expect(report.skipped.filter((s) => s.path.includes(Sweeper.LOCK_NAME))).toEqual([])
+      expect(yield* names(dir)).toEqual([aged(8, ".ndjson.gz")])
+      expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`)), contents[aged(8)])).toBe(true)
     })))
 })

@@ -10,9 +10,19 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import * as zlib from "node:zlib"
 import * as Compressor from "../../src/Compressor.js"
-import type { Fault, FaultMethod } from "../../src/MemoryFileSystem.js"
+import type { Fault as MemoryFault, FaultMethod as MemoryFaultMethod } from "../../src/MemoryFileSystem.js"
 import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
+import * as SafeFs from "../../src/SafeFs.js"
 import * as Sweeper from "../../src/Sweeper.js"
+
+/**
+ * A FileSystem method, or a SafeFs one: `open` (openRead, createExclusive), `read`, `write`,
+ * `stat` (fstat), `chmod`, `chown`, `utimes`, `sync` on a handle; `lstat`, `link` (path: the
+ * new name), `unlink`, `syncDirectory`, `readDirectory`.
+ */
+export type FaultMethod = MemoryFaultMethod | "lstat" | "link" | "unlink" | "chown" | "syncDirectory"
+
+export type Fault = Omit<MemoryFault, "method"> & { readonly method: FaultMethod }
 
 export interface Call {
   readonly method: FaultMethod
@@ -22,7 +32,7 @@ export interface Call {
 export interface Instrument {
   /** Fails the n-th matching call, as `MemoryFileSystem.injectFault` does. */
   readonly inject: (fault: Fault) => void
-  /** Runs `effect` before every matching call (after fault checks); e.g. to pause a write. */
+  /** Runs `effect` before every matching call (after fault checks); e.g. to pause a write, or to swap a file. */
   readonly hook: (method: FaultMethod, path: RegExp, effect: (call: Call) => Effect.Effect<void>) => void
   /** Every call seen, in order. */
   readonly calls: ReadonlyArray<Call>
@@ -37,9 +47,19 @@ export class Instrumented extends Context.Tag("test/Instrumented")<Instrumented,
  * FileSystem (the derived exists, readFileString, writeFileString, stream and sink are
  * rebuilt by `FileSystem.make` on top of access, readFile, writeFile and open, so they are
  * seen as those) and each call on an open handle (read, write, sync, stat, truncate), under
- * the same names as `MemoryFileSystem`'s `FaultMethod`s.
+ * the same names as `MemoryFileSystem`'s `FaultMethod`s; and any SafeFs (every call), with
+ * one list of faults, hooks and calls.
  */
 export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.FileSystem, Instrument] => {
+  const [fs, , tools] = instrumentBoth(base, undefined)
+  return [fs, tools]
+}
+
+/** `instrument`, for a SafeFs as well (when given). */
+export const instrumentBoth = (
+  base: FileSystem.FileSystem,
+  safeBase: SafeFs.Service | undefined
+): readonly [FileSystem.FileSystem, SafeFs.Service | undefined, Instrument] => {
   const faults: Array<{ fault: Fault; seen: number }> = []
   const hooks: Array<{ method: FaultMethod; path: RegExp; effect: (call: Call) => Effect.Effect<void> }> = []
   const calls: Array<Call> = []
@@ -108,7 +128,27 @@ export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.Fi
     watch: (path, options) => base.watch(path, options),
     writeFile: (path, data, options) => Effect.zipRight(guard("writeFile", path), base.writeFile(path, data, options))
   })
-  return [fs, {
+  const wrapHandle = (h: SafeFs.Handle): SafeFs.Handle => ({
+    path: h.path,
+    stat: Effect.zipRight(guard("stat", h.path), h.stat),
+    read: (buffer) => Effect.zipRight(guard("read", h.path), h.read(buffer)),
+    write: (buffer) => Effect.zipRight(guard("write", h.path), h.write(buffer)),
+    chmod: (mode) => Effect.zipRight(guard("chmod", h.path), h.chmod(mode)),
+    chown: (uid, gid) => Effect.zipRight(guard("chown", h.path), h.chown(uid, gid)),
+    utimes: (a, m) => Effect.zipRight(guard("utimes", h.path), h.utimes(a, m)),
+    sync: Effect.zipRight(guard("sync", h.path), h.sync)
+  })
+  const safe: SafeFs.Service | undefined = safeBase && {
+    openRead: (path) => Effect.zipRight(guard("open", path), Effect.map(safeBase.openRead(path), wrapHandle)),
+    createExclusive: (path, mode) =>
+      Effect.zipRight(guard("open", path), Effect.map(safeBase.createExclusive(path, mode), wrapHandle)),
+    link: (from, to) => Effect.zipRight(guard("link", to), safeBase.link(from, to)),
+    lstat: (path) => Effect.zipRight(guard("lstat", path), safeBase.lstat(path)),
+    unlink: (path) => Effect.zipRight(guard("unlink", path), safeBase.unlink(path)),
+    syncDirectory: (path) => Effect.zipRight(guard("syncDirectory", path), safeBase.syncDirectory(path)),
+    readDirectory: (path) => Effect.zipRight(guard("readDirectory", path), safeBase.readDirectory(path))
+  }
+  return [fs, safe, {
     inject: (fault) => void faults.push({ fault, seen: 0 }),
     hook: (method, path, effect) => void hooks.push({ method, path, effect }),
     calls,
@@ -116,14 +156,19 @@ export const instrument = (base: FileSystem.FileSystem): readonly [FileSystem.Fi
   }]
 }
 
-const instrumented = <E, R>(base: Layer.Layer<FileSystem.FileSystem, E, R>) =>
-  Layer.effectContext(Effect.map(FileSystem.FileSystem, (fs) => {
-    const [wrapped, tools] = instrument(fs)
-    return Context.make(FileSystem.FileSystem, wrapped).pipe(Context.add(Instrumented, tools))
+const instrumented = <E, R>(base: Layer.Layer<FileSystem.FileSystem | SafeFs.SafeFs, E, R>) =>
+  Layer.effectContext(Effect.gen(function* () {
+    const [wrapped, safe, tools] = instrumentBoth(yield* FileSystem.FileSystem, yield* SafeFs.SafeFs)
+    return Context.make(FileSystem.FileSystem, wrapped).pipe(Context.add(SafeFs.SafeFs, safe!), Context.add(Instrumented, tools))
   })).pipe(Layer.provide(base))
 
-/** FileSystem (instrumented) + Instrumented + Compressor (with `options`) + Sweeper, fresh per call. */
-export const retentionLayer = <E, R>(base: Layer.Layer<FileSystem.FileSystem, E, R>, options: Compressor.Options = {}) =>
+/** The in-memory FileSystem, and SafeFs over it. */
+export const memoryBase = () => SafeFs.layerMemory.pipe(Layer.provideMerge(MemoryFileSystem.layer()))
+/** Node's FileSystem, and SafeFs over node:fs. */
+export const nodeBase = Layer.merge(NodeFileSystem.layer, SafeFs.layerNode)
+
+/** FileSystem and SafeFs (instrumented) + Instrumented + Compressor (with `options`) + Sweeper, fresh per call. */
+export const retentionLayer = <E, R>(base: Layer.Layer<FileSystem.FileSystem | SafeFs.SafeFs, E, R>, options: Compressor.Options = {}) =>
   Sweeper.layer.pipe(
     Layer.provideMerge(Compressor.layerWith(options)),
     Layer.provideMerge(instrumented(base))
@@ -133,12 +178,12 @@ export interface FileSystemUnderTest {
   readonly name: string
   readonly layer: (
     options?: Compressor.Options
-  ) => Layer.Layer<FileSystem.FileSystem | Instrumented | Compressor.Compressor | Sweeper.Sweeper>
+  ) => Layer.Layer<FileSystem.FileSystem | SafeFs.SafeFs | Instrumented | Compressor.Compressor | Sweeper.Sweeper>
 }
 
 export const fileSystems: ReadonlyArray<FileSystemUnderTest> = [
-  { name: "MemoryFileSystem", layer: (options) => retentionLayer(MemoryFileSystem.layer(), options) },
-  { name: "NodeFileSystem", layer: (options) => retentionLayer(NodeFileSystem.layer, options) }
+  { name: "MemoryFileSystem", layer: (options) => retentionLayer(memoryBase(), options) },
+  { name: "NodeFileSystem", layer: (options) => retentionLayer(nodeBase, options) }
 ]
 
 /** The Compressor's two ways of producing a .gz; every contract test runs on both. */

@@ -1,0 +1,237 @@
+/**
+ * Descriptor-level file operations that act on the file that was checked, for code that
+ * works in directories other users can write (retention, often run as root).
+ * `@effect/platform`'s `FileSystem` works by path and has none of them.
+ *
+ * - `openRead` and `createExclusive` never follow a symbolic link (`O_NOFOLLOW`; a link fails
+ *   with reason `"BadResource"` and description `ELOOP`), and `createExclusive` never opens an
+ *   existing file (`O_CREAT|O_EXCL`: `"AlreadyExists"`).
+ * - A `Handle`'s `stat`, `chmod`, `chown`, `utimes`, `sync`, `read` and `write` act on the open
+ *   descriptor (`fstat`, `fchmod`, `fchown`, `futimes`, `fsync`), so swapping the name for
+ *   something else after the open changes nothing they do.
+ * - `link(from, to)` never replaces `to` (`"AlreadyExists"`); `lstat`, `unlink` never follow.
+ * - `readDirectory` returns names as bytes, so a name that is not valid UTF-8 stays exact.
+ *
+ * Every failure is a `SystemError` from `@effect/platform/Error` (module `"SafeFs"`) whose
+ * `reason` is the one `NodeFileSystem` would give, with the method and path.
+ *
+ * Two implementations: `layerNode` (over `node:fs/promises`) and `layerMemory` (over the
+ * `MemoryFileSystem` in context, so tests see one file system through both services).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SafeFs } from "effect-logrotate"
+ *
+ * const program = Effect.gen(function* () {
+ *   const safe = yield* SafeFs.SafeFs
+ *   const file = yield* safe.openRead("/var/log/relay/app-2026-01-01.ndjson")
+ *   const info = yield* file.stat // the file that is open, never what the name points to now
+ * }).pipe(Effect.scoped, Effect.provide(SafeFs.layerNode))
+ * ```
+ */
+import { type PlatformError, SystemError, type SystemErrorReason } from "@effect/platform/Error"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import { constants as C } from "node:fs"
+import * as fsp from "node:fs/promises"
+import * as Path from "node:path"
+import { MemoryFileSystem, type MemoryNode } from "./MemoryFileSystem.js"
+
+/** What `fstat`/`lstat` say about a file. Times in milliseconds since the epoch. */
+export interface Stat {
+  readonly type: "File" | "Directory" | "SymbolicLink" | "Other"
+  readonly dev: number
+  readonly ino: number
+  /** Permission bits and type bits, as `st_mode`. */
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+  readonly size: number
+  readonly atimeMs: number
+  readonly mtimeMs: number
+}
+
+/** An open file. Every call acts on the descriptor, not on the name it was opened by. */
+export interface Handle {
+  readonly path: string
+  readonly stat: Effect.Effect<Stat, PlatformError>
+  /** Reads into `buffer` at the current position; 0 at the end. */
+  readonly read: (buffer: Uint8Array) => Effect.Effect<number, PlatformError>
+  /** Writes all of `buffer` at the current position. */
+  readonly write: (buffer: Uint8Array) => Effect.Effect<void, PlatformError>
+  readonly chmod: (mode: number) => Effect.Effect<void, PlatformError>
+  readonly chown: (uid: number, gid: number) => Effect.Effect<void, PlatformError>
+  readonly utimes: (atimeMs: number, mtimeMs: number) => Effect.Effect<void, PlatformError>
+  readonly sync: Effect.Effect<void, PlatformError>
+}
+
+export interface Service {
+  /** `O_RDONLY|O_NOFOLLOW`; closed with the scope. */
+  readonly openRead: (path: string) => Effect.Effect<Handle, PlatformError, Scope.Scope>
+  /** `O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW` with `mode`; closed with the scope. */
+  readonly createExclusive: (path: string, mode: number) => Effect.Effect<Handle, PlatformError, Scope.Scope>
+  /** Hard-links `from` (not followed) as `to`; fails `"AlreadyExists"` rather than replace `to`. */
+  readonly link: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  readonly lstat: (path: string) => Effect.Effect<Stat, PlatformError>
+  /** Removes the name `path` (never a directory, never follows). */
+  readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
+  /** Opens the directory and `fsync`s it, so links and unlinks in it are durable. */
+  readonly syncDirectory: (path: string) => Effect.Effect<void, PlatformError>
+  /** The names in `path`, as bytes, unsorted. */
+  readonly readDirectory: (path: string) => Effect.Effect<ReadonlyArray<Uint8Array>, PlatformError>
+}
+
+/** The service tag. */
+export class SafeFs extends Context.Tag("effect-logrotate/SafeFs")<SafeFs, Service>() {}
+
+const REASONS: Record<string, SystemErrorReason> = {
+  ENOENT: "NotFound", ENOTDIR: "NotFound", EEXIST: "AlreadyExists", EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied", EBUSY: "Busy", ELOOP: "BadResource", EISDIR: "BadResource", EBADF: "BadResource",
+  EINVAL: "InvalidData", ETIMEDOUT: "TimedOut", EAGAIN: "WouldBlock", ENOSPC: "WriteZero", EDQUOT: "WriteZero"
+}
+
+const systemError = (method: string, path: string, reason: SystemErrorReason, description?: string) =>
+  new SystemError({
+    module: "FileSystem", method: `SafeFs.${method}`, reason, pathOrDescriptor: path,
+    ...(description === undefined ? {} : { description })
+  })
+
+const fromNode = (method: string, path: string) => (cause: unknown): SystemError => {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? ""
+  return systemError(method, path, REASONS[code] ?? "Unknown", code === "" ? String(cause) : code)
+}
+
+const call = <A>(method: string, path: string, f: () => Promise<A>): Effect.Effect<A, SystemError> =>
+  Effect.tryPromise({ try: f, catch: fromNode(method, path) })
+
+const typeOf = (s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): Stat["type"] =>
+  s.isFile() ? "File" : s.isDirectory() ? "Directory" : s.isSymbolicLink() ? "SymbolicLink" : "Other"
+
+const nodeStat = (s: import("node:fs").Stats): Stat => ({
+  type: typeOf(s), dev: s.dev, ino: s.ino, mode: s.mode, uid: s.uid, gid: s.gid, size: s.size,
+  atimeMs: s.atimeMs, mtimeMs: s.mtimeMs
+})
+
+const nodeHandle = (path: string, h: fsp.FileHandle): Handle => ({
+  path,
+  stat: call("fstat", path, () => h.stat()).pipe(Effect.map(nodeStat)),
+  read: (buffer) => call("read", path, () => h.read(buffer, 0, buffer.length, null)).pipe(Effect.map((r) => r.bytesRead)),
+  write: (buffer) => call("write", path, async () => {
+    let done = 0
+    while (done < buffer.length) done += (await h.write(buffer, done, buffer.length - done, null)).bytesWritten
+  }),
+  chmod: (mode) => call("fchmod", path, () => h.chmod(mode)),
+  chown: (uid, gid) => call("fchown", path, () => h.chown(uid, gid)),
+  utimes: (atimeMs, mtimeMs) => call("futimes", path, () => h.utimes(atimeMs / 1000, mtimeMs / 1000)),
+  sync: call("fsync", path, () => h.sync())
+})
+
+const openNode = (method: string, path: string, flags: number, mode?: number) =>
+  Effect.acquireRelease(
+    call(method, path, () => fsp.open(path, flags, mode)),
+    (h) => Effect.promise(() => h.close().catch(() => undefined))
+  ).pipe(Effect.map((h) => nodeHandle(path, h)))
+
+/**
+ * The Node implementation, over `node:fs/promises`.
+ *
+ * @example
+ * ```ts
+ * Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))
+ * ```
+ */
+export const layerNode: Layer.Layer<SafeFs> = Layer.succeed(SafeFs, {
+  openRead: (path) => openNode("openRead", path, C.O_RDONLY | C.O_NOFOLLOW),
+  createExclusive: (path, mode) =>
+    openNode("createExclusive", path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode),
+  link: (from, to) => call("link", to, () => fsp.link(from, to)),
+  lstat: (path) => call("lstat", path, () => fsp.lstat(path)).pipe(Effect.map(nodeStat)),
+  unlink: (path) => call("unlink", path, () => fsp.unlink(path)),
+  syncDirectory: (path) => Effect.scoped(Effect.flatMap(
+    openNode("syncDirectory", path, C.O_RDONLY | C.O_DIRECTORY), (d) => d.sync)),
+  readDirectory: (path) => call("readDirectory", path, () => fsp.readdir(path, { encoding: "buffer" }))
+})
+
+const S_IFREG = 0o100000
+const S_IFDIR = 0o040000
+const S_IFLNK = 0o120000
+
+/**
+ * The in-memory implementation, over the `MemoryFileSystem` in context: the same files, seen
+ * through descriptors (a handle keeps its node across a rename or an unlink, as an fd keeps
+ * its inode). Owners default to uid/gid 0.
+ *
+ * @example
+ * ```ts
+ * Compressor.layer.pipe(Layer.provide(SafeFs.layerMemory), Layer.provideMerge(MemoryFileSystem.layer()))
+ * ```
+ */
+export const layerMemory: Layer.Layer<SafeFs, never, MemoryFileSystem> = Layer.effect(SafeFs, Effect.map(MemoryFileSystem, (mem) => {
+  const internals = mem.internals
+  const norm = (p: string) => Path.posix.resolve("/", p)
+  const statOf = (node: MemoryNode): Stat => {
+    const { uid, gid } = internals.owner(node)
+    const type = node.kind
+    return {
+      type, dev: 1, ino: node.ino,
+      mode: (type === "File" ? S_IFREG : type === "Directory" ? S_IFDIR : S_IFLNK) | node.mode,
+      uid, gid, size: type === "SymbolicLink" ? node.target.length : node.length, atimeMs: node.atime, mtimeMs: node.mtime
+    }
+  }
+  const handle = (path: string, node: MemoryNode): Handle => {
+    let position = 0
+    return {
+      path,
+      stat: Effect.sync(() => statOf(node)),
+      read: (buffer) => Effect.sync(() => {
+        const chunk = node.bytes.subarray(position, Math.min(node.length, position + buffer.length))
+        buffer.set(chunk)
+        position += chunk.length
+        return chunk.length
+      }),
+      write: (buffer) => Effect.map(Clock.currentTimeMillis, (now) => {
+        internals.writeAt(node, position, buffer, now)
+        position += buffer.length
+      }),
+      chmod: (mode) => Effect.sync(() => void (node.mode = mode & 0o7777)),
+      chown: (uid, gid) => Effect.sync(() => internals.setOwner(node, uid, gid)),
+      utimes: (atimeMs, mtimeMs) => Effect.sync(() => {
+        node.atime = atimeMs
+        node.mtime = mtimeMs
+      }),
+      sync: Effect.void
+    }
+  }
+  const lookup = (method: string, path: string) => Effect.suspend(() => {
+    const node = internals.lookup(path)
+    return node === undefined ? Effect.fail(systemError(method, path, "NotFound")) : Effect.succeed(node)
+  })
+  return {
+    openRead: (p) => {
+      const path = norm(p)
+      return Effect.flatMap(lookup("openRead", path), (node) =>
+        node.kind === "SymbolicLink" ? Effect.fail(systemError("openRead", path, "BadResource", "ELOOP"))
+          : node.kind === "Directory" ? Effect.fail(systemError("openRead", path, "BadResource", "EISDIR"))
+          : Effect.succeed(handle(path, node)))
+    },
+    createExclusive: (p, mode) => {
+      const path = norm(p)
+      return Effect.map(internals.createExclusive(path, mode), (node) => handle(path, node))
+    },
+    link: (from, to) => internals.link(norm(from), norm(to)),
+    lstat: (p) => Effect.map(lookup("lstat", norm(p)), statOf),
+    unlink: (p) => {
+      const path = norm(p)
+      return Effect.flatMap(lookup("unlink", path), (node) =>
+        node.kind === "Directory" ? Effect.fail(systemError("unlink", path, "BadResource", "EISDIR"))
+          : Effect.sync(() => internals.unlink(path)))
+    },
+    syncDirectory: (p) => Effect.flatMap(lookup("syncDirectory", norm(p)), (node) =>
+      node.kind === "Directory" ? Effect.void : Effect.fail(systemError("syncDirectory", norm(p), "NotFound", "ENOTDIR"))),
+    readDirectory: (p) => Effect.map(mem.readDirectory(p), (names) => names.map((n) => new Uint8Array(Buffer.from(n))))
+  }
+}))

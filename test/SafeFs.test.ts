@@ -1,0 +1,76 @@
+import { FileSystem } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as SafeFs from "../src/SafeFs.js"
+import { memoryBase, nodeBase } from "./support/retention.js"
+
+const implementations = [
+  { name: "layerMemory", layer: (): Layer.Layer<FileSystem.FileSystem | SafeFs.SafeFs> => memoryBase() },
+  { name: "layerNode", layer: (): Layer.Layer<FileSystem.FileSystem | SafeFs.SafeFs> => nodeBase }
+]
+
+const reasonOf = <A, E extends { _tag: string; reason?: string }, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.flip(self), (e) => `${e._tag}:${e.reason}`)
+
+describe.each(implementations)("SafeFs.$name", ({ layer }) => {
+  const setup = Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const safe = yield* SafeFs.SafeFs
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "safefs-" })
+    yield* fs.writeFileString(`${dir}/file`, "bytes\n")
+    yield* fs.symlink(`${dir}/file`, `${dir}/link`)
+    yield* fs.symlink(`${dir}/nowhere`, `${dir}/dangling`)
+    return { fs, safe, dir }
+  })
+
+  it.scoped("openRead never follows a symbolic link; createExclusive never opens what exists, a dangling link included", () =>
+    Effect.gen(function* () {
+      const { safe, dir } = yield* setup
+      expect(yield* reasonOf(safe.openRead(`${dir}/link`))).toBe("SystemError:BadResource")
+      expect(yield* reasonOf(safe.createExclusive(`${dir}/file`, 0o600))).toBe("SystemError:AlreadyExists")
+      expect(yield* reasonOf(safe.createExclusive(`${dir}/dangling`, 0o600))).toBe("SystemError:AlreadyExists")
+      expect(yield* reasonOf(safe.openRead(`${dir}/missing`))).toBe("SystemError:NotFound")
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("a handle acts on the file it opened, whatever the name points to afterwards", () =>
+    Effect.gen(function* () {
+      const { fs, safe, dir } = yield* setup
+      const handle = yield* safe.createExclusive(`${dir}/new`, 0o600)
+      const opened = yield* handle.stat
+      const targetBefore = yield* safe.lstat(`${dir}/file`)
+      yield* fs.remove(`${dir}/new`)
+      yield* fs.symlink(`${dir}/file`, `${dir}/new`)
+      yield* handle.write(new TextEncoder().encode("written"))
+      yield* handle.chmod(0o640)
+      yield* handle.utimes(1_000_000, 2_000_000)
+      const after = yield* handle.stat
+      expect([after.ino, after.mode & 0o777, after.mtimeMs, after.size]).toEqual([opened.ino, 0o640, 2_000_000, 7])
+      const target = yield* safe.lstat(`${dir}/file`)
+      expect([target.mode, target.mtimeMs, yield* fs.readFileString(`${dir}/file`)])
+        .toEqual([targetBefore.mode, targetBefore.mtimeMs, "bytes\n"])
+      expect((yield* safe.lstat(`${dir}/new`)).type).toBe("SymbolicLink")
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("link never replaces an existing name and links a symlink itself; unlink removes the name only", () =>
+    Effect.gen(function* () {
+      const { fs, safe, dir } = yield* setup
+      expect(yield* reasonOf(safe.link(`${dir}/file`, `${dir}/link`))).toBe("SystemError:AlreadyExists")
+      expect(yield* fs.readLink(`${dir}/link`)).toBe(`${dir}/file`)
+      yield* safe.link(`${dir}/link`, `${dir}/second`)
+      const [a, b] = [yield* safe.lstat(`${dir}/link`), yield* safe.lstat(`${dir}/second`)]
+      expect([b.type, b.ino]).toEqual(["SymbolicLink", a.ino])
+      yield* safe.link(`${dir}/file`, `${dir}/hard`)
+      yield* safe.unlink(`${dir}/file`)
+      expect(yield* fs.readFileString(`${dir}/hard`)).toBe("bytes\n")
+      yield* safe.syncDirectory(dir)
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("readDirectory gives names as bytes; lstat reports a link as a link", () =>
+    Effect.gen(function* () {
+      const { safe, dir } = yield* setup
+      const names = (yield* safe.readDirectory(dir)).map((b) => Buffer.from(b).toString("utf8")).sort()
+      expect(names).toEqual(["dangling", "file", "link"])
+      expect((yield* safe.lstat(`${dir}/link`)).type).toBe("SymbolicLink")
+      expect((yield* safe.lstat(`${dir}/file`)).type).toBe("File")
+    }).pipe(Effect.provide(layer())))
+})
