@@ -9,6 +9,10 @@
  * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
  * `--env-prefix P`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
  * 2 bad usage or configuration (nothing on disk touched).
+ *
+ * Before @effect/cli parses the command line, `CliArgs` checks it against the options declared
+ * here: an argument starting with `-` that is not an option of the command (or a built-in) is a
+ * usage error, and a path starting with `-` goes after `--`. Signals: see `bin.ts`.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
