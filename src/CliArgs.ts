@@ -1,26 +1,27 @@
 /**
  * The command line checked before `@effect/cli` parses it, so that a typo can never become a path.
  *
- * Why: `@effect/cli` 0.77 looks for each option by name anywhere in the arguments and hands
- * whatever it did not consume to the command's `Args`. With a repeated `Args` (`<dir>...`) an
- * unknown flag is therefore accepted as a directory: `sweep d --dryrun` swept `d` for real and
- * `--dryrun` as a second directory, `sweep d --max-age 30` swept with the default age and the
- * directories `--max-age` and `30`. The same happens to an option given twice (the second
- * occurrence is left over), to `--flag=` with an empty value, to `--dry-run=maybe`, to
- * `--log-level debg` (both become directories), and to
- * `--dry-run 0` (a boolean flag takes a following `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`/`y`/`n`
- * as its value, so a directory named `0` turns the dry run off).
+ * Why: `@effect/cli` 0.77 looks for each option by name among the arguments and hands whatever it
+ * did not consume to the command's `Args`. With a repeated `Args` (`<dir>...`) an unknown flag is
+ * therefore accepted as a directory: `sweep d --dryrun` swept `d` for real and `--dryrun` as a
+ * second directory; `sweep d --max-age 30` swept with the default age and the directories
+ * `--max-age` and `30`. The same happens to an option given twice (the second occurrence is left
+ * over), to `--flag=` with an empty value, to `--dry-run=maybe`, to `--log-level debg` (both
+ * become directories), to a built-in after another option (`sweep --dry-run d --help` swept
+ * `--help`), and to `--dry-run 0` (a boolean flag takes a following `true`/`false`/`1`/`0`/`yes`/
+ * `no`/`on`/`off`/`y`/`n` as its value, so a directory named `0` turned the dry run off).
  *
  * The rule enforced here, for every command: before the first `--`, every argument that starts
  * with `-` must be one of the command's options or a built-in option of `@effect/cli`
  * (`-h`/`--help`, `--version`, `--log-level`, `--completions`, `--wizard`), at most once, with a
- * value when the option takes one (`--name VALUE` or `--name=VALUE`; a value may not start with `-`
- * unless it is a negative number, which the setting then rejects by name; an option with a fixed
- * set of values, like `--log-level`, takes one of them). A boolean option is
- * written alone or as `--name=true|false`. Everything after `--` is a positional argument, so a
- * directory or file whose name starts with `-` is given there, except the spellings of the
- * built-ins, which `@effect/cli` still reads there (such a path is written `./--help`). Anything else is an
- * {@link ArgvError}: the CLI exits 2 before touching anything.
+ * value when the option takes one (`--name VALUE` or `--name=VALUE`; a value may not start with
+ * `-` unless it is a negative number, which the setting then rejects by name; an option with a
+ * fixed set of values, like `--log-level`, takes one of them). A boolean option is written alone
+ * or as `--name=true|false`. Everything after `--` is a positional argument, so a directory or
+ * file whose name starts with `-` is given there, except the spellings of the built-ins, which
+ * `@effect/cli` still reads there (such a path is written `./--help`). Anything else is an
+ * {@link ArgvError}: the CLI exits 2 before touching anything. What passes is handed on with the
+ * built-ins first, where `@effect/cli` finds them.
  *
  * Option names are not kept in a second list: {@link grammarOf} reads them from the `Command`
  * definitions (`Command.getUsage`) and from `@effect/cli`'s own built-in options, so a new option
