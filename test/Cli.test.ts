@@ -29,11 +29,21 @@ const cleanEnv = (extra: Record<string, string> = {}) => ({
 
 const run = (args: ReadonlyArray<string>,
   options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeout?: number } = {}) => {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    input: options.input ?? "", env: cleanEnv(options.env), cwd: options.cwd ?? tempDir(), encoding: "utf8",
-    timeout: options.timeout ?? 60_000
+  // Asynchronous: a spawnSync would block the test worker's event loop for seconds at a time.
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: cleanEnv(options.env), cwd: options.cwd ?? tempDir(), stdio: ["pipe", "pipe", "pipe"], timeout: options.timeout ?? 60_000,
+    killSignal: "SIGKILL"
   })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+  child.stdin.on("error", () => {}) // a usage error exits before reading stdin
+  child.stdin.end(options.input ?? "")
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
 }
 
 const listing = (dir: string) => fs.readdirSync(dir).sort()
@@ -60,21 +70,21 @@ const logrotate = ["/usr/sbin/logrotate", "/usr/bin/logrotate"].find((p) => fs.e
 
 // Each case spawns node processes (about a second each on a loaded 2-core machine).
 describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
-  it("--version prints the package version and --help works on every command", () => {
+  it("--version prints the package version and --help works on every command", async () => {
     const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, "../package.json"), "utf8")) as { version: string }
     expect(VERSION).toBe(pkg.version)
-    expect(run(["--version"]).stdout.trim()).toBe(VERSION)
+    expect((await run(["--version"])).stdout.trim()).toBe(VERSION)
     for (const command of ["append", "sweep", "watch", "logrotate-config"]) {
-      const result = run([command, "--help"])
+      const result = await run([command, "--help"])
       expect([command, result.code]).toEqual([command, 0])
       expect(result.stdout).toContain(command)
     }
   })
 
-  it("append: every line from a pipe lands whole, in order, with size rotation; a final line without \\n is kept", () => {
+  it("append: every line from a pipe lands whole, in order, with size rotation; a final line without \\n is kept", async () => {
     const cwd = tempDir()
     const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ seq: i, pad: "x".repeat(i % 50) }))
-    const result = run(["append", "logs/app.jsonl", "--max-bytes", "16KiB", "--max-files", "100"], {
+    const result = await run(["append", "logs/app.jsonl", "--max-bytes", "16KiB", "--max-files", "100"], {
       cwd, input: lines.join("\n") + "\n" + '{"seq":"last"}'
     })
     expect([result.code, result.stderr]).toEqual([0, ""])
@@ -89,32 +99,32 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(onDisk).toEqual([...lines, '{"seq":"last"}'])
   })
 
-  it("append: CRLF input is written as LF lines", () => {
+  it("append: CRLF input is written as LF lines", async () => {
     const cwd = tempDir()
-    expect(run(["append", "a.jsonl"], { cwd, input: "{\"a\":1}\r\n{\"b\":2}\r\n" }).code).toBe(0)
+    expect((await run(["append", "a.jsonl"], { cwd, input: "{\"a\":1}\r\n{\"b\":2}\r\n" })).code).toBe(0)
     expect(fs.readFileSync(path.join(cwd, "a.jsonl"), "utf8")).toBe("{\"a\":1}\n{\"b\":2}\n")
   })
 
-  it("append: exit 2 on a bad flag or a bad variable, naming it, the value and the accepted form; nothing is created", () => {
+  it("append: exit 2 on a bad flag or a bad variable, naming it, the value and the accepted form; nothing is created", async () => {
     const cwd = tempDir()
-    const badFlag = run(["append", "a.jsonl", "--max-bytes", "10XB"], { cwd, input: "{}\n" })
+    const badFlag = await run(["append", "a.jsonl", "--max-bytes", "10XB"], { cwd, input: "{}\n" })
     expect(badFlag.code).toBe(2)
     expect(badFlag.stderr).toContain('--max-bytes="10XB" is invalid: expected')
     expect(badFlag.stderr).toContain("MiB")
-    const badFiles = run(["append", "a.jsonl", "--max-files", "abc"], { cwd, input: "{}\n" })
+    const badFiles = await run(["append", "a.jsonl", "--max-files", "abc"], { cwd, input: "{}\n" })
     expect([badFiles.code, badFiles.stderr]).toEqual([2, expect.stringContaining('--max-files="abc" is invalid: expected a whole number >= 0')])
-    const badEnv = run(["append", "a.jsonl", "--env-prefix", "TAU"], { cwd, input: "{}\n", env: { TAU_LOG_ROTATION_MAX_FILES: "-1" } })
+    const badEnv = await run(["append", "a.jsonl", "--env-prefix", "TAU"], { cwd, input: "{}\n", env: { TAU_LOG_ROTATION_MAX_FILES: "-1" } })
     expect([badEnv.code, badEnv.stderr]).toEqual([2, expect.stringContaining('TAU_LOG_ROTATION_MAX_FILES="-1" is invalid')])
     expect(listing(cwd)).toEqual([])
   })
 
-  it("append: the flag wins over the variable, which wins over the default", () => {
+  it("append: the flag wins over the variable, which wins over the default", async () => {
     const cwd = tempDir()
     const input = Array.from({ length: 10 }, (_, i) => `{"i":${i}}`).join("\n") + "\n" // 8 bytes a line
-    expect(run(["append", "a.jsonl"], { cwd, input, env: { LOG_ROTATION_MAX_BYTES: "16", LOG_ROTATION_MAX_FILES: "2" } }).code).toBe(0)
+    expect((await run(["append", "a.jsonl"], { cwd, input, env: { LOG_ROTATION_MAX_BYTES: "16", LOG_ROTATION_MAX_FILES: "2" } })).code).toBe(0)
     expect(listing(cwd)).toEqual(["a.jsonl", "a.jsonl.1", "a.jsonl.2"])
     const cwd2 = tempDir()
-    expect(run(["append", "a.jsonl", "--max-files", "1"], { cwd: cwd2, input, env: { LOG_ROTATION_MAX_BYTES: "16", LOG_ROTATION_MAX_FILES: "2" } }).code).toBe(0)
+    expect((await run(["append", "a.jsonl", "--max-files", "1"], { cwd: cwd2, input, env: { LOG_ROTATION_MAX_BYTES: "16", LOG_ROTATION_MAX_FILES: "2" } })).code).toBe(0)
     expect(listing(cwd2)).toEqual(["a.jsonl", "a.jsonl.1"])
   })
 
@@ -169,7 +179,7 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
   it("append: a disk that refuses the writes exits 1, at end of input and when stopped by SIGTERM", async () => {
     const cwd = tempDir()
     fs.symlinkSync("/dev/full", path.join(cwd, "a.jsonl")) // every write fails with ENOSPC
-    const atEof = run(["append", "a.jsonl"], { cwd, input: '{"a":1}\n' })
+    const atEof = await run(["append", "a.jsonl"], { cwd, input: '{"a":1}\n' })
     expect([atEof.code, atEof.stderr]).toEqual([1, expect.stringContaining("a.jsonl")])
     const child = spawn(process.execPath, [bin, "append", "a.jsonl"], { cwd, env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] })
     let stderr = ""
@@ -182,9 +192,9 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(code).toBe(1)
   })
 
-  it("sweep --json: compresses, deletes, skips, and reports it as one JSON object", () => {
+  it("sweep --json: compresses, deletes, skips, and reports it as one JSON object", async () => {
     const { dir, name: day } = datedDir([0, 3, 10, 40])
-    const result = run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--json"])
+    const result = await run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--json"])
     expect([result.code, result.stderr]).toEqual([0, ""])
     const report = JSON.parse(result.stdout) as {
       compressed: Array<{ path: string }>; deleted: Array<{ path: string }>; skipped: Array<{ path: string; reason: string }>; failed: Array<unknown>; bytesFreed: number
@@ -197,31 +207,31 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(gunzipSync(fs.readFileSync(path.join(dir, `${day(10)}.gz`))).toString()).toBe('{"day":10}\n'.repeat(100))
   })
 
-  it("sweep --dry-run prints the plan and changes nothing", () => {
+  it("sweep --dry-run prints the plan and changes nothing", async () => {
     const { dir, name: day } = datedDir([0, 10, 40])
     const before = snapshot(dir)
-    const result = run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--dry-run"])
+    const result = await run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--dry-run"])
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`would compress ${path.join(dir, day(10))}`)
     expect(result.stdout).toContain(`would delete   ${path.join(dir, day(40))}`)
     expect(snapshot(dir)).toEqual(before)
   })
 
-  it("sweep reads LOG_RETENTION_DIRS (under --env-prefix) and exits 2 on a bad variable, touching nothing", () => {
+  it("sweep reads LOG_RETENTION_DIRS (under --env-prefix) and exits 2 on a bad variable, touching nothing", async () => {
     const { dir } = datedDir([40])
     const before = snapshot(dir)
-    const bad = run(["sweep", "--env-prefix", "TAU"], { env: { TAU_LOG_RETENTION_DIRS: dir, TAU_LOG_RETENTION_MAX_AGE_DAYS: "0" } })
+    const bad = await run(["sweep", "--env-prefix", "TAU"], { env: { TAU_LOG_RETENTION_DIRS: dir, TAU_LOG_RETENTION_MAX_AGE_DAYS: "0" } })
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('TAU_LOG_RETENTION_MAX_AGE_DAYS="0" is invalid: expected a whole number >= 1')])
     expect(snapshot(dir)).toEqual(before)
-    const good = run(["sweep", "--env-prefix", "TAU", "--json"], { env: { TAU_LOG_RETENTION_DIRS: dir, TAU_LOG_RETENTION_MAX_AGE_DAYS: "7" } })
+    const good = await run(["sweep", "--env-prefix", "TAU", "--json"], { env: { TAU_LOG_RETENTION_DIRS: dir, TAU_LOG_RETENTION_MAX_AGE_DAYS: "7" } })
     expect(good.code).toBe(0)
     expect(listing(dir)).toEqual(["notes.txt"])
   })
 
-  it("sweep exits 1 when a file or directory failed, lists it on stderr, and still does the rest", () => {
+  it("sweep exits 1 when a file or directory failed, lists it on stderr, and still does the rest", async () => {
     const { dir } = datedDir([40])
     const missing = path.join(dir, "no-such-dir")
-    const result = run(["sweep", missing, dir])
+    const result = await run(["sweep", missing, dir])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`failed: ${missing}`)
     expect(listing(dir)).toEqual(["notes.txt"])
@@ -240,11 +250,11 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     [["sweep", "<dir>", "--dry-run", "0"], 'option "--dry-run" is followed by "0"'],
     [["sweep", "<dir>", "--max-age-days", "90", "--max-age-days", "5"], 'option "--max-age-days" is given more than once'],
     [["watch", "--", "<dir>", "--log-level=info"], '"--log-level=info" after "--" would still be read as a built-in option']
-  ] as const)("%j is a usage error: exit 2, naming it and the accepted options, the directory untouched", (args, complaint) => {
+  ] as const)("%j is a usage error: exit 2, naming it and the accepted options, the directory untouched", async (args, complaint) => {
     const { dir } = datedDir([10, 40])
     const before = snapshot(dir)
     const command = args[0]
-    const result = run(args.map((a) => a === "<dir>" ? dir : a), { timeout: 30_000 })
+    const result = await run(args.map((a) => a === "<dir>" ? dir : a), { timeout: 30_000 })
     expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 2, stdout: "" })
     expect(result.stderr).toContain(`effect-logrotate: ${command}: ${complaint}`)
     expect(result.stderr).toContain(`options of ${command}: --max-age-days DAYS, --compress-age-days DAYS`)
@@ -252,42 +262,42 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
-  it("append: an unknown option is a usage error before stdin is read; no file is created", () => {
+  it("append: an unknown option is a usage error before stdin is read; no file is created", async () => {
     const cwd = tempDir()
-    const result = run(["append", "a.jsonl", "--maxbytes", "1KiB"], { cwd, input: '{"a":1}\n' })
+    const result = await run(["append", "a.jsonl", "--maxbytes", "1KiB"], { cwd, input: '{"a":1}\n' })
     expect([result.code, result.stderr]).toEqual([2, expect.stringContaining('append: unknown option "--maxbytes" (did you mean --max-bytes?)')])
     expect(result.stderr).toContain("options of append: --max-bytes SIZE, --max-files N")
     expect(listing(cwd)).toEqual([])
   })
 
-  it("a directory whose name starts with - is given after --, and is swept", () => {
+  it("a directory whose name starts with - is given after --, and is swept", async () => {
     const parent = tempDir()
     fs.mkdirSync(path.join(parent, "-x"))
     const { name: day } = datedDir([10, 40], path.join(parent, "-x"))
-    const dry = run(["sweep", "--dry-run", "--", "-x"], { cwd: parent })
+    const dry = await run(["sweep", "--dry-run", "--", "-x"], { cwd: parent })
     expect([dry.code, dry.stdout]).toEqual([0, expect.stringContaining(`would delete   ${path.join(parent, "-x", day(40))}`)])
-    const real = run(["sweep", "--json", "--", "-x"], { cwd: parent })
+    const real = await run(["sweep", "--json", "--", "-x"], { cwd: parent })
     expect([real.code, real.stderr]).toEqual([0, ""])
     expect((JSON.parse(real.stdout) as { dirs: Array<string> }).dirs).toEqual([path.join(fs.realpathSync(parent), "-x")])
     expect(listing(path.join(parent, "-x"))).toEqual([day(10), "notes.txt"])
   })
 
-  it("built-in options are never taken as directories, wherever they stand", () => {
+  it("built-in options are never taken as directories, wherever they stand", async () => {
     const { dir, name: day } = datedDir([10, 40])
     const before = snapshot(dir)
     // @effect/cli looked for its built-ins only while the argument in front was not another option
-    const help = run(["sweep", "--dry-run", dir, "--help"])
+    const help = await run(["sweep", "--dry-run", dir, "--help"])
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining("--dry-run")])
     expect(snapshot(dir)).toEqual(before)
-    const logLevel = run(["sweep", "--max-age-days", "30", "--log-level", "warning", dir, "--json"])
+    const logLevel = await run(["sweep", "--max-age-days", "30", "--log-level", "warning", dir, "--json"])
     expect([logLevel.code, logLevel.stderr]).toEqual([0, ""])
     expect((JSON.parse(logLevel.stdout) as { dirs: Array<string> }).dirs).toEqual([fs.realpathSync(dir)])
     expect(listing(dir)).toEqual([day(10), "notes.txt"])
   })
 
-  it("sweep and watch without any directory are usage errors (exit 2)", () => {
+  it("sweep and watch without any directory are usage errors (exit 2)", async () => {
     for (const command of ["sweep", "watch"]) {
-      const result = run([command])
+      const result = await run([command])
       expect([command, result.code, result.stderr]).toEqual([command, 2, expect.stringContaining("LOG_RETENTION_DIRS")])
     }
   })
@@ -309,11 +319,11 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
   })
 
   // Skipped (and reported as skipped) only outside CI when logrotate is not installed.
-  it.runIf(logrotate !== undefined || inCI)("logrotate-config is accepted by the real logrotate (logrotate -d), which picks the undated file only", () => {
+  it.runIf(logrotate !== undefined || inCI)("logrotate-config is accepted by the real logrotate (logrotate -d), which picks the undated file only", async () => {
     if (logrotate === undefined) expect.fail("logrotate is not installed (apt-get install logrotate); CI must run this test")
     const { dir, name: day } = datedDir([3])
     fs.writeFileSync(path.join(dir, "app.ndjson"), "{}\n")
-    const result = run(["logrotate-config", dir, "--max-age-days", "30", "--compress-age-days", "1"])
+    const result = await run(["logrotate-config", dir, "--max-age-days", "30", "--compress-age-days", "1"])
     expect(result.code).toBe(0)
     for (const directive of ["daily", "dateext", "dateformat -%Y-%m-%d", "dateyesterday", "extension .ndjson", "rotate 30", "maxage 30", "compress", "delaycompress", "missingok", "notifempty"]) {
       expect(result.stdout).toMatch(new RegExp(`^\\s+${directive}$`, "m"))
