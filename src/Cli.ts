@@ -9,6 +9,10 @@
  * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
  * `--env-prefix P`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
  * 2 bad usage or configuration (nothing on disk touched).
+ *
+ * Before @effect/cli parses the command line, `CliArgs` checks it against the options declared
+ * here: an argument starting with `-` that is not an option of the command (or a built-in) is a
+ * usage error, and a path starting with `-` goes after `--`. Signals: see `bin.ts`.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -26,6 +30,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as ByteSize from "./ByteSize.js"
+import * as CliArgs from "./CliArgs.js"
 import * as Compressor from "./Compressor.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig } from "./Errors.js"
@@ -330,12 +335,26 @@ export const command = Command.make("effect-logrotate").pipe(
 
 const runCommand = Command.run(command, { name: "effect-logrotate", version: VERSION })
 
+/** Every command's options, read from the definitions above: see CliArgs for the rule. */
+const grammar = CliArgs.grammarOf(command)
+
+/**
+ * An unknown, repeated or valueless option is a usage error before anything runs; what passes is
+ * handed to @effect/cli with its built-in options first, where it finds them (see CliArgs).
+ */
+const checkArgv = (argv: ReadonlyArray<string>) =>
+  Effect.mapBoth(CliArgs.check(grammar, argv.slice(2)), {
+    onFailure: (e) => new UsageError({ message: e.message }),
+    onSuccess: (args) => [...argv.slice(0, 2), ...args]
+  })
+
 /**
  * Runs the CLI on a full argv (`process.argv`) and returns the exit code. Errors are
  * printed to stderr here, once.
  */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
-  runCommand(argv).pipe(
+  checkArgv(argv).pipe(
+    Effect.flatMap(runCommand),
     Effect.as(EXIT.ok),
     Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(EXIT.usage)), // @effect/cli printed it
     Effect.catchTags({

@@ -1,12 +1,25 @@
 #!/usr/bin/env node
-/** The `effect-logrotate` executable. */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
-import { exitCode, main } from "./Cli.js"
+/**
+ * The `effect-logrotate` executable.
+ *
+ * Its first statements make SIGTERM and SIGINT safe: loading Effect and the commands takes a
+ * noticeable time (up to a second on a loaded machine), and a signal arriving then would have
+ * killed the process with Node's default action (exit 143/130) instead of the documented stop.
+ * So this file imports nothing statically: it records any SIGTERM/SIGINT, loads the CLI, starts
+ * it (`NodeRuntime.runMain` installs the runtime's own listeners synchronously), removes its own
+ * listeners and re-emits the first recorded signal to the runtime's, which interrupts the run
+ * exactly as if the signal had arrived then (e.g. `append` writes what it read, nothing, and
+ * exits 0). A signal delivered before Node runs this file at all still has the default action.
+ */
+const early: Array<NodeJS.Signals> = []
+const hold = (signal: NodeJS.Signals) => void early.push(signal)
+process.on("SIGTERM", hold)
+process.on("SIGINT", hold)
 
-NodeRuntime.runMain(main(process.argv).pipe(Effect.provide(NodeContext.layer)), {
-  disablePrettyLogger: true,
-  teardown: (exit, onExit) => onExit(exitCode(exit as Exit.Exit<number, unknown>))
-})
+const { run } = await import("./CliMain.js")
+run(process.argv)
+
+process.off("SIGTERM", hold)
+process.off("SIGINT", hold)
+const first = early[0]
+if (first !== undefined) process.emit(first, first)
