@@ -96,24 +96,35 @@ export const resolveFault = (spec: FaultSpec, paths: ReadonlyArray<string>): Fau
   }
 }
 
+const runsFor = (defaultRuns: number) => {
+  const runs = Number(process.env.FAULT_RUNS ?? defaultRuns)
+  return Number.isFinite(runs) && runs > 0 ? runs : defaultRuns
+}
+
+/**
+ * Per-test timeout for a property: generous (the machine may be shared, and `FAULT_RUNS` may
+ * scale it up), and a minute longer than fast-check's own limit below.
+ */
+export const propertyTimeout = (defaultRuns: number) => Math.max(300_000, 150 * runsFor(defaultRuns)) + 60_000
+
 /**
  * fast-check parameters: `FAULT_RUNS` overrides `defaultRuns`; `FAULT_SEED`/`FAULT_PATH`
- * replay a printed failure. fast-check prints the seed and path of any failure.
+ * replay a printed failure. fast-check prints the seed and path of any failure. Shrinking a
+ * failure re-runs many schedules; `interruptAfterTimeLimit` stops it in time for fast-check to
+ * print the seed and the smallest counterexample so far, rather than vitest timing out with
+ * neither. (A passing property interrupted by the limit, on a badly overloaded machine, passes
+ * with the schedules it ran.)
  */
 export const fastCheckParameters = (defaultRuns: number) => {
-  const runs = Number(process.env.FAULT_RUNS ?? defaultRuns)
   const seed = process.env.FAULT_SEED === undefined ? undefined : Number(process.env.FAULT_SEED)
   const path = process.env.FAULT_PATH
   return {
-    numRuns: Number.isFinite(runs) && runs > 0 ? runs : defaultRuns,
+    numRuns: runsFor(defaultRuns),
+    interruptAfterTimeLimit: propertyTimeout(defaultRuns) - 60_000,
     ...(seed === undefined ? {} : { seed }),
     ...(path === undefined ? {} : { path })
   }
 }
-
-/** Per-test timeout for a property: generous, as `FAULT_RUNS` may scale it up. */
-export const propertyTimeout = (defaultRuns: number) =>
-  Math.max(120_000, 60 * fastCheckParameters(defaultRuns).numRuns)
 
 /** One call on the observed FileSystem (or on a `File` it opened), after it returned. */
 export interface ObservedCall {
