@@ -6,7 +6,8 @@
  * and contents, beside unmanaged files, a nested directory and a sibling directory, while
  * generated faults fail the n-th call of any operation with any `SystemError` reason.
  *
- * Checked after every FileSystem call the sweep makes (the FileSystem is wrapped):
+ * Checked after every FileSystem call of the sweep that can change the disk (remove, rename,
+ * open, write, sync, chmod, utimes, …; the FileSystem is wrapped; reads cannot break these):
  * - every managed original exists with its bytes, or its `.gz` decompresses to exactly those
  *   bytes (an expired original may go);
  * - no file is modified in place; an existing `.gz` is never replaced; a file is removed only
@@ -18,7 +19,10 @@
  * After the sweep: every fault that fired appears in the report's `failed` (matched by the error
  * itself), except where the code documents that it absorbs it (below); every reported failure is
  * explained by a fault or by a `.gz` that does not match its original; what the report says was
- * compressed or deleted is so on disk. Then a second sweep without faults finishes the job:
+ * compressed or deleted is so on disk. Absorbed by design (documented in Sweeper.ts): a failed
+ * `readLink` (it means "not a link"; NotFound means "gone since the listing"), a probe `stat`
+ * NotFound ("gone"), and the Compressor's removal of its own `.gz.tmp` after a reported failure.
+ * Then a second sweep without faults finishes the job:
  * expired files gone, compressible files compressed (unless their name is taken by a `.gz` of
  * other content, which is reported and left), no stale `.gz.tmp`, and no other failure.
  */
