@@ -17,7 +17,7 @@
  * - nothing outside the swept directory (sibling directory, nested directory) and no unmanaged
  *   file is touched.
  * After the sweep: every fault that fired appears in the report's `failed` (matched by the error
- * itself), except where the code documents that it absorbs it (below); every reported failure is
+ * itself), except where the code documents that it absorbs it (listed below); every reported failure is
  * explained by a fault or by a `.gz` that does not match its original; what the report says was
  * compressed or deleted is so on disk. Absorbed by design (documented in Sweeper.ts): a failed
  * `readLink` (it means "not a link"; NotFound means "gone since the listing"), a probe `stat`
