@@ -161,6 +161,7 @@ const main = async () => {
       for (const r of results) print(campaign, r)
       await killCampaign(campaign, counts[campaign], (i) => AppendKills.killCase(ctx, calibration, i), "append")
     } else if (campaign === "sweep-races") {
+      print(campaign, await Races.sweepRace(ctx, 0, true))
       // One race at a time: each is two sweeps of a large file, already two processes.
       await raceCampaign(campaign, counts[campaign], (i) => Races.sweepRace(ctx, i), "sweep", 1)
     } else {
