@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as Path from "node:path"
 import { checkAppendDir, feed, makeLines, type Run, rotatedSet } from "./appendCheck.js"
 import { type CaseResult, cleanup, type Context } from "./report.js"
-import { caseSeed, describeExit, prng, sleep, startCli, waitFor } from "./support.js"
+import { caseSeed, describeExit, makeDir, prng, sleep, startCli, waitFor } from "./support.js"
 
 /** Lines the killed run is fed, and the pace: about a second of feeding. */
 export const KILLED_LINES = 2400
@@ -63,7 +63,7 @@ const exists = (path: string) => () => fs.existsSync(path)
 export const calibrate = async (ctx: Context): Promise<{ results: Array<CaseResult>; calibration: Calibration }> => {
   const rng = prng(caseSeed(ctx.master, "append-calibrate", 0))
   const dir = Path.join(ctx.root, "append-calibrate", "logs")
-  fs.mkdirSync(dir, { recursive: true })
+  makeDir(dir)
   const file = Path.join(dir, "app.jsonl")
   const first = makeLines(rng, "k", KILLED_LINES)
   const second = makeLines(rng, "r", RECOVERY_LINES)
@@ -132,7 +132,7 @@ export const killCase = async (ctx: Context, calibration: Calibration, index: nu
   const killedLines = makeLines(rng, "k", KILLED_LINES)
   const recoveryLines = makeLines(rng, "r", RECOVERY_LINES)
   const dir = Path.join(ctx.root, `append-kill-${index}`, "logs")
-  fs.mkdirSync(dir, { recursive: true })
+  makeDir(dir)
   const file = Path.join(dir, "app.jsonl")
   const run = startCli(appendArgs(file), { stdin: "pipe" })
   const feeder = feed(run, killedLines, PER_TICK, TICK_MS)

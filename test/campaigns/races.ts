@@ -17,7 +17,7 @@ import { checkAppendDir, feed, makeLines, type Run } from "./appendCheck.js"
 import { appendArgs } from "./appendKills.js"
 import { type CaseResult, cleanup, type Context } from "./report.js"
 import {
-  caseSeed, clip, datedDay, describeExit, diffSnapshots, type Finished, gunzipDigest, isLockName, isTempName, ndjson, prng, sha256, sleep,
+  caseSeed, clip, datedDay, describeExit, diffSnapshots, type Finished, gunzipDigest, isLockName, isTempName, makeDir, ndjson, prng, sha256, sleep,
   snapshotTree, startCli, waitFor
 } from "./support.js"
 import { COMPRESS_AGE_DAYS, MAX_AGE_DAYS } from "./sweepKills.js"
@@ -65,8 +65,8 @@ export const sweepRace = async (ctx: Context, index: number, alone = false): Pro
   const root = Path.join(ctx.root, `sweep-race-${alone ? "alone" : index}`)
   const logs = Path.join(root, "logs")
   const sibling = Path.join(root, "sibling")
-  fs.mkdirSync(logs, { recursive: true })
-  fs.mkdirSync(sibling, { recursive: true })
+  makeDir(logs)
+  makeDir(sibling)
   fs.writeFileSync(Path.join(sibling, `app-${datedDay(12)}.ndjson`), bytes.subarray(0, 64 * 1024))
   fs.writeFileSync(Path.join(sibling, "sentinel.txt"), "outside\n")
   const siblingBefore = snapshotTree(sibling)
@@ -126,7 +126,7 @@ export const appendRace = async (ctx: Context, index: number): Promise<CaseResul
   const seed = caseSeed(ctx.master, "append-races", index)
   const rng = prng(seed)
   const dir = Path.join(ctx.root, `append-race-${index}`, "logs")
-  fs.mkdirSync(dir, { recursive: true })
+  makeDir(dir)
   const file = Path.join(dir, "app.jsonl")
   const linesA = makeLines(rng, "A", 1500)
   const linesB = makeLines(rng, "B", 200)

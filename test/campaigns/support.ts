@@ -140,6 +140,16 @@ export const pool = async <A>(count: number, concurrency: number, task: (index: 
 // ---------------------------------------------------------------------------------------
 // Files
 
+/**
+ * `mkdir -p` with every directory it creates 0755 whatever the umask: a sweep (rightly) refuses
+ * a directory others can write to, which a umask of 0 would make.
+ */
+export const makeDir = (dir: string) => {
+  const created = fs.mkdirSync(dir, { recursive: true })
+  if (created === undefined) return
+  for (let d = dir; d.length >= created.length; d = Path.dirname(d)) fs.chmodSync(d, 0o755)
+}
+
 /** A lock, whoever writes it: a hidden name ending in `.lock` (`.effect-logrotate.lock`, `.app.jsonl.lock`). */
 export const isLockName = (name: string) => name.startsWith(".") && name.endsWith(".lock")
 /** A temporary file of some compression: `x.ndjson.gz.tmp` today, any name with `.tmp` in it tomorrow. */

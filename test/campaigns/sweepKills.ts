@@ -19,7 +19,7 @@ import * as Path from "node:path"
 import * as zlib from "node:zlib"
 import { type CaseResult, cleanup, type Context } from "./report.js"
 import {
-  caseSeed, datedDay, describeExit, diffSnapshots, type EntrySnapshot, gunzip, isLockName, isTempName, ndjson, pool, prng,
+  caseSeed, datedDay, describeExit, diffSnapshots, type EntrySnapshot, gunzip, isLockName, isTempName, makeDir, ndjson, pool, prng,
   type Prng, sleep, snapshotTree, startCli, waitFor
 } from "./support.js"
 
@@ -130,8 +130,8 @@ export interface Layout {
 export const writeCorpus = (root: string, corpus: Corpus): Layout => {
   const logs = Path.join(root, "logs")
   const sibling = Path.join(root, "sibling")
-  fs.mkdirSync(logs, { recursive: true })
-  fs.mkdirSync(sibling, { recursive: true })
+  makeDir(logs)
+  makeDir(sibling)
   for (const s of corpus.sibling) fs.writeFileSync(Path.join(sibling, s.name), s.bytes, { mode: 0o640 })
   for (const m of corpus.managed) {
     if (m.original && m.content) fs.writeFileSync(Path.join(logs, m.base), m.content, { mode: 0o640 })
