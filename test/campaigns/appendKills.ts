@@ -6,6 +6,9 @@
  *
  * In 40% of the cases the kill's last write is then torn on purpose (see `TEAR_SHARE`).
  *
+ * A lock file the kill left must name the killed pid (or be unwritten: killed between its create
+ * and its write; the completed run then starts once the documented grace for such files is over).
+ *
  * Kill moments: 30% from spawn, uniform over start-up plus the feed; 70% from the moment the
  * active file appears, uniform over the feed.
  */
@@ -13,7 +16,7 @@ import * as fs from "node:fs"
 import * as Path from "node:path"
 import { checkAppendDir, feed, makeLines, type Run, rotatedSet } from "./appendCheck.js"
 import { type CaseResult, cleanup, type Context } from "./report.js"
-import { caseSeed, describeExit, makeDir, prng, sleep, startCli, waitFor } from "./support.js"
+import { caseSeed, checkLeftLocks, describeExit, makeDir, prng, sleep, startCli, waitFor } from "./support.js"
 
 /** Lines the killed run is fed, and the pace: about a second of feeding. */
 export const KILLED_LINES = 2400
@@ -150,6 +153,11 @@ export const killCase = async (ctx: Context, calibration: Calibration, index: nu
   const killedRun: Run = { id: "k", lines: killedLines, fed: feeder.fed(), complete: false }
   const afterKill = checkAppendDir(file, [killedRun], "kill")
   violations.push(...afterKill.violations)
+  // A claim the kill left names the killed pid, or is unwritten (killed between create and write:
+  // judged stale only after the grace, so the completed append waits for it).
+  const locks = checkLeftLocks(dir, [killed.pid], "after the kill")
+  violations.push(...locks.violations)
+  if (locks.waitMs > 0) await sleep(locks.waitMs)
   const recovery = startCli(appendArgs(file), { stdin: "pipe" })
   await feed(recovery, recoveryLines, 50, 0).end()
   const done = await recovery.done
@@ -159,7 +167,7 @@ export const killCase = async (ctx: Context, calibration: Calibration, index: nu
   const detail = `SIGKILL ${delay} ms after ${mode === "spawn" ? "spawn" : "the active file appeared"}; ` +
     `${killedRun.fed} lines fed, ${afterKill.onDisk.get("k")} whole on disk after the kill` +
     `${landed ? ` (killed pid ${killed.pid} at ${Math.round(killed.durationMs)} ms)` : ""}` +
-    `${torn ? `; its last write torn: ${torn}` : ""}`
+    `${torn ? `; its last write torn: ${torn}` : ""}${locks.waitMs > 0 ? `; it left an unwritten lock: completed run after ${locks.waitMs} ms` : ""}`
   await cleanup(ctx, Path.dirname(dir), violations.length > 0)
   return { name: `append-kills #${index}`, seed, detail, violations, landed, left: [...afterKill.left, ...(afterKill.onDisk.get("k")! > 0 ? ["lines"] : [])] }
 }

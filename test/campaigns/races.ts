@@ -4,7 +4,10 @@
  * Sweeps: two `sweep` processes on one directory holding one large compressible file (50–100
  * MiB, seeded), the second started 0–300 ms after the first. While they run, the directory is
  * polled: the original or its `.gz` must be there at every poll. After both exit: each exited 0,
- * or 1 with a report that says the directory is locked; at most one claims the compression;
+ * or 1 with a report whose only failure is the directory's lock (`lock` on the directory,
+ * `LockHeld`, naming `<dir>/.effect-logrotate.lock` and the other sweep's pid, or an unknown
+ * holder when it read the lock between its create and its write) and that compressed and
+ * deleted nothing; at most one claims the compression;
  * the `.gz` decompresses to the original bytes (sha256), the original is gone, no temp or lock
  * is left, and the sibling directory is untouched.
  *
@@ -28,17 +31,38 @@ let bigBuffer: Buffer | undefined
 /** 100 MiB of NDJSON, made once; each race writes a prefix of it cut at a line end. */
 const big = (master: number) => (bigBuffer ??= ndjson(prng(caseSeed(master, "sweep-races-data", 0)), 100 * MiB + 64 * 1024, datedDay(12)))
 
-/** What a sweep's output says: whether it claims to have compressed `path`, and whether it reports a lock. */
-const readSweep = (f: Finished, path: string) => {
+/**
+ * What a sweep's `--json` output says: whether it claims to have compressed `path`, and, when it
+ * reports the lock, what is wrong with that report (`lockProblem`; none for an exact one: the
+ * lock on `logs` is its only failure, held by `otherPid` or an unwritten lock's unknown holder,
+ * and it compressed and deleted nothing).
+ */
+const readSweep = (f: Finished, path: string, logs: string, otherPid: number | undefined) => {
   let claimed = false
   let summary: string
+  let locked = false
+  let lockProblem: string | undefined
   try {
     const report = JSON.parse(f.stdout) as {
       compressed?: ReadonlyArray<{ path?: string }>
       deleted?: ReadonlyArray<{ path?: string; reason?: string }>
-      failed?: ReadonlyArray<{ path?: string; operation?: string; error?: string }>
+      failed?: ReadonlyArray<{ path?: string; operation?: string; error?: string; reason?: string }>
     }
     claimed = (report.compressed ?? []).some((c) => c.path === path)
+    const failed = report.failed ?? []
+    const lockFailures = failed.filter((e) => e.operation === "lock")
+    locked = lockFailures.length > 0
+    if (locked) {
+      const lockPath = Path.join(logs, ".effect-logrotate.lock")
+      const e = lockFailures[0]!
+      const holderNamed = (otherPid !== undefined && new RegExp(`\\bpid ${otherPid}\\b`).test(e.error ?? "")) || /unknown holder/.test(e.error ?? "")
+      if (failed.length !== 1) lockProblem = `it reports ${failed.length} failures (expected the lock alone)`
+      else if (e.path !== logs) lockProblem = `its lock failure names ${e.path}, not the directory ${logs}`
+      else if (e.reason !== "LockHeld") lockProblem = `its lock failure's reason is ${e.reason}, not LockHeld`
+      else if (!(e.error ?? "").includes(lockPath)) lockProblem = `its lock failure does not name ${lockPath}: ${JSON.stringify(e.error)}`
+      else if (!holderNamed) lockProblem = `its lock failure does not name the holder (pid ${otherPid}): ${JSON.stringify(e.error)}`
+      else if ((report.compressed ?? []).length > 0 || (report.deleted ?? []).length > 0) lockProblem = "it reports the lock but compressed or deleted files"
+    }
     summary = `pid ${f.pid} exit ${f.code}: compressed ${report.compressed?.length ?? 0}` +
       `${(report.deleted ?? []).map((d) => `, deleted ${Path.basename(d.path ?? "?")} (${d.reason})`).join("")}` +
       `${(report.failed ?? []).map((e) => `, failed ${e.operation} ${Path.basename(e.path ?? "?")}: ${e.error}`).join("")}` +
@@ -46,8 +70,39 @@ const readSweep = (f: Finished, path: string) => {
   } catch {
     claimed = /compressed\s+[1-9]/.test(f.stdout)
     summary = describeExit(f)
+    lockProblem = "its output is not the --json report"
   }
-  return { claimed, locked: /lock/i.test(f.stdout + f.stderr), summary }
+  return { claimed, locked, lockProblem, summary }
+}
+
+/**
+ * Harness check of the lock report reader: an exact lock report passes; one naming another pid,
+ * another lock file, a second failure, or a compression is caught. No process is run.
+ */
+export const lockReportCheck = (ctx: Context): CaseResult => {
+  const logs = "/logs"
+  const lock = `${logs}/.effect-logrotate.lock`
+  const finished = (report: object): Finished => ({ pid: 1, code: 1, signal: null, stdout: JSON.stringify(report), stderr: "", durationMs: 0, hung: false })
+  const failure = (error: string, extra: object = {}) => ({ path: logs, operation: "lock", reason: "LockHeld", error, ...extra })
+  const held = `${lock} is locked by pid 4242 on host (sweep, since 2026-01-01T00:00:00.000Z); only one holder at a time is accepted`
+  const report = (failed: ReadonlyArray<object>, compressed: ReadonlyArray<object> = []) => ({ compressed, deleted: [], failed })
+  const cases: ReadonlyArray<[string, object, boolean]> = [
+    ["an exact report", report([failure(held)]), true],
+    ["an unwritten lock's unknown holder", report([failure(`${lock} is locked by an unknown holder (the lock file is empty …)`)]), true],
+    ["another pid", report([failure(held.replace("4242", "4243"))]), false],
+    ["another lock file", report([failure(held.replace(lock, `${logs}/.other.lock`))]), false],
+    ["a second failure", report([failure(held), { path: `${logs}/x`, operation: "compress", error: "boom" }]), false],
+    ["a compression besides the lock", report([failure(held)], [{ path: `${logs}/x` }]), false],
+    ["another reason", report([failure(held, { reason: "LockError" })]), false]
+  ]
+  const violations: Array<string> = []
+  for (const [what, r, exact] of cases) {
+    const read = readSweep(finished(r), `${logs}/x`, logs, 4242)
+    if (!read.locked) violations.push(`the reader did not see the lock in ${what}`)
+    else if (exact && read.lockProblem !== undefined) violations.push(`the reader rejected ${what}: ${read.lockProblem}`)
+    else if (!exact && read.lockProblem === undefined) violations.push(`the reader did not notice ${what}`)
+  }
+  return { name: "sweep-race harness: the lock report reader accepts exact reports and catches wrong ones", seed: ctx.master, detail: `${cases.length} reports`, violations }
 }
 
 /**
@@ -89,11 +144,13 @@ export const sweepRace = async (ctx: Context, index: number, alone = false): Pro
   const finished = await both
   const violations: Array<string> = []
   if (gaps.length > 0) violations.push(`neither ${name} nor its .gz existed at ${gaps.length} of ${polls} polls (first at ${gaps[0]} ms)`)
-  const outs = finished.map((f) => ({ f, ...readSweep(f, original) }))
-  outs.forEach(({ f, locked, summary }, i) => {
+  const outs = finished.map((f, i) => ({ f, ...readSweep(f, original, logs, finished[1 - i]?.pid) }))
+  outs.forEach(({ f, locked, lockProblem, summary }, i) => {
     const who = i === 0 ? "the first sweep" : "the second sweep"
     if (f.code !== 0 && f.code !== 1) violations.push(`${who} exited ${f.code} (expected 0, or 1 reporting the lock): ${summary}`)
     else if (f.code === 1 && !locked) violations.push(`${who} exited 1 without reporting a lock: ${summary}`)
+    else if (f.code === 0 && locked) violations.push(`${who} reports the lock but exited 0: ${summary}`)
+    else if (lockProblem !== undefined) violations.push(`${who}'s report: ${lockProblem}: ${summary}`)
   })
   if (outs.length === 2 && outs[0]!.claimed && outs[1]!.claimed) violations.push(`both sweeps claim to have compressed ${name}: ${outs[0]!.summary}; ${outs[1]!.summary}`)
   const left = fs.readdirSync(logs)

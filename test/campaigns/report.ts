@@ -12,6 +12,8 @@ export interface CaseResult {
   readonly landed?: boolean
   /** What the kill left behind, counted in the campaign summary (e.g. `temp`, `lock`, `torn`). */
   readonly left?: ReadonlyArray<string>
+  /** How the case was set up, counted in the campaign summary (e.g. `started with a stale lock`). */
+  readonly notes?: ReadonlyArray<string>
 }
 
 export interface Context {

@@ -14,7 +14,8 @@
  * hit a running process. Every case has its own seed derived from the run's seed (printed first;
  * random unless `--seed` or `CAMPAIGN_SEED`); a failure prints it with the kill moment and the
  * command that reruns that one case (`--case`; kill moments are seeded, the machine's speed is not).
- * Output: one line per case, one summary line per campaign, then `N passed, M failed`; exit 1 if
+ * Output: one line per case, one summary line per campaign, then `N passed, M failed` as the
+ * last line (also when the harness itself throws, which counts as one failure); exit 1 if
  * anything failed. `--keep` keeps the directories of failed cases.
  */
 import { randomInt } from "node:crypto"
@@ -132,8 +133,11 @@ const killCampaign = async (campaign: Campaign, target: number, run: (index: num
   const violations = results.reduce((n, r) => n + r.violations.length, 0)
   const failedRuns = results.filter((r) => r.violations.length > 0).length
   const leftText = [...leftCounts].map(([k, n]) => `${k} ${n}`).join(", ")
+  const noteCounts = new Map<string, number>()
+  for (const r of results) if (r.landed) for (const n of r.notes ?? []) noteCounts.set(n, (noteCounts.get(n) ?? 0) + 1)
+  const noteText = [...noteCounts].map(([k, n]) => `; ${n} ${k}`).join("")
   console.log(`campaign: ${landed} ${noun} kills, ${violations} violations` +
-    ` (${results.length} runs, ${failedRuns} failed; kills that left ${leftText || "nothing"})`)
+    ` (${results.length} runs, ${failedRuns} failed; kills that left ${leftText || "nothing"}${noteText})`)
 }
 
 const raceCampaign = async (campaign: Campaign, count: number, run: (index: number) => Promise<CaseResult>, noun: string, concurrency: number) => {
@@ -161,6 +165,7 @@ const main = async () => {
       for (const r of results) print(campaign, r)
       await killCampaign(campaign, counts[campaign], (i) => AppendKills.killCase(ctx, calibration, i), "append")
     } else if (campaign === "sweep-races") {
+      print(campaign, Races.lockReportCheck(ctx))
       print(campaign, await Races.sweepRace(ctx, 0, true))
       // One race at a time: each is two sweeps of a large file, already two processes.
       await raceCampaign(campaign, counts[campaign], (i) => Races.sweepRace(ctx, i), "sweep", 1)
@@ -178,5 +183,8 @@ const main = async () => {
 
 main().catch((error: unknown) => {
   console.error("campaigns: the harness itself failed:", error)
+  // The last line stays the summary; the harness's own failure counts as one.
+  const failed = all.filter((r) => r.violations.length > 0).length + 1
+  console.log(`${all.length + 1 - failed} passed, ${failed} failed`)
   process.exitCode = 1
 })

@@ -4,9 +4,10 @@
  * cases two at a time, directory snapshots, and NDJSON generators. No Effect here: the
  * campaigns drive the CLI from the outside, as an operator (or a crash) would.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as zlib from "node:zlib"
@@ -150,8 +151,71 @@ export const makeDir = (dir: string) => {
   for (let d = dir; d.length >= created.length; d = Path.dirname(d)) fs.chmodSync(d, 0o755)
 }
 
-/** A lock, whoever writes it: a hidden name ending in `.lock` (`.effect-logrotate.lock`, `.app.jsonl.lock`). */
-export const isLockName = (name: string) => name.startsWith(".") && name.endsWith(".lock")
+/**
+ * A lock, whoever writes it: a hidden name ending in `.lock` (`.effect-logrotate.lock`, `.app.jsonl.lock`),
+ * or the `.lock.break` a stale lock's recovery holds (left by a crash during that recovery).
+ */
+export const isLockName = (name: string) => name.startsWith(".") && (name.endsWith(".lock") || name.endsWith(".lock.break"))
+
+/** The grace after which an empty or unparseable lock file counts as stale (`LockFile.UNREADABLE_GRACE_MS`). */
+export const UNREADABLE_LOCK_GRACE_MS = 5_000
+
+/**
+ * What a lock file left behind holds: the pid of its holder (JSON `{ pid, hostname, … }`), or
+ * `undefined` with its mtime when it is empty or not a holder (a crash between create and write).
+ */
+export const readLock = (path: string): { readonly pid: number; readonly hostname: string } | { readonly pid: undefined; readonly mtimeMs: number } | undefined => {
+  let raw: string
+  let mtimeMs: number
+  try {
+    mtimeMs = fs.statSync(path).mtimeMs
+    raw = fs.readFileSync(path, "utf8")
+  } catch {
+    return undefined
+  }
+  try {
+    const v = JSON.parse(raw) as { pid?: unknown; hostname?: unknown }
+    if (typeof v.pid === "number" && typeof v.hostname === "string") return { pid: v.pid, hostname: v.hostname }
+  } catch {
+    // not a holder
+  }
+  return { pid: undefined, mtimeMs }
+}
+
+/**
+ * Checks the lock files left in `dir` after a SIGKILL: each names one of `pids` (the killed
+ * process, or the dead holder of a planted stale lock) on this host, or is
+ * unwritten (killed between create and write). Returns the violations and how long to wait before
+ * a recovery run may judge the unwritten ones stale (0 when there are none).
+ */
+export const checkLeftLocks = (dir: string, pids: ReadonlyArray<number>, at: string): { readonly violations: Array<string>; readonly waitMs: number } => {
+  const violations: Array<string> = []
+  let waitMs = 0
+  for (const name of fs.readdirSync(dir)) {
+    if (!isLockName(name)) continue
+    const lock = readLock(Path.join(dir, name))
+    if (lock === undefined) continue
+    if (lock.pid === undefined) waitMs = Math.max(waitMs, lock.mtimeMs + UNREADABLE_LOCK_GRACE_MS + 200 - Date.now())
+    else if (!pids.includes(lock.pid) || lock.hostname !== os.hostname()) {
+      violations.push(`${at}: lock file ${name} names pid ${lock.pid} on ${lock.hostname}, not ${pids.join(" or ")} on ${os.hostname()}`)
+    }
+  }
+  return { violations, waitMs: Math.max(0, waitMs) }
+}
+
+/** A pid that is not alive: a child that has exited (so a lock naming it is stale). */
+export const deadPid = (): number => {
+  for (;;) {
+    const child = spawnSync(process.execPath, ["-e", ""])
+    const pid = child.pid
+    if (pid === undefined) throw new Error("could not spawn a child for a dead pid")
+    try {
+      process.kill(pid, 0)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ESRCH") return pid
+    }
+  }
+}
 /** A temporary file of some compression: `x.ndjson.gz.tmp` today, any name with `.tmp` in it tomorrow. */
 export const isTempName = (name: string) => name.includes(".tmp")
 

@@ -10,17 +10,24 @@
  * - after the recovery: exit 0, no temp file, no lock file, expired files gone, compressible
  *   files compressed, everything else as it was.
  *
+ * - a lock file the kill left names the killed pid (or is unwritten: killed between its create and
+ *   its write; the recovery sweep then runs once the documented grace for such files is over).
+ *
  * Kill moments (seeded): 30% from spawn, uniform over a whole sweep's calibrated duration
  * (start-up included); 70% from the sweep's first change to the directory, uniform over the
  * calibrated time from that change to exit (so most of those land mid-compression).
+ * In `STALE_SHARE` of the cases (and in the second harness sweep) the directory starts with a
+ * stale `.effect-logrotate.lock` naming a dead pid, as a crashed sweep leaves it, so kills also
+ * land in the stale-lock recovery.
  */
 import * as fs from "node:fs"
 import * as Path from "node:path"
 import * as zlib from "node:zlib"
 import { type CaseResult, cleanup, type Context } from "./report.js"
+import * as Os from "node:os"
 import {
-  caseSeed, datedDay, describeExit, diffSnapshots, type EntrySnapshot, gunzip, isLockName, isTempName, makeDir, ndjson, pool, prng,
-  type Prng, sleep, snapshotTree, startCli, waitFor
+  caseSeed, checkLeftLocks, datedDay, deadPid, describeExit, diffSnapshots, type EntrySnapshot, gunzip, isLockName, isTempName, makeDir, ndjson, pool, prng,
+  type Prng, readLock, sleep, snapshotTree, startCli, waitFor
 } from "./support.js"
 
 export const MAX_AGE_DAYS = 30
@@ -50,6 +57,18 @@ export interface Corpus {
   readonly links: ReadonlyArray<{ readonly name: string; readonly target: string }>
   readonly sibling: ReadonlyArray<{ readonly name: string; readonly bytes: Buffer }>
   readonly totalBytes: number
+}
+
+/** Share of kill cases that start with a stale sweep lock (a dead pid's). */
+const STALE_SHARE = 0.25
+const LOCK = ".effect-logrotate.lock"
+
+/** Writes the lock a sweep killed long ago leaves: its (dead) pid on this host. Returns that pid. */
+const plantStaleLock = (logs: string): number => {
+  const pid = deadPid()
+  const holder = { pid, hostname: Os.hostname(), acquiredAt: new Date(Date.now() - 3_600_000).toISOString(), purpose: "sweep" }
+  fs.writeFileSync(Path.join(logs, LOCK), JSON.stringify(holder) + "\n", { mode: 0o644 })
+  return pid
 }
 
 export const fate = (age: number): Fate => (age > MAX_AGE_DAYS ? "expire" : age > COMPRESS_AGE_DAYS ? "compress" : "keep")
@@ -282,6 +301,8 @@ export interface Calibration {
 export const calibrate = async (ctx: Context, corpus: Corpus): Promise<{ results: Array<CaseResult>; calibration: Calibration }> => {
   const runs = await pool(2, 2, async (i) => {
     const layout = writeCorpus(Path.join(ctx.root, `sweep-calibrate-${i}`), corpus)
+    // The second one starts with a crashed sweep's stale lock: recovering it is part of a normal run.
+    if (i === 1) plantStaleLock(layout.logs)
     const changed = firstChange(layout.logs, fs.readdirSync(layout.logs))
     const run = startCli(sweepArgs(layout.logs))
     await waitFor(changed, run.done, 2)
@@ -292,7 +313,7 @@ export const calibrate = async (ctx: Context, corpus: Corpus): Promise<{ results
     return { layout, done, workMs, violations }
   })
   const results: Array<CaseResult> = runs.map((r, i) => ({
-    name: `sweep harness #${i}: an undisturbed sweep passes every invariant`,
+    name: `sweep harness #${i}: an undisturbed sweep${i === 1 ? " (after a crashed sweep's stale lock)" : ""} passes every invariant`,
     seed: ctx.master,
     detail: `took ${Math.round(r.done.durationMs)} ms (${Math.round(r.workMs)} ms from its first change)`,
     violations: r.violations
@@ -307,7 +328,8 @@ export const calibrate = async (ctx: Context, corpus: Corpus): Promise<{ results
     probes.push([`a truncated ${gzName}`, () => fs.truncateSync(gzPath, Math.floor(fs.statSync(gzPath).size / 2))])
   }
   probes.push(["a leftover temp", () => fs.writeFileSync(Path.join(first.layout.logs, `${gzName}.tmp`), "x")])
-  probes.push(["a leftover lock", () => fs.writeFileSync(Path.join(first.layout.logs, ".effect-logrotate.lock"), "1")])
+  probes.push(["a leftover lock", () => fs.writeFileSync(Path.join(first.layout.logs, LOCK), "1")])
+  probes.push(["a leftover lock recovery", () => fs.writeFileSync(Path.join(first.layout.logs, `${LOCK}.break`), "1")])
   probes.push(["a changed sentinel outside the directory", () => fs.appendFileSync(sentinel, "!")])
   const missed: Array<string> = []
   let before = checkSweepDir(first.layout, corpus, "final").violations.length
@@ -317,7 +339,12 @@ export const calibrate = async (ctx: Context, corpus: Corpus): Promise<{ results
     if (after <= before) missed.push(`the checker did not notice ${what}`)
     before = after
   }
-  results.push({ name: "sweep harness: the checker catches a truncated .gz, a leftover temp and lock, a changed sentinel", seed: ctx.master, detail: "", violations: missed })
+  // The left-lock check: an unwritten lock (the "1" just planted) is waited for; another pid's is caught.
+  const lockPath = Path.join(first.layout.logs, LOCK)
+  if (checkLeftLocks(first.layout.logs, [1], "probe").waitMs <= 0) missed.push("the lock check did not wait for an unwritten lock's grace")
+  fs.writeFileSync(lockPath, JSON.stringify({ pid: 4242, hostname: Os.hostname(), acquiredAt: new Date().toISOString(), purpose: "sweep" }))
+  if (checkLeftLocks(first.layout.logs, [1], "probe").violations.length === 0) missed.push("the lock check did not notice a lock of another pid")
+  results.push({ name: "sweep harness: the checker catches a truncated .gz, a leftover temp and lock, a changed sentinel; the lock check an unwritten and a foreign lock", seed: ctx.master, detail: "", violations: missed })
   const failed = results.some((r) => r.violations.length > 0)
   for (const r of runs) await cleanup(ctx, r.layout.root, failed)
   const totalMs = Math.max(...runs.map((r) => r.done.durationMs))
@@ -331,7 +358,9 @@ export const killCase = async (ctx: Context, corpus: Corpus, calibration: Calibr
   const rng = prng(seed)
   const mode = rng.next() < 0.3 ? "spawn" : "work"
   const delay = Math.round(rng.next() * (mode === "spawn" ? calibration.totalMs : calibration.workMs))
+  const stale = rng.next() < STALE_SHARE
   const layout = writeCorpus(Path.join(ctx.root, `sweep-kill-${index}`), corpus)
+  const stalePid = stale ? plantStaleLock(layout.logs) : undefined
   const run = startCli(sweepArgs(layout.logs))
   let anchored = true
   if (mode === "work") anchored = await waitFor(firstChange(layout.logs, fs.readdirSync(layout.logs)), run.done, 2)
@@ -344,15 +373,24 @@ export const killCase = async (ctx: Context, corpus: Corpus, calibration: Calibr
     if (mode === "spawn") calibration.totalMs = Math.min(calibration.totalMs, killed.durationMs)
     else if (anchored) calibration.workMs = Math.max(50, Math.min(calibration.workMs, killed.durationMs - (anchoredAt - run.startedAt)))
   }
-  const detail = `SIGKILL ${delay} ms after ${mode === "spawn" ? "spawn" : "the sweep's first change to the directory"} ` +
-    `(${landed ? `killed pid ${killed.pid} at ${Math.round(killed.durationMs)} ms` : `not killed: it had finished after ${Math.round(killed.durationMs)} ms with exit ${killed.code}`})`
   const violations: Array<string> = []
   if (!landed && killed.code !== 0) violations.push(`the sweep, not killed, failed: ${describeExit(killed)}`)
   const afterKill = checkSweepDir(layout, corpus, "kill")
   violations.push(...afterKill.violations)
+  const locks = checkLeftLocks(layout.logs, stalePid === undefined ? [killed.pid] : [killed.pid, stalePid], "after the kill")
+  violations.push(...locks.violations)
+  // An unwritten lock (killed between create and write) is judged stale only after the grace.
+  if (locks.waitMs > 0) await sleep(locks.waitMs)
+  const detail = `${stale ? `stale lock of pid ${stalePid}; ` : ""}SIGKILL ${delay} ms after ${mode === "spawn" ? "spawn" : "the sweep's first change to the directory"} ` +
+    `(${landed ? `killed pid ${killed.pid} at ${Math.round(killed.durationMs)} ms` : `not killed: it had finished after ${Math.round(killed.durationMs)} ms with exit ${killed.code}`})` +
+    `${locks.waitMs > 0 ? `; it left an unwritten lock: recovery after ${locks.waitMs} ms` : ""}`
   const recovery = await startCli(sweepArgs(layout.logs)).done
   if (recovery.code !== 0) violations.push(`the recovery sweep failed: ${describeExit(recovery)}`)
   violations.push(...checkSweepDir(layout, corpus, "final").violations)
   await cleanup(ctx, layout.root, violations.length > 0)
-  return { name: `sweep-kills #${index}`, seed, detail, violations, landed, left: afterKill.left }
+  // A planted stale lock the kill came too early to recover is not something the kill left.
+  const leftLock = Path.join(layout.logs, LOCK)
+  const plantedOnly = stalePid !== undefined && afterKill.left.includes("lock") && readLock(leftLock)?.pid === stalePid && !fs.existsSync(`${leftLock}.break`)
+  const left = plantedOnly ? [...afterKill.left.filter((l) => l !== "lock"), "stale lock unrecovered"] : afterKill.left
+  return { name: `sweep-kills #${index}`, seed, detail, violations, landed, left, ...(stale ? { notes: ["started with a stale lock"] } : {}) }
 }
