@@ -431,6 +431,9 @@ const sweepScenario = (s: Scenario): Effect.Effect<Run> =>
       // A fault absorbed by design (e.g. a probe NotFound that drops the .gz from the listing)
       // may make a later step of the same daily file fail: reported, nothing lost.
       if (fired.some((f) => groupOf(f.path) === groupOf(failure.path))) continue
+      // A lock that keeps "existing" but is gone whenever read (AlreadyExists faults on every
+      // create) ends as LockHeld after LockFile's attempts: the directory is skipped, reported.
+      if (failure.operation === "lock" && fired.some((f) => isLockPath(f.path))) continue
       const original = originalOf.get(failure.path) ?? originalOf.get(failure.path.replace(/\.gz$/, ""))
       if (original?.gzConflicts) continue
       violations.push(`failure not explained by a fault or a mismatched .gz: ${failure.message}`)
@@ -506,8 +509,8 @@ const holds = (s: Scenario) =>
 
 describe("Sweeper under generated fault schedules", () => {
   // About 20 ms per schedule (two sweeps, gzip on the thread pool, a check before every
-  // mutating call): about 12 s for the first property, 6 s for the second, here.
-  const RUNS = 600
+  // mutating call): about 10 s for the first property, 5 s for the second, on an idle 2-core machine.
+  const RUNS = 500
 
   it.effect.prop(
     "every managed file survives as itself or as a complete .gz at every step, every fault is reported, a second sweep finishes",
