@@ -295,6 +295,9 @@ export const make = (
           const cut = batch.cuts[progress.cut]
           const end = cut ?? batch.length
           if (end > progress.offset) {
+            // Open first, so `written` is the size of the file the piece goes into (a rotation
+            // that found its source gone closed it; the path may have a file again).
+            yield* ensureOpen
             // Only after a reopen onto a longer file can a planned piece not fit: rotate first.
             if (maxBytes > 0 && written > 0 && written + (end - progress.offset) > maxBytes) {
               yield* rotate

@@ -30,9 +30,13 @@ export type FaultTarget =
   | { readonly _tag: "Index"; readonly index: number }
   | { readonly _tag: "Pattern"; readonly source: string }
 
-/** A fault as generated; `resolveFault` turns it into `MemoryFileSystem`'s `Fault`. */
-export interface FaultSpec {
-  readonly method: FaultMethod
+/**
+ * A fault as generated; `resolveFault` turns it into a `Fault` for `MemoryFileSystem.injectFault`,
+ * or for `instrumentBoth` (test/support/retention.ts, which also sees the SafeFs calls), by the
+ * method names `M` of either.
+ */
+export interface FaultSpec<M extends string = FaultMethod> {
+  readonly method: M
   readonly nth: number
   readonly times: number
   readonly reason: SystemErrorReason
@@ -44,10 +48,10 @@ export interface FaultSpec {
  * `times - 1` too (mostly 1, sometimes 2–3, sometimes "from then on" as 1000), with any reason,
  * on any path, on one path of the scenario, or on paths matching one of `patterns`.
  */
-export const faultSpec = (
-  methods: ReadonlyArray<FaultMethod>,
+export const faultSpec = <M extends string = FaultMethod>(
+  methods: ReadonlyArray<M>,
   options: { readonly maxNth: number; readonly patterns?: ReadonlyArray<string> }
-): fc.Arbitrary<FaultSpec> =>
+): fc.Arbitrary<FaultSpec<M>> =>
   fc.record({
     method: fc.constantFrom(...methods),
     // Mostly early calls, so most schedules fire; sometimes any call up to maxNth.
@@ -74,17 +78,20 @@ export const faultSpec = (
   })
 
 /** A schedule: up to `maxFaults` faults, injected in order. */
-export const schedule = (
-  methods: ReadonlyArray<FaultMethod>,
+export const schedule = <M extends string = FaultMethod>(
+  methods: ReadonlyArray<M>,
   options: { readonly maxNth: number; readonly maxFaults: number; readonly patterns?: ReadonlyArray<string> }
-): fc.Arbitrary<ReadonlyArray<FaultSpec>> =>
+): fc.Arbitrary<ReadonlyArray<FaultSpec<M>>> =>
   fc.oneof(
-    { weight: 1, arbitrary: fc.constant<ReadonlyArray<FaultSpec>>([]) },
+    { weight: 1, arbitrary: fc.constant<ReadonlyArray<FaultSpec<M>>>([]) },
     { weight: 9, arbitrary: fc.array(faultSpec(methods, options), { minLength: 1, maxLength: options.maxFaults, size: "max" }) }
   )
 
 /** `spec` as a `Fault`; an `Index` target picks `paths[index % paths.length]` (every path if none). */
-export const resolveFault = (spec: FaultSpec, paths: ReadonlyArray<string>): Fault => {
+export const resolveFault = <M extends string = FaultMethod>(
+  spec: FaultSpec<M>,
+  paths: ReadonlyArray<string>
+): Omit<Fault, "method"> & { readonly method: M } => {
   const base = { method: spec.method, nth: spec.nth, times: spec.times, reason: spec.reason }
   switch (spec.target._tag) {
     case "Any":

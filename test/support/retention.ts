@@ -38,6 +38,20 @@ export interface Instrument {
   readonly calls: ReadonlyArray<Call>
   /** Forgets the calls seen so far (e.g. the test's own setup). */
   readonly clearCalls: () => void
+  /**
+   * Every injected fault that fired, in order, with the error it failed the call with (its
+   * description `injected fault #n` tells it, or a copy of it, apart) and its index in `calls`.
+   */
+  readonly fired: ReadonlyArray<Fired>
+  /** Removes every pending fault (`fired` is kept). */
+  readonly clearFaults: () => void
+}
+
+/** An injected fault that fired. */
+export interface Fired extends Call {
+  /** Index of the call in `calls` (as long as `clearCalls` was not called since). */
+  readonly index: number
+  readonly error: SystemError
 }
 
 export class Instrumented extends Context.Tag("test/Instrumented")<Instrumented, Instrument>() {}
@@ -63,6 +77,7 @@ export const instrumentBoth = (
   const faults: Array<{ fault: Fault; seen: number }> = []
   const hooks: Array<{ method: FaultMethod; path: RegExp; effect: (call: Call) => Effect.Effect<void> }> = []
   const calls: Array<Call> = []
+  const fired: Array<Fired> = []
   const matches = (fault: Fault, path: string) =>
     fault.path === undefined ? true : typeof fault.path === "string" ? fault.path === path : fault.path.test(path)
 
@@ -75,10 +90,13 @@ export const instrumentBoth = (
         const first = entry.fault.nth ?? 1
         const last = first + (entry.fault.times ?? 1) - 1
         if (entry.seen >= first && entry.seen <= last) {
-          return Effect.fail(new SystemError({
+          const error = new SystemError({
             module: "FileSystem", method, reason: entry.fault.reason ?? "Unknown",
-            pathOrDescriptor: path, description: "injected fault"
-          }))
+            // Numbered: an error that passes through a span may reach the caller as a copy.
+            pathOrDescriptor: path, description: `injected fault #${fired.length + 1}`
+          })
+          fired.push({ method, path, index: calls.length - 1, error })
+          return Effect.fail(error)
         }
       }
       const run = hooks.filter((h) => h.method === method && h.path.test(path))
@@ -152,7 +170,9 @@ export const instrumentBoth = (
     inject: (fault) => void faults.push({ fault, seen: 0 }),
     hook: (method, path, effect) => void hooks.push({ method, path, effect }),
     calls,
-    clearCalls: () => void calls.splice(0, calls.length)
+    clearCalls: () => void calls.splice(0, calls.length),
+    fired,
+    clearFaults: () => void faults.splice(0, faults.length)
   }]
 }
 
