@@ -1,12 +1,14 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, HashMap, Logger, LogLevel, Metric, Option, Scope, TestClock } from "effect"
+import { execFileSync } from "node:child_process"
+import * as nfs from "node:fs"
 import * as os from "node:os"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
 import * as SafeFs from "../src/SafeFs.js"
 import * as Sweeper from "../src/Sweeper.js"
-import { dated, fileSystems, gunzip, Instrumented, names, ndjson, snapshot, tempDir } from "./support/retention.js"
+import { dated, fileSystems, gunzip, Instrumented, names, ndjson, nodeBase, retentionLayer, snapshot, tempDir } from "./support/retention.js"
 
 const TODAY = new Date("2026-03-15T12:00:00Z")
 const policy = { maxAgeDays: 30, compressAgeDays: 7 }
@@ -525,5 +527,28 @@ describe.each(fileSystems)("Sweeper directory lock on $name (issue 9, defect 2)"
       expect(report.skipped.filter((s) => s.path.includes(Sweeper.LOCK_NAME))).toEqual([])
       expect(yield* names(dir)).toEqual([aged(8, ".ndjson.gz")])
       expect(eq(gunzip(yield* fs.readFile(`${dir}/${aged(8, ".ndjson.gz")}`)), contents[aged(8)])).toBe(true)
+    })))
+})
+
+describe("Sweeper on NodeFileSystem: a FIFO swapped in", () => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(retentionLayer(nodeBase)))
+
+  it.scoped("a FIFO swapped in for the original after the probe is reported (not a regular file) and the sweep finishes", () =>
+    run(Effect.gen(function* () {
+      const { dir, tools } = yield* setup({ [aged(8)]: 5000 })
+      const original = `${dir}/${aged(8)}`
+      let swapped = 0
+      tools.hook("open", new RegExp(`${aged(8)}$`), () => Effect.sync(() => {
+        if (swapped++ > 0) return
+        nfs.unlinkSync(original)
+        execFileSync("mkfifo", [original])
+      }))
+      const report = yield* Sweeper.sweep([dir], policy)
+      expect(swapped).toBe(1)
+      expect(report.compressed).toEqual([])
+      expect(report.failed.map((f) => [f.path, f.operation])).toEqual([[original, "compress"]])
+      expect(report.failed[0]!.message).toContain("not a regular file")
+      expect(nfs.lstatSync(original).isFIFO()).toBe(true)
+      expect(yield* names(dir)).toEqual([aged(8)])
     })))
 })
