@@ -6,8 +6,11 @@
  * checks with `fstat` that it is a regular file, with the device and inode the caller probed
  * (`expect`), then reads it through that descriptor only. It writes the gzip into
  * `path.gz.tmp`, created with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode 0600, and through that
- * descriptor gives it the original's owner and group (as gzip does; as root only), permission
- * bits and times, and fsyncs it. It checks the original did not change meanwhile (size and
+ * descriptor gives it the original's owner and group (`fchown`, whenever they differ from the
+ * temp's, as gzip does), permission bits and times, and fsyncs it. Only root can give a file
+ * another user's ownership: a caller that is not root fails such a compression with step
+ * `"chown"` and keeps the original, where gzip would keep a `.gz` owned by the caller; a `.gz`
+ * never changes hands silently. It checks the original did not change meanwhile (size and
  * mtime, by `fstat`), publishes with `link(path.gz.tmp, path.gz)` (never replaces: an existing
  * `path.gz` fails with step `"link"` and is left alone), checks that what `path.gz` now names
  * is the inode it wrote (`lstat`; a temp swapped for a symlink is caught here, and the new
@@ -15,7 +18,8 @@
  * still has the inode it read (`lstat`).
  *
  * If any step fails or the fiber is interrupted before the link, the `.gz.tmp` is removed and
- * the original is untouched; from the link to the removal of the original it runs
+ * the original is untouched (a temp, or a wrongly published `.gz`, that cannot be removed is
+ * named in the error's `cleanup`, "could not remove X: …"); from the link to the removal of the original it runs
  * uninterruptibly. So at every instant there is the original, a complete `.gz`, or both,
  * never neither. All file access goes through `SafeFs` (`layerNode`, or `layerMemory` over
  * `MemoryFileSystem`).
@@ -169,6 +173,16 @@ const feed = (z: zlib.Gzip | zlib.Gunzip, chunk: Uint8Array | undefined): Effect
     }
   })
 
+const isNotFound = (e: unknown) =>
+  typeof e === "object" && e !== null && (e as { reason?: unknown }).reason === "NotFound"
+
+/** `error`, noting that `path` could not be removed afterwards (`error.cause` stays the primary failure). */
+const withCleanup = (error: CompressError, path: string, cause: unknown) =>
+  new CompressError({
+    path: error.path, step: error.step, cause: error.cause,
+    cleanup: [...(error.cleanup ?? []), `could not remove ${path}: ${cause instanceof Error ? cause.message : String(cause)}`]
+  })
+
 const sameFile = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino
 const describeType = (t: SafeFs.Stat["type"]) => t === "SymbolicLink" ? "a symbolic link" : t === "Directory" ? "a directory" : "not a regular file"
 
@@ -319,10 +333,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         const published = yield* Effect.either(safe.lstat(gzip))
         if (published._tag === "Left" || !sameFile(published.right, temp) || published.right.type !== "File") {
           // The name was created by this link: it is ours to remove, whatever it now is.
-          yield* Effect.ignore(safe.unlink(gzip))
-          return yield* Effect.fail(fail("publish")(published._tag === "Left" ? published.left
+          const removed = yield* Effect.either(safe.unlink(gzip))
+          const error = fail("publish")(published._tag === "Left" ? published.left
             : `${tmp} was replaced while compressing (${gzip} would have been ${describeType(published.right.type)} ` +
-              `with inode ${published.right.ino}, not the file written, inode ${temp.ino}); nothing published`))
+              `with inode ${published.right.ino}, not the file written, inode ${temp.ino}); nothing published`)
+          return yield* Effect.fail(removed._tag === "Left" ? withCleanup(error, gzip, removed.left) : error)
         }
         ownsTemp = false
         yield* safe.unlink(tmp).pipe(Effect.mapError(fail("unlink")))
@@ -346,6 +361,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         return { path, gzip, bytesIn, bytesOut, check: "written" } satisfies Compressed
       }).pipe(
         Effect.scoped,
+        // A failure reports a temp it could not remove; an interruption or defect has no error to add it to.
+        Effect.catchAll((error) => Effect.suspend(() => {
+          if (!ownsTemp) return Effect.fail(error)
+          ownsTemp = false
+          return Effect.flatMap(Effect.either(safe.unlink(tmp)), (removed) => Effect.fail(
+            removed._tag === "Left" && !isNotFound(removed.left) ? withCleanup(error, tmp, removed.left) : error))
+        })),
         Effect.onExit((exit) =>
           Exit.isFailure(exit) && ownsTemp ? Effect.ignore(safe.unlink(tmp)) : Effect.void
         ),

@@ -8,6 +8,7 @@ import * as SafeFs from "../src/SafeFs.js"
 import { compressionPaths, type FaultMethod, fileSystems, gunzip, Instrumented, names, ndjson, tempDir } from "./support/retention.js"
 
 const NAME = "app-2026-01-01.ndjson"
+const isRoot = process.getuid?.() === 0
 const SafeFsTag = SafeFs.SafeFs
 
 /** A 300 KB file (five 64 KiB reads) in a fresh temp dir. */
@@ -304,4 +305,62 @@ describe.each(fileSystems)("Compressor safety on $name (issue 9)", ({ layer }) =
       const gz = yield* safe.lstat(`${path}.gz`)
       expect([gz.uid, gz.gid, gz.mode & 0o7777]).toEqual([65534, 65534, 0o640])
     })))
+})
+
+describe.each(fileSystems)("Compressor cleanup failures on $name (reported, never swallowed)", ({ layer, name }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+
+  it.scoped("a .gz.tmp that cannot be removed after a failure is named in the error; the failure stays the cause", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, path, bytes } = yield* setup()
+      const tools = yield* Instrumented
+      tools.inject({ method: "sync", path: new RegExp(`${NAME}\\.gz\\.tmp$`), reason: "Unknown" })
+      tools.inject({ method: "unlink", path: `${path}.gz.tmp`, reason: "PermissionDenied" })
+      const error = yield* Effect.flip(Compressor.gzipFile(path))
+      expect(error.step).toBe("sync")
+      expect(String((error.cause as { description?: unknown }).description)).toBe("injected fault")
+      expect(error.cleanup).toEqual([expect.stringContaining(`could not remove ${path}.gz.tmp`)])
+      expect(error.message).toContain(`sync failed`)
+      expect(error.message).toContain(`could not remove ${path}.gz.tmp`)
+      expect(yield* names(dir)).toEqual([NAME, `${NAME}.gz.tmp`])
+      expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+    })))
+
+  it.scoped("a wrongly published .gz (the temp swapped for a symlink) that cannot be removed is named in the error", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, path, bytes } = yield* setup()
+      const tools = yield* Instrumented
+      const elsewhere = yield* tempDir
+      yield* fs.writeFileString(`${elsewhere}/victim`, "not yours\n")
+      let swapped = false
+      tools.hook("chmod", /\.gz\.tmp$/, () => Effect.suspend(() => swapped ? Effect.void : Effect.orDie(Effect.gen(function* () {
+        swapped = true
+        yield* fs.remove(`${path}.gz.tmp`)
+        yield* fs.symlink(`${elsewhere}/victim`, `${path}.gz.tmp`)
+      }))))
+      tools.inject({ method: "unlink", path: `${path}.gz`, reason: "PermissionDenied" })
+      const error = yield* Effect.flip(Compressor.gzipFile(path))
+      expect(swapped).toBe(true)
+      expect(error.step).toBe("publish")
+      expect(String(error.cause)).toContain("was replaced while compressing")
+      expect(error.cleanup).toEqual([expect.stringContaining(`could not remove ${path}.gz:`)])
+      expect(error.message).toContain(`could not remove ${path}.gz:`)
+      expect(yield* names(dir)).toEqual([NAME, `${NAME}.gz`])
+      expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+    })))
+
+  it.scoped.runIf(name === "MemoryFileSystem" || isRoot)(
+    "a file owned by someone else, by a caller that may not chown it (not root), is not compressed: step chown, never given away", () =>
+      run(Effect.gen(function* () {
+        const { fs, dir, path, bytes } = yield* setup()
+        const tools = yield* Instrumented
+        yield* fs.chown(path, 65534, 65534)
+        // fchown of the temp refused, as the kernel refuses it to a caller that is not root.
+        tools.inject({ method: "chown", path: `${path}.gz.tmp`, reason: "PermissionDenied", times: Infinity })
+        const error = yield* Effect.flip(Compressor.gzipFile(path))
+        expect(error.step).toBe("chown")
+        expect(error.cleanup).toBeUndefined()
+        expect(yield* names(dir)).toEqual([NAME])
+        expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+      })))
 })
