@@ -123,12 +123,6 @@ export interface Service {
    * byte-equal to it (step `"verify"` otherwise, both kept).
    */
   readonly finishCompression: (path: string, options?: FinishOptions) => Effect.Effect<Compressed, CompressError>
-  /**
-   * Streams `path` through gunzip to check it is a complete gzip file (CRC and length
-   * trailer), and, when `expectedBytes` is given, that it decompresses to exactly that many
-   * bytes. Returns the decompressed size. Fails with step `"verify"` (or `"read"`).
-   */
-  readonly verifyGzip: (path: string, expectedBytes?: number) => Effect.Effect<number, CompressError>
 }
 
 /** The compression service. */
@@ -183,6 +177,9 @@ const withCleanup = (error: CompressError, path: string, cause: unknown) =>
     cleanup: [...(error.cleanup ?? []), `could not remove ${path}: ${cause instanceof Error ? cause.message : String(cause)}`]
   })
 
+/** The `CompressError` of a step on `path`. */
+const failAt = (path: string) => (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
+
 const sameFile = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino
 const describeType = (t: SafeFs.Stat["type"]) => t === "SymbolicLink" ? "a symbolic link" : t === "Directory" ? "a directory" : "not a regular file"
 
@@ -217,7 +214,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       emit: (chunk: Buffer) => Effect.Effect<void, CompressError>
     ) =>
       Effect.gen(function* () {
-        const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
+        const fail = failAt(path)
         const z = yield* Effect.acquireRelease(Effect.sync(transform), (z) => Effect.sync(() => z.destroy()))
         const output: Array<Buffer> = []
         z.on("data", (chunk: Buffer) => void output.push(chunk))
@@ -238,7 +235,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       })
 
     /** Opens `path` without following a link and checks it is the regular file `expect` names. */
-    const openChecked = (path: string, fail: (step: CompressStep) => (cause: unknown) => CompressError, expect?: Identity) =>
+    const openChecked = (path: string, fail: ReturnType<typeof failAt>, expect?: Identity) =>
       Effect.gen(function* () {
         const handle = yield* safe.openRead(path).pipe(Effect.mapError((e) =>
           fail("read")(e._tag === "SystemError" && e.description === "ELOOP" ? `${path} is a symbolic link; not followed` : e)))
@@ -252,7 +249,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       })
 
     /** Removes `path` only if the name still has the identity of the file that was read. */
-    const removeOriginal = (path: string, read: Identity, fail: (step: CompressStep) => (cause: unknown) => CompressError) =>
+    const removeOriginal = (path: string, read: Identity, fail: ReturnType<typeof failAt>) =>
       Effect.gen(function* () {
         const now = yield* safe.lstat(path).pipe(Effect.mapError(fail("remove")))
         if (!sameFile(now, read)) {
@@ -265,7 +262,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       const withCpu = options.cpu ? options.cpu.withPermits(1) : noBound
       const tmp = path + TEMP_SUFFIX
       const gzip = path + GZIP_SUFFIX
-      const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
+      const fail = failAt(path)
       // Set before the exclusive create, as a create interrupted late may still have made the
       // file; cleared when the create finds a .gz.tmp that is someone else's, and once published.
       let ownsTemp = false
@@ -377,8 +374,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
 
     const finishCompression = (path: string, options: FinishOptions = {}): Effect.Effect<Compressed, CompressError> => {
       const gzip = path + GZIP_SUFFIX
-      const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
-      const failGz = (step: CompressStep) => (cause: unknown) => new CompressError({ path: gzip, step, cause })
+      const fail = failAt(path)
+      const failGz = failAt(gzip)
       const withCpu = options.cpu ? options.cpu.withPermits(1) : noBound
       return Effect.gen(function* () {
         const original = yield* openChecked(path, fail, options.expect)
@@ -413,24 +410,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       }).pipe(Effect.scoped, Effect.withSpan("Compressor.finishCompression", { attributes: { path }, captureStackTrace: false }))
     }
 
-    const verifyGzip = (path: string, expectedBytes?: number): Effect.Effect<number, CompressError> => {
-      const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
-      return Effect.gen(function* () {
-        const { handle } = yield* openChecked(path, fail)
-        let decompressed = 0
-        const compressed = yield* pump(path, handle, () => zlib.createGunzip(), "verify", (chunk) =>
-          Effect.sync(() => void (decompressed += chunk.length)))
-        if (compressed === 0) return yield* Effect.fail(fail("verify")("empty file, not a gzip stream"))
-        if (expectedBytes !== undefined && decompressed !== expectedBytes) {
-          return yield* Effect.fail(
-            fail("verify")(`decompresses to ${decompressed} bytes, expected ${expectedBytes}`)
-          )
-        }
-        return decompressed
-      }).pipe(Effect.scoped)
-    }
-
-    return { gzipFile, finishCompression, verifyGzip }
+    return { gzipFile, finishCompression }
   })
 
 /**
@@ -464,14 +444,3 @@ export const layerWith = (options: Options): Layer.Layer<Compressor, never, Safe
  */
 export const gzipFile = (path: string, options?: GzipOptions): Effect.Effect<Compressed, CompressError, Compressor> =>
   Effect.flatMap(Compressor, (c) => c.gzipFile(path, options))
-
-/**
- * Checks a `.gz` with the `Compressor` in context.
- *
- * @example
- * ```ts
- * const bytes = yield* Compressor.verifyGzip("/var/log/relay/app-2026-01-01.ndjson.gz")
- * ```
- */
-export const verifyGzip = (path: string, expectedBytes?: number): Effect.Effect<number, CompressError, Compressor> =>
-  Effect.flatMap(Compressor, (c) => c.verifyGzip(path, expectedBytes))

@@ -197,33 +197,29 @@ describe.each(fileSystems)("Compressor contract on $name", ({ layer }) => {
         expect(Buffer.from(gunzip(yield* fs.readFile(`${path}.gz`))).equals(Buffer.from(bytes))).toBe(true)
       })))
 
-    it.scoped("verifyGzip accepts a complete .gz and returns its decompressed size", () =>
+    it.scoped("finishCompression removes the original next to a complete .gz of the same bytes", () =>
       run(Effect.gen(function* () {
-        const { fs, path, bytes } = yield* setup()
+        const { fs, dir, path, bytes } = yield* setup()
         yield* fs.writeFile(`${path}.gz`, zlib.gzipSync(bytes))
-        expect(yield* Compressor.verifyGzip(`${path}.gz`, bytes.length)).toBe(bytes.length)
+        const done = yield* Effect.flatMap(Compressor.Compressor, (c) => c.finishCompression(path))
+        expect([done.check, done.bytesIn]).toEqual(["compared", bytes.length])
+        expect(yield* names(dir)).toEqual([`${NAME}.gz`])
       })))
 
     it.scoped.each([
       ["a truncated", (gz: Uint8Array) => gz.subarray(0, gz.length - 10)],
       ["an empty", () => new Uint8Array(0)],
       ["a non-gzip", () => Buffer.from("plain text, not gzip")],
-      ["a corrupted-body", (gz: Uint8Array) => Buffer.concat([gz.subarray(0, 100), Buffer.alloc(50, 0x55), gz.subarray(150)])]
-    ] as const)("verifyGzip rejects %s .gz with step verify", ([, damage]) =>
+      ["a corrupted-body", (gz: Uint8Array) => Buffer.concat([gz.subarray(0, 100), Buffer.alloc(50, 0x55), gz.subarray(150)])],
+      ["a complete but shorter", (_gz: Uint8Array, bytes: Uint8Array) => zlib.gzipSync(bytes.subarray(0, 1000))]
+    ] as const)("finishCompression next to %s .gz fails with step verify and keeps both", ([, damage]) =>
       run(Effect.gen(function* () {
-        const { fs, path, bytes } = yield* setup()
-        yield* fs.writeFile(`${path}.gz`, damage(zlib.gzipSync(bytes)))
-        const error = yield* Effect.flip(Compressor.verifyGzip(`${path}.gz`))
+        const { fs, dir, path, bytes } = yield* setup()
+        yield* fs.writeFile(`${path}.gz`, damage(zlib.gzipSync(bytes), bytes))
+        const error = yield* Effect.flip(Effect.flatMap(Compressor.Compressor, (c) => c.finishCompression(path)))
         expect([error._tag, error.step]).toEqual(["CompressError", "verify"])
-      })))
-
-    it.scoped("verifyGzip rejects a complete .gz of a different size than expected", () =>
-      run(Effect.gen(function* () {
-        const { fs, path, bytes } = yield* setup()
-        yield* fs.writeFile(`${path}.gz`, zlib.gzipSync(bytes.subarray(0, 1000)))
-        const error = yield* Effect.flip(Compressor.verifyGzip(`${path}.gz`, bytes.length))
-        expect(error.step).toBe("verify")
-        expect(error.message).toContain(`decompresses to 1000 bytes, expected ${bytes.length}`)
+        expect(yield* names(dir)).toEqual([NAME, `${NAME}.gz`])
+        expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
       })))
   })
 })
