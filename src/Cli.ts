@@ -313,7 +313,8 @@ const watch = Command.make("watch", {
       intervalSeconds: policy.checkIntervalSeconds
     }))
     return yield* Layer.launch(RetentionWorker.layer.pipe(
-      Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, policy)),
+      // This process runs nothing but the worker: switching its effective ids affects no one else.
+      Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...policy, allowProcessWideSu: true })),
       Layer.provide(SweeperLive)
     ))
   })).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
@@ -362,6 +363,7 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
       // Two writers pointed at one file: a configuration error, found before reading stdin.
       FileClaimed: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       UsageError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
+      InvalidSu: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       FilesFailed: () => Effect.succeed(EXIT.filesFailed),
       ReadFailed: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),
       InvalidLine: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.filesFailed),

@@ -6,8 +6,11 @@
  * checks with `fstat` that it is a regular file, with the device and inode the caller probed
  * (`expect`), then reads it through that descriptor only. It writes the gzip into
  * `path.gz.tmp`, created with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode 0600, and through that
- * descriptor gives it the original's owner and group (as gzip does; as root only), permission
- * bits and times, and fsyncs it. It checks the original did not change meanwhile (size and
+ * descriptor gives it the original's owner and group (`fchown`, whenever they differ from the
+ * temp's, as gzip does), permission bits and times, and fsyncs it. Only root can give a file
+ * another user's ownership: a caller that is not root fails such a compression with step
+ * `"chown"` and keeps the original, where gzip would keep a `.gz` owned by the caller; a `.gz`
+ * never changes hands silently. It checks the original did not change meanwhile (size and
  * mtime, by `fstat`), publishes with `link(path.gz.tmp, path.gz)` (never replaces: an existing
  * `path.gz` fails with step `"link"` and is left alone), checks that what `path.gz` now names
  * is the inode it wrote (`lstat`; a temp swapped for a symlink is caught here, and the new
@@ -15,7 +18,8 @@
  * still has the inode it read (`lstat`).
  *
  * If any step fails or the fiber is interrupted before the link, the `.gz.tmp` is removed and
- * the original is untouched; from the link to the removal of the original it runs
+ * the original is untouched (a temp, or a wrongly published `.gz`, that cannot be removed is
+ * named in the error's `cleanup`, "could not remove X: …"); from the link to the removal of the original it runs
  * uninterruptibly. So at every instant there is the original, a complete `.gz`, or both,
  * never neither. All file access goes through `SafeFs` (`layerNode`, or `layerMemory` over
  * `MemoryFileSystem`).
@@ -119,12 +123,6 @@ export interface Service {
    * byte-equal to it (step `"verify"` otherwise, both kept).
    */
   readonly finishCompression: (path: string, options?: FinishOptions) => Effect.Effect<Compressed, CompressError>
-  /**
-   * Streams `path` through gunzip to check it is a complete gzip file (CRC and length
-   * trailer), and, when `expectedBytes` is given, that it decompresses to exactly that many
-   * bytes. Returns the decompressed size. Fails with step `"verify"` (or `"read"`).
-   */
-  readonly verifyGzip: (path: string, expectedBytes?: number) => Effect.Effect<number, CompressError>
 }
 
 /** The compression service. */
@@ -169,6 +167,19 @@ const feed = (z: zlib.Gzip | zlib.Gunzip, chunk: Uint8Array | undefined): Effect
     }
   })
 
+const isNotFound = (e: unknown) =>
+  typeof e === "object" && e !== null && (e as { reason?: unknown }).reason === "NotFound"
+
+/** `error`, noting that `path` could not be removed afterwards (`error.cause` stays the primary failure). */
+const withCleanup = (error: CompressError, path: string, cause: unknown) =>
+  new CompressError({
+    path: error.path, step: error.step, cause: error.cause,
+    cleanup: [...(error.cleanup ?? []), `could not remove ${path}: ${cause instanceof Error ? cause.message : String(cause)}`]
+  })
+
+/** The `CompressError` of a step on `path`. */
+const failAt = (path: string) => (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
+
 const sameFile = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino
 const describeType = (t: SafeFs.Stat["type"]) => t === "SymbolicLink" ? "a symbolic link" : t === "Directory" ? "a directory" : "not a regular file"
 
@@ -203,7 +214,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       emit: (chunk: Buffer) => Effect.Effect<void, CompressError>
     ) =>
       Effect.gen(function* () {
-        const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
+        const fail = failAt(path)
         const z = yield* Effect.acquireRelease(Effect.sync(transform), (z) => Effect.sync(() => z.destroy()))
         const output: Array<Buffer> = []
         z.on("data", (chunk: Buffer) => void output.push(chunk))
@@ -224,7 +235,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       })
 
     /** Opens `path` without following a link and checks it is the regular file `expect` names. */
-    const openChecked = (path: string, fail: (step: CompressStep) => (cause: unknown) => CompressError, expect?: Identity) =>
+    const openChecked = (path: string, fail: ReturnType<typeof failAt>, expect?: Identity) =>
       Effect.gen(function* () {
         const handle = yield* safe.openRead(path).pipe(Effect.mapError((e) =>
           fail("read")(e._tag === "SystemError" && e.description === "ELOOP" ? `${path} is a symbolic link; not followed` : e)))
@@ -238,7 +249,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       })
 
     /** Removes `path` only if the name still has the identity of the file that was read. */
-    const removeOriginal = (path: string, read: Identity, fail: (step: CompressStep) => (cause: unknown) => CompressError) =>
+    const removeOriginal = (path: string, read: Identity, fail: ReturnType<typeof failAt>) =>
       Effect.gen(function* () {
         const now = yield* safe.lstat(path).pipe(Effect.mapError(fail("remove")))
         if (!sameFile(now, read)) {
@@ -251,7 +262,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       const withCpu = options.cpu ? options.cpu.withPermits(1) : noBound
       const tmp = path + TEMP_SUFFIX
       const gzip = path + GZIP_SUFFIX
-      const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
+      const fail = failAt(path)
       // Set before the exclusive create, as a create interrupted late may still have made the
       // file; cleared when the create finds a .gz.tmp that is someone else's, and once published.
       let ownsTemp = false
@@ -319,10 +330,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         const published = yield* Effect.either(safe.lstat(gzip))
         if (published._tag === "Left" || !sameFile(published.right, temp) || published.right.type !== "File") {
           // The name was created by this link: it is ours to remove, whatever it now is.
-          yield* Effect.ignore(safe.unlink(gzip))
-          return yield* Effect.fail(fail("publish")(published._tag === "Left" ? published.left
+          const removed = yield* Effect.either(safe.unlink(gzip))
+          const error = fail("publish")(published._tag === "Left" ? published.left
             : `${tmp} was replaced while compressing (${gzip} would have been ${describeType(published.right.type)} ` +
-              `with inode ${published.right.ino}, not the file written, inode ${temp.ino}); nothing published`))
+              `with inode ${published.right.ino}, not the file written, inode ${temp.ino}); nothing published`)
+          return yield* Effect.fail(removed._tag === "Left" ? withCleanup(error, gzip, removed.left) : error)
         }
         ownsTemp = false
         yield* safe.unlink(tmp).pipe(Effect.mapError(fail("unlink")))
@@ -346,6 +358,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         return { path, gzip, bytesIn, bytesOut, check: "written" } satisfies Compressed
       }).pipe(
         Effect.scoped,
+        // A failure reports a temp it could not remove; an interruption or defect has no error to add it to.
+        Effect.catchAll((error) => Effect.suspend(() => {
+          if (!ownsTemp) return Effect.fail(error)
+          ownsTemp = false
+          return Effect.flatMap(Effect.either(safe.unlink(tmp)), (removed) => Effect.fail(
+            removed._tag === "Left" && !isNotFound(removed.left) ? withCleanup(error, tmp, removed.left) : error))
+        })),
         Effect.onExit((exit) =>
           Exit.isFailure(exit) && ownsTemp ? Effect.ignore(safe.unlink(tmp)) : Effect.void
         ),
@@ -355,8 +374,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
 
     const finishCompression = (path: string, options: FinishOptions = {}): Effect.Effect<Compressed, CompressError> => {
       const gzip = path + GZIP_SUFFIX
-      const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
-      const failGz = (step: CompressStep) => (cause: unknown) => new CompressError({ path: gzip, step, cause })
+      const fail = failAt(path)
+      const failGz = failAt(gzip)
       const withCpu = options.cpu ? options.cpu.withPermits(1) : noBound
       return Effect.gen(function* () {
         const original = yield* openChecked(path, fail, options.expect)
@@ -391,24 +410,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
       }).pipe(Effect.scoped, Effect.withSpan("Compressor.finishCompression", { attributes: { path }, captureStackTrace: false }))
     }
 
-    const verifyGzip = (path: string, expectedBytes?: number): Effect.Effect<number, CompressError> => {
-      const fail = (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
-      return Effect.gen(function* () {
-        const { handle } = yield* openChecked(path, fail)
-        let decompressed = 0
-        const compressed = yield* pump(path, handle, () => zlib.createGunzip(), "verify", (chunk) =>
-          Effect.sync(() => void (decompressed += chunk.length)))
-        if (compressed === 0) return yield* Effect.fail(fail("verify")("empty file, not a gzip stream"))
-        if (expectedBytes !== undefined && decompressed !== expectedBytes) {
-          return yield* Effect.fail(
-            fail("verify")(`decompresses to ${decompressed} bytes, expected ${expectedBytes}`)
-          )
-        }
-        return decompressed
-      }).pipe(Effect.scoped)
-    }
-
-    return { gzipFile, finishCompression, verifyGzip }
+    return { gzipFile, finishCompression }
   })
 
 /**
@@ -442,14 +444,3 @@ export const layerWith = (options: Options): Layer.Layer<Compressor, never, Safe
  */
 export const gzipFile = (path: string, options?: GzipOptions): Effect.Effect<Compressed, CompressError, Compressor> =>
   Effect.flatMap(Compressor, (c) => c.gzipFile(path, options))
-
-/**
- * Checks a `.gz` with the `Compressor` in context.
- *
- * @example
- * ```ts
- * const bytes = yield* Compressor.verifyGzip("/var/log/relay/app-2026-01-01.ndjson.gz")
- * ```
- */
-export const verifyGzip = (path: string, expectedBytes?: number): Effect.Effect<number, CompressError, Compressor> =>
-  Effect.flatMap(Compressor, (c) => c.verifyGzip(path, expectedBytes))

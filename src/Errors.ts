@@ -95,10 +95,16 @@ export class CompressError extends Data.TaggedError("CompressError")<{
   readonly path: string
   readonly step: CompressStep
   readonly cause: unknown
+  /**
+   * What could not be cleaned up after the failure ("could not remove X: …"), e.g. a `.gz.tmp`
+   * or a wrongly published `.gz` left behind; `cause` stays the failure itself.
+   */
+  readonly cleanup?: ReadonlyArray<string>
 }> {
   override get message() {
     const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `compressing ${this.path}: ${this.step} failed: ${cause}`
+    const cleanup = this.cleanup === undefined || this.cleanup.length === 0 ? "" : `; ${this.cleanup.join("; ")}`
+    return `compressing ${this.path}: ${this.step} failed: ${cause}${cleanup}`
   }
 }
 

@@ -60,7 +60,8 @@ export const Policy = Schema.Struct({
   maxAgeDays: MaxAgeDays,
   compressAgeDays: CompressAgeDays,
   checkIntervalSeconds: CheckIntervalSeconds,
-  su: Schema.optional(Su)
+  su: Schema.optional(Su),
+  allowProcessWideSu: Schema.optional(Schema.Boolean)
 })
 export type Policy = typeof Policy.Type
 
@@ -77,10 +78,19 @@ export interface Input {
   readonly checkIntervalSeconds?: number
   /** Act as this user and group while sweeping (logrotate's `su`). Default: the process's own ids. */
   readonly su?: Su
+  /**
+   * `su` switches the effective user and group of the whole process: in a host that runs the
+   * `RetentionWorker`, every other fiber (appenders included) acts as that user while a
+   * directory is swept. So `RetentionWorker.layer` refuses a policy with `su` (`InvalidSu`)
+   * unless this is `true`: run the sweep in a process of its own instead (the CLI's
+   * `sweep --su` or `watch --su`), or set it when nothing else in the process writes files.
+   * Default `false`. No environment variable.
+   */
+  readonly allowProcessWideSu?: boolean
 }
 
 /** The name each field is reported under in `InvalidConfig.variable`. */
-export type Names = { readonly [K in Exclude<keyof Input, "su">]-?: string }
+export type Names = { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu">]-?: string }
 
 /** The environment variable of each field, without host prefix. */
 export const variables: Names = {
@@ -133,7 +143,8 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
       }))
     }
     const su = input.su === undefined ? {} : { su: yield* field(Su, "su", input.su, "USER:GROUP, names or numeric ids") }
-    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...su }
+    const allow = input.allowProcessWideSu === undefined ? {} : { allowProcessWideSu: input.allowProcessWideSu }
+    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...su, ...allow }
   })
 
 /** Retention off, and the defaults for everything else. */

@@ -9,6 +9,12 @@
  *
  * When the policy is disabled, the layer logs "retention disabled" once and does nothing.
  *
+ * A policy with `su` is refused (the layer fails with `InvalidSu`, and `sweepOnce` logs it and
+ * sweeps nothing) unless it also sets `allowProcessWideSu: true`: `su` switches the effective
+ * ids of the whole process, so in a host every other fiber (appenders included) would act as
+ * that user while a directory is swept. Sweep such directories in a process of their own (the
+ * CLI's `sweep --su USER:GROUP` or `watch --su USER:GROUP`, which opts in, being alone in its process).
+ *
  * @example
  * ```ts
  * import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
@@ -30,8 +36,26 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import { RetentionPolicy } from "./RetentionPolicy.js"
+import { InvalidSu } from "./Errors.js"
+import { type Policy, RetentionPolicy } from "./RetentionPolicy.js"
 import { Sweeper } from "./Sweeper.js"
+
+/**
+ * Fails with `InvalidSu` when the policy sets `su` without `allowProcessWideSu: true` (see the
+ * module comment).
+ *
+ * @example
+ * ```ts
+ * yield* RetentionWorker.checkSu(policy) // InvalidSu unless su is unset or explicitly allowed
+ * ```
+ */
+export const checkSu = (policy: Policy): Effect.Effect<void, InvalidSu> =>
+  policy.su === undefined || policy.allowProcessWideSu === true ? Effect.void : Effect.fail(new InvalidSu({
+    value: `${policy.su.user}:${policy.su.group}`,
+    reason: "su switches the effective ids of the whole process, so every other fiber of this host would act as that " +
+      "user meanwhile; it needs a process of its own (the CLI: `effect-logrotate sweep --su` or `watch --su`), " +
+      "or allowProcessWideSu: true in the policy when nothing else in the process writes files"
+  }))
 
 /**
  * One sweep of the policy's directories, never failing: a defect or failure is logged.
@@ -44,11 +68,12 @@ import { Sweeper } from "./Sweeper.js"
 export const sweepOnce: Effect.Effect<void, never, RetentionPolicy | Sweeper> = Effect.gen(function* () {
   const policy = yield* RetentionPolicy
   const sweeper = yield* Sweeper
+  yield* checkSu(policy)
   yield* sweeper.sweep(policy.dirs, policy)
 }).pipe(
   Effect.catchAllCause((cause) =>
     Cause.isInterruptedOnly(cause)
-      ? Effect.failCause(cause)
+      ? Effect.interrupt
       : Effect.logError("retention sweep failed unexpectedly").pipe(Effect.annotateLogs({ cause: Cause.pretty(cause) }))
   ),
   Effect.annotateLogs({ component: "retention" })
@@ -56,19 +81,21 @@ export const sweepOnce: Effect.Effect<void, never, RetentionPolicy | Sweeper> = 
 
 /**
  * The worker, scoped to the layer: sweeps at startup, then every `checkIntervalSeconds`
- * after the previous sweep ends; interrupted when the scope closes.
+ * after the previous sweep ends; interrupted when the scope closes. Fails with `InvalidSu` when
+ * the policy sets `su` without `allowProcessWideSu: true`.
  *
  * @example
  * ```ts
  * const AppLive = Layer.mergeAll(LoggingLive, RetentionWorker.layer.pipe(Layer.provide(RetentionDeps)))
  * ```
  */
-export const layer: Layer.Layer<never, never, RetentionPolicy | Sweeper> = Layer.scopedDiscard(
+export const layer: Layer.Layer<never, InvalidSu, RetentionPolicy | Sweeper> = Layer.scopedDiscard(
   Effect.gen(function* () {
     const policy = yield* RetentionPolicy
     if (!policy.enabled) {
       return yield* Effect.logInfo("retention disabled").pipe(Effect.annotateLogs({ component: "retention" }))
     }
+    yield* checkSu(policy)
     yield* Effect.logInfo("retention enabled").pipe(Effect.annotateLogs({
       component: "retention", dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays,
       compressAgeDays: policy.compressAgeDays, checkIntervalSeconds: policy.checkIntervalSeconds

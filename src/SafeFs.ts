@@ -3,6 +3,8 @@
  * works in directories other users can write (retention, often run as root).
  * `@effect/platform`'s `FileSystem` works by path and has none of them.
  *
+ * - `openRead` never blocks (`O_NONBLOCK`: a FIFO opens at once, and `stat` tells it is not a
+ *   regular file).
  * - `openRead` and `createExclusive` never follow a symbolic link (`O_NOFOLLOW`; a link fails
  *   with reason `"BadResource"` and description `ELOOP`), and `createExclusive` never opens an
  *   existing file (`O_CREAT|O_EXCL`: `"AlreadyExists"`).
@@ -70,7 +72,11 @@ export interface Handle {
 }
 
 export interface Service {
-  /** `O_RDONLY|O_NOFOLLOW`; closed with the scope. */
+  /**
+   * `O_RDONLY|O_NOFOLLOW|O_NONBLOCK`; closed with the scope. `O_NONBLOCK` changes nothing for a
+   * regular file, and makes the open of a FIFO return at once instead of waiting for a writer
+   * (so a FIFO swapped in for a file never hangs the caller; its `stat` says `"Other"`).
+   */
   readonly openRead: (path: string) => Effect.Effect<Handle, PlatformError, Scope.Scope>
   /** `O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW` with `mode`; closed with the scope. */
   readonly createExclusive: (path: string, mode: number) => Effect.Effect<Handle, PlatformError, Scope.Scope>
@@ -145,7 +151,7 @@ const openNode = (method: string, path: string, flags: number, mode?: number) =>
  * ```
  */
 export const layerNode: Layer.Layer<SafeFs> = Layer.succeed(SafeFs, {
-  openRead: (path) => openNode("openRead", path, C.O_RDONLY | C.O_NOFOLLOW),
+  openRead: (path) => openNode("openRead", path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK),
   createExclusive: (path, mode) =>
     openNode("createExclusive", path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode),
   link: (from, to) => call("link", to, () => fsp.link(from, to)),

@@ -59,7 +59,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Effect, Either, Layer, Metric, Option } from "effect"
 import * as os from "node:os"
 import * as Path from "node:path"
-import { Compressor, type Identity } from "./Compressor.js"
+import { type Compressed, Compressor, type Identity } from "./Compressor.js"
 import * as DatedFile from "./DatedFile.js"
 import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "./Errors.js"
 import * as LockFile from "./internal/LockFile.js"
@@ -267,6 +267,12 @@ type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }
   | { readonly _tag: "Deleted"; readonly file: DeletedFile }
 
+/** A compression's outcome, as the report lists it (for `Compress` and `FinishCompression` alike). */
+const compressedOutcome = (reason: CompressedFile["reason"]) => (c: Compressed): Outcome => ({
+  _tag: "Compressed",
+  file: { path: c.path, gzip: c.gzip, bytesBefore: c.bytesIn, bytesAfter: c.bytesOut, reason, check: c.check }
+})
+
 const failure = (path: string, operation: SweepFailure["operation"]) => (error: SweepFailure["error"]) =>
   new SweepFailure({ path, operation, error })
 
@@ -324,19 +330,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       case "Compress":
         return compressor.gzipFile(action.path, { cpu, ...identity(stats, action.path) }).pipe(
           Effect.mapError(failure(action.path, "compress")),
-          Effect.map((c): Outcome => ({
-            _tag: "Compressed",
-            file: { path: c.path, gzip: c.gzip, bytesBefore: c.bytesIn, bytesAfter: c.bytesOut, reason: action.reason, check: c.check }
-          }))
+          Effect.map(compressedOutcome(action.reason))
         )
       case "FinishCompression": {
         const gz = identity(stats, action.gzip).expect
         return compressor.finishCompression(action.path, { cpu, ...identity(stats, action.path), ...(gz ? { expectGzip: gz } : {}) }).pipe(
           Effect.mapError((e) => failure(e.path, e.step === "verify" || e.path === action.gzip ? "verify" : "compress")(e)),
-          Effect.map((c): Outcome => ({
-            _tag: "Compressed",
-            file: { path: c.path, gzip: c.gzip, bytesBefore: c.bytesIn, bytesAfter: c.bytesOut, reason: action.reason, check: c.check }
-          }))
+          Effect.map(compressedOutcome(action.reason))
         )
       }
     }

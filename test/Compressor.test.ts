@@ -8,6 +8,7 @@ import * as SafeFs from "../src/SafeFs.js"
 import { compressionPaths, type FaultMethod, fileSystems, gunzip, Instrumented, names, ndjson, tempDir } from "./support/retention.js"
 
 const NAME = "app-2026-01-01.ndjson"
+const isRoot = process.getuid?.() === 0
 const SafeFsTag = SafeFs.SafeFs
 
 /** A 300 KB file (five 64 KiB reads) in a fresh temp dir. */
@@ -196,33 +197,29 @@ describe.each(fileSystems)("Compressor contract on $name", ({ layer }) => {
         expect(Buffer.from(gunzip(yield* fs.readFile(`${path}.gz`))).equals(Buffer.from(bytes))).toBe(true)
       })))
 
-    it.scoped("verifyGzip accepts a complete .gz and returns its decompressed size", () =>
+    it.scoped("finishCompression removes the original next to a complete .gz of the same bytes", () =>
       run(Effect.gen(function* () {
-        const { fs, path, bytes } = yield* setup()
+        const { fs, dir, path, bytes } = yield* setup()
         yield* fs.writeFile(`${path}.gz`, zlib.gzipSync(bytes))
-        expect(yield* Compressor.verifyGzip(`${path}.gz`, bytes.length)).toBe(bytes.length)
+        const done = yield* Effect.flatMap(Compressor.Compressor, (c) => c.finishCompression(path))
+        expect([done.check, done.bytesIn]).toEqual(["compared", bytes.length])
+        expect(yield* names(dir)).toEqual([`${NAME}.gz`])
       })))
 
     it.scoped.each([
       ["a truncated", (gz: Uint8Array) => gz.subarray(0, gz.length - 10)],
       ["an empty", () => new Uint8Array(0)],
       ["a non-gzip", () => Buffer.from("plain text, not gzip")],
-      ["a corrupted-body", (gz: Uint8Array) => Buffer.concat([gz.subarray(0, 100), Buffer.alloc(50, 0x55), gz.subarray(150)])]
-    ] as const)("verifyGzip rejects %s .gz with step verify", ([, damage]) =>
+      ["a corrupted-body", (gz: Uint8Array) => Buffer.concat([gz.subarray(0, 100), Buffer.alloc(50, 0x55), gz.subarray(150)])],
+      ["a complete but shorter", (_gz: Uint8Array, bytes: Uint8Array) => zlib.gzipSync(bytes.subarray(0, 1000))]
+    ] as const)("finishCompression next to %s .gz fails with step verify and keeps both", ([, damage]) =>
       run(Effect.gen(function* () {
-        const { fs, path, bytes } = yield* setup()
-        yield* fs.writeFile(`${path}.gz`, damage(zlib.gzipSync(bytes)))
-        const error = yield* Effect.flip(Compressor.verifyGzip(`${path}.gz`))
+        const { fs, dir, path, bytes } = yield* setup()
+        yield* fs.writeFile(`${path}.gz`, damage(zlib.gzipSync(bytes), bytes))
+        const error = yield* Effect.flip(Effect.flatMap(Compressor.Compressor, (c) => c.finishCompression(path)))
         expect([error._tag, error.step]).toEqual(["CompressError", "verify"])
-      })))
-
-    it.scoped("verifyGzip rejects a complete .gz of a different size than expected", () =>
-      run(Effect.gen(function* () {
-        const { fs, path, bytes } = yield* setup()
-        yield* fs.writeFile(`${path}.gz`, zlib.gzipSync(bytes.subarray(0, 1000)))
-        const error = yield* Effect.flip(Compressor.verifyGzip(`${path}.gz`, bytes.length))
-        expect(error.step).toBe("verify")
-        expect(error.message).toContain(`decompresses to 1000 bytes, expected ${bytes.length}`)
+        expect(yield* names(dir)).toEqual([NAME, `${NAME}.gz`])
+        expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
       })))
   })
 })
@@ -249,7 +246,7 @@ describe.each(fileSystems)("Compressor paths on $name", ({ layer }) => {
     }).pipe(Effect.provide(layer({ wholeFileMaxBytes: LIMIT }))))
 })
 
-describe.each(fileSystems)("Compressor safety on $name (issue 9)", ({ layer }) => {
+describe.each(fileSystems)("Compressor safety on $name (issue 9)", ({ layer, name }) => {
   const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
 
   it.scoped("publishing never replaces an existing .gz: the link fails, the .gz and the original are kept", () =>
@@ -292,16 +289,75 @@ describe.each(fileSystems)("Compressor safety on $name (issue 9)", ({ layer }) =
       expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
     })))
 
-  it.scoped("the .gz keeps the original's owner and group", () =>
+  // chown to another user needs root on Node (CI runs as root); the in-memory variant always runs.
+  it.scoped.runIf(name === "MemoryFileSystem" || isRoot)("the .gz keeps the original's owner and group", () =>
     run(Effect.gen(function* () {
       const { fs, path } = yield* setup()
       const safe = yield* SafeFsTag
       yield* fs.chown(path, 65534, 65534)
       const before = yield* safe.lstat(path)
-      if (before.uid !== 65534) return // chown needs root on Node; the root-only test below covers it
+      expect([before.uid, before.gid]).toEqual([65534, 65534])
       yield* fs.chmod(path, 0o640)
       yield* Compressor.gzipFile(path)
       const gz = yield* safe.lstat(`${path}.gz`)
       expect([gz.uid, gz.gid, gz.mode & 0o7777]).toEqual([65534, 65534, 0o640])
     })))
+})
+
+describe.each(fileSystems)("Compressor cleanup failures on $name (reported, never swallowed)", ({ layer, name }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+
+  it.scoped("a .gz.tmp that cannot be removed after a failure is named in the error; the failure stays the cause", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, path, bytes } = yield* setup()
+      const tools = yield* Instrumented
+      tools.inject({ method: "sync", path: new RegExp(`${NAME}\\.gz\\.tmp$`), reason: "Unknown" })
+      tools.inject({ method: "unlink", path: `${path}.gz.tmp`, reason: "PermissionDenied" })
+      const error = yield* Effect.flip(Compressor.gzipFile(path))
+      expect(error.step).toBe("sync")
+      expect(String((error.cause as { description?: unknown }).description)).toBe("injected fault")
+      expect(error.cleanup).toEqual([expect.stringContaining(`could not remove ${path}.gz.tmp`)])
+      expect(error.message).toContain(`sync failed`)
+      expect(error.message).toContain(`could not remove ${path}.gz.tmp`)
+      expect(yield* names(dir)).toEqual([NAME, `${NAME}.gz.tmp`])
+      expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+    })))
+
+  it.scoped("a wrongly published .gz (the temp swapped for a symlink) that cannot be removed is named in the error", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, path, bytes } = yield* setup()
+      const tools = yield* Instrumented
+      const elsewhere = yield* tempDir
+      yield* fs.writeFileString(`${elsewhere}/victim`, "not yours\n")
+      let swapped = false
+      tools.hook("chmod", /\.gz\.tmp$/, () => Effect.suspend(() => swapped ? Effect.void : Effect.orDie(Effect.gen(function* () {
+        swapped = true
+        yield* fs.remove(`${path}.gz.tmp`)
+        yield* fs.symlink(`${elsewhere}/victim`, `${path}.gz.tmp`)
+      }))))
+      tools.inject({ method: "unlink", path: `${path}.gz`, reason: "PermissionDenied" })
+      const error = yield* Effect.flip(Compressor.gzipFile(path))
+      expect(swapped).toBe(true)
+      expect(error.step).toBe("publish")
+      expect(String(error.cause)).toContain("was replaced while compressing")
+      expect(error.cleanup).toEqual([expect.stringContaining(`could not remove ${path}.gz:`)])
+      expect(error.message).toContain(`could not remove ${path}.gz:`)
+      expect(yield* names(dir)).toEqual([NAME, `${NAME}.gz`])
+      expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+    })))
+
+  it.scoped.runIf(name === "MemoryFileSystem" || isRoot)(
+    "a file owned by someone else, by a caller that may not chown it (not root), is not compressed: step chown, never given away", () =>
+      run(Effect.gen(function* () {
+        const { fs, dir, path, bytes } = yield* setup()
+        const tools = yield* Instrumented
+        yield* fs.chown(path, 65534, 65534)
+        // fchown of the temp refused, as the kernel refuses it to a caller that is not root.
+        tools.inject({ method: "chown", path: `${path}.gz.tmp`, reason: "PermissionDenied", times: Infinity })
+        const error = yield* Effect.flip(Compressor.gzipFile(path))
+        expect(error.step).toBe("chown")
+        expect(error.cleanup).toBeUndefined()
+        expect(yield* names(dir)).toEqual([NAME])
+        expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
+      })))
 })

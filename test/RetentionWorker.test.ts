@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Layer, Logger, Ref, Scope, TestClock } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Layer, Logger, Ref, Scope, TestClock } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import * as RetentionPlan from "../src/RetentionPlan.js"
 import * as RetentionPolicy from "../src/RetentionPolicy.js"
@@ -153,6 +153,29 @@ describe("RetentionWorker", () => {
       expect(yield* Effect.provide(names("/logs"), context)).toEqual([name])
       expect(Buffer.from(yield* fs.readFile(`/logs/${name}`)).equals(Buffer.from(bytes))).toBe(true)
     }).pipe(Effect.scoped))
+
+  it.effect("a policy with su is refused (InvalidSu: it needs a process of its own) and nothing is swept, unless allowProcessWideSu is set", () =>
+    Effect.gen(function* () {
+      const base = { enabled: true, dirs: ["/logs"], maxAgeDays: 30, compressAgeDays: 7, checkIntervalSeconds: INTERVAL,
+        su: { user: "nobody", group: "nogroup" } }
+      const refused = yield* stubSweeper()
+      const error = yield* Effect.flip(start(RetentionWorker.layer.pipe(
+        Layer.provide(refused.sweeper), Layer.provide(RetentionPolicy.layer(base)))))
+      yield* TestClock.adjust(`${INTERVAL * 3} seconds`)
+      expect(error._tag).toBe("InvalidSu")
+      expect(error.message).toContain("nobody:nogroup")
+      expect(error.message).toContain("process of its own")
+      expect(error.message).toContain("allowProcessWideSu")
+      expect((yield* Ref.get(refused.stats)).started).toBe(0)
+      const once = yield* Effect.flip(RetentionWorker.checkSu(Either.getOrThrow(RetentionPolicy.make(base))))
+      expect(once._tag).toBe("InvalidSu")
+
+      const allowed = yield* stubSweeper()
+      yield* start(RetentionWorker.layer.pipe(
+        Layer.provide(allowed.sweeper), Layer.provide(RetentionPolicy.layer({ ...base, allowProcessWideSu: true }))))
+      yield* TestClock.adjust(0)
+      expect((yield* Ref.get(allowed.stats)).started).toBe(1)
+    }))
 
   it.effect("sweepOnce sweeps the policy's directories with the policy", () =>
     Effect.gen(function* () {

@@ -1,6 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { execFileSync } from "node:child_process"
 import * as SafeFs from "../src/SafeFs.js"
 import { memoryBase, nodeBase } from "./support/retention.js"
 
@@ -73,4 +74,22 @@ describe.each(implementations)("SafeFs.$name", ({ layer }) => {
       expect((yield* safe.lstat(`${dir}/link`)).type).toBe("SymbolicLink")
       expect((yield* safe.lstat(`${dir}/file`)).type).toBe("File")
     }).pipe(Effect.provide(layer())))
+})
+
+describe("SafeFs.layerNode openRead (O_NONBLOCK)", () => {
+  it.scoped("opens a FIFO at once, without a writer, and its stat says it is not a regular file; a regular file reads as before", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const safe = yield* SafeFs.SafeFs
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "safefs-" })
+      execFileSync("mkfifo", [`${dir}/fifo`])
+      const fifo = yield* safe.openRead(`${dir}/fifo`)
+      expect((yield* fifo.stat).type).toBe("Other")
+      yield* fs.writeFileString(`${dir}/file`, "bytes\n")
+      const file = yield* safe.openRead(`${dir}/file`)
+      const buffer = new Uint8Array(16)
+      const n = yield* file.read(buffer)
+      expect(Buffer.from(buffer.subarray(0, n)).toString()).toBe("bytes\n")
+      expect(yield* file.read(buffer)).toBe(0)
+    }).pipe(Effect.provide(nodeBase)))
 })
