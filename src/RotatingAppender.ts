@@ -19,8 +19,9 @@
  *   wait; an append that fails was not accepted. Lines already on disk are never touched.
  *
  * One writer per file:
- * - `make` claims the file before opening it, with the lock file `<dir>/.<name>.lock`
- *   (pid, host, time, purpose; see `internal/LockFile`): a second appender on the same path,
+ * - `make` claims the file before opening it, with the lock file `<dir>/.<name>.lock`, `<dir>`
+ *   being the directory's real path (pid, host, time, purpose; see `internal/LockFile`): a
+ *   second appender on the same path, or on an alias of it through a symlinked directory,
  *   in this process or another one on this host, fails at `make` with `FileClaimed` naming
  *   the path and the holder. The claim is released after the final flush and close; one
  *   left by a crash is taken over when its pid is dead. The hidden name is never a backup
@@ -412,8 +413,11 @@ export const make = (
       })
 
     // The claim comes first, so it is released last: after the final flush and close.
-    const lockPath = lockPathOf(path)
     yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
+    // The claim names the directory's real path: two appenders reaching one file through a
+    // symlinked alias claim one lock file (LockFile also compares lock files by inode).
+    const realDir = yield* fs.realPath(Path.dirname(path)).pipe(writeError("claim"))
+    const lockPath = lockPathOf(Path.join(realDir, Path.basename(path)))
     yield* LockFile.acquire(lockPath, "append").pipe(
       Effect.catchTags({
         LockHeld: (held) => Effect.fail(new FileClaimed({ path, lockPath, holder: held.holder })),

@@ -16,7 +16,7 @@ const holderJson = (pid: number, hostname = Os.hostname(), purpose = "test") =>
 describe("LockFile.isStale (pure)", () => {
   const judge: LockFile.Judge = {
     hostname: "here", pid: 100, now: 1_000_000, isAlive: (pid) => pid === 200,
-    heldElsewhereInProcess: false, processId: "me"
+    heldInProcess: false, processId: "me"
   }
   const holder = (pid: number, hostname = "here") => ({ pid, hostname, acquiredAt: "t", purpose: "p" })
   const observed = (h: LockFile.Holder | undefined, extra: Partial<LockFile.Observed> = {}): LockFile.Observed =>
@@ -26,12 +26,12 @@ describe("LockFile.isStale (pure)", () => {
   it("a dead pid on this host is stale", () => expect(LockFile.isStale(observed(holder(300)), judge)).toBe(true))
   it("a holder on another host is never stale", () =>
     expect(LockFile.isStale(observed(holder(300, "elsewhere")), judge)).toBe(false))
-  it("our own pid is stale unless this process wrote it and still holds the path", () => {
+  it("our own pid is stale unless this process wrote it and still holds that very file", () => {
     expect(LockFile.isStale(observed(holder(100)), judge)).toBe(true)
-    expect(LockFile.isStale(observed(holder(100)), { ...judge, heldElsewhereInProcess: true })).toBe(true)
-    expect(LockFile.isStale(observed(holder(100), { instance: "me" }), { ...judge, heldElsewhereInProcess: true })).toBe(false)
+    expect(LockFile.isStale(observed(holder(100)), { ...judge, heldInProcess: true })).toBe(true)
+    expect(LockFile.isStale(observed(holder(100), { instance: "me" }), { ...judge, heldInProcess: true })).toBe(false)
     expect(LockFile.isStale(observed(holder(100), { instance: "me" }), judge)).toBe(true)
-    expect(LockFile.isStale(observed(holder(100), { instance: "earlier" }), { ...judge, heldElsewhereInProcess: true })).toBe(true)
+    expect(LockFile.isStale(observed(holder(100), { instance: "earlier" }), { ...judge, heldInProcess: true })).toBe(true)
   })
   it("an unreadable lock is stale only once older than the grace period", () => {
     expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS }), judge)).toBe(false)
@@ -192,6 +192,23 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       expect(exits.filter(({ exit }) => Exit.isSuccess(exit)).length).toBe(1)
       for (const { scope } of exits) yield* Scope.close(scope, Exit.void)
       expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("a lock held through one path is held through a symlinked alias of its directory (same process, same view)", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.makeDirectory(`${dir}/d`)
+      yield* fs.symlink(`${dir}/d`, `${dir}/alias`)
+      const first = yield* acquireOpen(`${dir}/d/x.lock`, "first")
+      expect(Exit.isSuccess(first.exit)).toBe(true)
+      const held = yield* fs.readFileString(`${dir}/d/x.lock`)
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/alias/x.lock`, "second")))
+      expect(error._tag).toBe("LockHeld")
+      expect((error as LockHeld).holder).toMatchObject({ pid: process.pid, purpose: "first" })
+      expect(yield* fs.readFileString(`${dir}/d/x.lock`)).toBe(held)
+      yield* Scope.close(first.scope, Exit.void)
+      expect(yield* fs.readDirectory(`${dir}/d`)).toEqual([])
     })))
 
   it.scoped("release leaves alone a lock file that no longer holds our holder", () =>

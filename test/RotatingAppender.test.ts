@@ -356,6 +356,22 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
       expect(onDisk).toEqual([...lines(20), ...lines(20, 9, "m")])
     })))
 
+  it.scoped("a second appender through a symlinked alias of the directory fails with FileClaimed; the claim names the real directory", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.makeDirectory(`${dir}/d`)
+      yield* fs.symlink(`${dir}/d`, `${dir}/alias`)
+      const real = yield* fs.realPath(`${dir}/d`)
+      const first = yield* open(`${dir}/d/app.jsonl`, 0, 1)
+      const error = yield* Effect.flip(Effect.scoped(RotatingAppender.make(`${dir}/alias/app.jsonl`, { policy: policy(0, 1) })))
+      expect(error._tag).toBe("FileClaimed")
+      expect((error as FileClaimed).lockPath).toBe(`${real}/.app.jsonl.lock`)
+      yield* first.log.appendAll(lines(3))
+      yield* first.close
+      expect(yield* readAll(`${dir}/d`)).toEqual({ "app.jsonl": lines(3).map((l) => l + "\n").join("") })
+    })))
+
   it.scoped("two layers on one path in one program: the program fails with FileClaimed, nothing is written twice", () =>
     run(Effect.gen(function* () {
       const dir = yield* tempDir

@@ -9,11 +9,13 @@
  *   holder. The lock is released when the scope closes: the file is removed, but only if it
  *   still holds our holder (a lock someone else took over is left alone).
  * - Within one process a registry (keyed by `FileSystem` instance and path, shared through
- *   `globalThis`) refuses a second acquire before touching the disk.
+ *   `globalThis`) refuses a second acquire before touching the disk, and records the identity
+ *   (device, inode) of every lock file this process holds: a lock reached through another
+ *   path (a symlinked alias of its directory) or another `FileSystem` view is still ours.
  * - A lock file is **stale**, and recovered, when:
  *   - its holder is on this host and its pid is not alive (`process.kill(pid, 0)` → ESRCH);
- *   - its pid is our own pid but this process does not hold it (a container restarted and
- *     reused pid 1);
+ *   - its pid is our own pid but this process does not hold that very file (by device and
+ *     inode; a container restarted and reused pid 1);
  *   - it is empty or not valid JSON and older than `UNREADABLE_GRACE_MS` (a crash between
  *     the create and the write).
  *   A holder on another host is never judged stale: remove its file by hand.
@@ -69,8 +71,10 @@ export interface Observed {
   readonly holder: Holder | undefined
   /** The random id of the process that wrote it (see `processId`), when present. */
   readonly instance: string | undefined
-  /** Modification time, read only for unparseable files. */
+  /** Modification time, when the file could be stat'ed. */
   readonly mtimeMs: number | undefined
+  /** The file's identity, `"<dev>:<ino>"`, when the file could be stat'ed. */
+  readonly identity?: string | undefined
 }
 
 /** What `isStale` needs to know about here and now. */
@@ -80,10 +84,11 @@ export interface Judge {
   readonly now: number
   readonly isAlive: (pid: number) => boolean
   /**
-   * Another `FileSystem` instance of this process holds (or is taking) this path. Through the
-   * same instance nobody else can: the registry refuses a second acquire before any I/O.
+   * The observed lock file (its device and inode, whatever path or `FileSystem` view reached
+   * it) is one this process created and still holds. Paths are not compared: a symlinked
+   * alias of the directory names the same file under another path.
    */
-  readonly heldElsewhereInProcess: boolean
+  readonly heldInProcess: boolean
   readonly processId: string
 }
 
@@ -95,10 +100,10 @@ export const isStale = (observed: Observed, judge: Judge): boolean => {
   }
   if (holder.hostname !== judge.hostname) return false
   if (holder.pid === judge.pid) {
-    // Ours only if written by this process (our random process id) and still held through
-    // another view of the same disk; otherwise an earlier process with the same pid left it
-    // (containers reuse pid 1), or this process failed to remove it.
-    return !(observed.instance === judge.processId && judge.heldElsewhereInProcess)
+    // Ours only if written by this process (our random process id) and the very file is one
+    // this process holds; otherwise an earlier process with the same pid left it (containers
+    // reuse pid 1), or this process failed to remove it.
+    return !(observed.instance === judge.processId && judge.heldInProcess)
   }
   return !judge.isAlive(holder.pid)
 }
@@ -125,20 +130,27 @@ export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
 interface Registry {
   /** Locks held (or being taken) per FileSystem instance: path → holder. */
   readonly byFs: WeakMap<object, Map<string, Holder>>
-  /** How many FileSystem instances of this process hold each path. */
-  readonly byPath: Map<string, number>
+  /**
+   * Identities (`"<dev>:<ino>"`) of the lock files this process created and holds, with how
+   * many holds each has (an inode number may be reused after a release).
+   */
+  readonly files: Map<string, number>
   /** A random id of this process, written into its lock files. */
   readonly processId: string
 }
 
-const registryKey = Symbol.for("effect-logrotate/LockFile/registry/v1")
+const registryKey = Symbol.for("effect-logrotate/LockFile/registry/v2")
 const registry: Registry = ((globalThis as Record<symbol, unknown>)[registryKey] ??= {
   byFs: new WeakMap(),
-  byPath: new Map(),
+  files: new Map(),
   processId: `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
 }) as Registry
 
-/** Registry keys are absolute paths, whatever form the caller used. */
+/**
+ * Per-view registry keys are absolute paths, whatever form the caller used. An alias (a
+ * symlinked directory) gets past this first check; the `"wx"` create then finds the file and
+ * the identity check in `isStale` keeps it held.
+ */
 const key = (path: string) => Path.resolve(path)
 
 const heldOn = (fs: object) => {
@@ -151,36 +163,59 @@ const holderHere = (fs: object, path: string) => heldOn(fs).get(key(path))
 
 const register = (fs: object, path: string, holder: Holder) => {
   heldOn(fs).set(key(path), holder)
-  registry.byPath.set(key(path), (registry.byPath.get(key(path)) ?? 0) + 1)
 }
 
 const unregister = (fs: object, path: string) => {
-  if (!heldOn(fs).delete(key(path))) return
-  const n = (registry.byPath.get(key(path)) ?? 1) - 1
-  if (n <= 0) registry.byPath.delete(key(path))
-  else registry.byPath.set(key(path), n)
+  heldOn(fs).delete(key(path))
 }
+
+const holdFile = (identity: string) => {
+  registry.files.set(identity, (registry.files.get(identity) ?? 0) + 1)
+}
+
+const releaseFile = (identity: string | undefined) => {
+  if (identity === undefined) return
+  const n = (registry.files.get(identity) ?? 1) - 1
+  if (n <= 0) registry.files.delete(identity)
+  else registry.files.set(identity, n)
+}
+
+const identityOf = (info: FileSystem.File.Info): string | undefined =>
+  info.ino._tag === "Some" ? `${info.dev}:${info.ino.value}` : undefined
 
 const lockError = (path: string, operation: LockError["operation"]) => (cause: PlatformError) =>
   new LockError({ path, operation, cause })
 
 const isReason = (reason: string) => (error: PlatformError) => error._tag === "SystemError" && error.reason === reason
 
-/** Creates `path` exclusively with `raw` in it; `false` when it already exists. */
-const create = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<boolean, LockError> =>
+/** Created: the file's identity, held in the registry (release it with `releaseFile`). */
+interface Created {
+  readonly identity: string | undefined
+}
+
+/**
+ * Creates `path` exclusively with `raw` in it; `undefined` when it already exists. The new
+ * file's identity is registered as held before anything is written to it, so a reader of
+ * this process that sees our contents always finds the file held.
+ */
+const create = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<Created | undefined, LockError> =>
   Effect.scoped(Effect.gen(function* () {
     const opened = yield* fs.open(path, { flag: "wx", mode: 0o644 }).pipe(
       Effect.map((file) => file as FileSystem.File | undefined),
       Effect.catchIf(isReason("AlreadyExists"), () => Effect.succeed(undefined)),
       Effect.mapError(lockError(path, "create"))
     )
-    if (opened === undefined) return false
-    yield* Effect.zipRight(opened.writeAll(new TextEncoder().encode(raw)), opened.sync).pipe(
+    if (opened === undefined) return undefined
+    let identity: string | undefined
+    yield* opened.stat.pipe(
+      Effect.tap((info) => Effect.sync(() => { identity = identityOf(info); if (identity !== undefined) holdFile(identity) })),
+      Effect.zipRight(opened.writeAll(new TextEncoder().encode(raw))),
+      Effect.zipRight(opened.sync),
       Effect.mapError(lockError(path, "write")),
       // Leave no half-written lock behind when we can help it.
-      Effect.tapError(() => Effect.ignore(fs.remove(path)))
+      Effect.tapError(() => Effect.ignore(fs.remove(path)).pipe(Effect.zipRight(Effect.sync(() => releaseFile(identity)))))
     )
-    return true
+    return { identity }
   }))
 
 /** Reads a lock file; `undefined` when it is gone. */
@@ -193,14 +228,18 @@ const read = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Observed |
     )
     if (raw === undefined) return undefined
     const parsed = parse(raw)
-    if (parsed.holder !== undefined) return { raw, ...parsed, mtimeMs: undefined }
     const info = yield* fs.stat(path).pipe(
       Effect.map((i) => i as FileSystem.File.Info | undefined),
       Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
       Effect.mapError(lockError(path, "read"))
     )
     if (info === undefined) return undefined
-    return { raw, ...parsed, mtimeMs: info.mtime._tag === "Some" ? info.mtime.value.getTime() : undefined }
+    return {
+      raw,
+      ...parsed,
+      mtimeMs: info.mtime._tag === "Some" ? info.mtime.value.getTime() : undefined,
+      identity: identityOf(info)
+    }
   })
 
 /** Removes `path` if it still holds exactly `raw`. */
@@ -210,14 +249,13 @@ const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Eff
       ? fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
       : Effect.void)
 
-const judgeOf = (path: string, isAliveFn: (pid: number) => boolean) =>
+const judgeOf = (observed: Observed, isAliveFn: (pid: number) => boolean) =>
   Effect.map(Clock.currentTimeMillis, (now): Judge => ({
     hostname: Os.hostname(),
     pid: process.pid,
     now,
     isAlive: isAliveFn,
-    // The caller is registered itself: count the others.
-    heldElsewhereInProcess: (registry.byPath.get(key(path)) ?? 0) > 1,
+    heldInProcess: observed.identity !== undefined && registry.files.has(observed.identity),
     processId: registry.processId
   }))
 
@@ -255,11 +293,12 @@ const breakStale = (
     register(fs, breakPath, holder)
     const take = Effect.gen(function* () {
       for (let attempt = 0; ; attempt++) {
-        if (yield* create(fs, breakPath, raw)) return
+        const created = yield* create(fs, breakPath, raw)
+        if (created !== undefined) return created
         const other = yield* read(fs, breakPath)
         if (other === undefined && attempt < BREAK_WAITS) continue
         if (other === undefined) return yield* new LockHeld({ path: breakPath, holder: undefined })
-        if (isStale(other, yield* judgeOf(breakPath, isAliveFn))) {
+        if (isStale(other, yield* judgeOf(other, isAliveFn))) {
           yield* removeIfSame(fs, breakPath, other.raw)
           continue
         }
@@ -267,14 +306,17 @@ const breakStale = (
         yield* Effect.sleep("5 millis")
       }
     })
-    yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
+    const created = yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
     yield* Effect.gen(function* () {
       const current = yield* read(fs, path)
       if (current !== undefined && current.raw === observed.raw) {
         yield* fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
       }
     }).pipe(
-      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw)).pipe(Effect.zipRight(Effect.sync(() => unregister(fs, breakPath)))))
+      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw)).pipe(Effect.zipRight(Effect.sync(() => {
+        unregister(fs, breakPath)
+        releaseFile(created.identity)
+      }))))
     )
   })
 
@@ -283,7 +325,7 @@ const take = (
   path: string,
   purpose: string,
   isAliveFn: (pid: number) => boolean
-): Effect.Effect<Holder, LockHeld | LockError> =>
+): Effect.Effect<readonly [Holder, Created], LockHeld | LockError> =>
   Effect.gen(function* () {
     const mine = holderHere(fs, path)
     if (mine !== undefined) return yield* new LockHeld({ path, holder: mine })
@@ -295,11 +337,12 @@ const take = (
     return yield* Effect.gen(function* () {
       let last: Observed | undefined
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        if (yield* create(fs, path, raw)) return holder
+        const created = yield* create(fs, path, raw)
+        if (created !== undefined) return [holder, created] as const
         const observed = yield* read(fs, path)
         if (observed === undefined) continue
         last = observed
-        if (!isStale(observed, yield* judgeOf(path, isAliveFn))) {
+        if (!isStale(observed, yield* judgeOf(observed, isAliveFn))) {
           return yield* new LockHeld({ path, holder: observed.holder })
         }
         yield* Effect.logWarning("removing a stale lock file").pipe(
@@ -311,14 +354,17 @@ const take = (
     }).pipe(Effect.onError(() => Effect.sync(() => unregister(fs, path))))
   })
 
-const release = (fs: FileSystem.FileSystem, path: string, holder: Holder) =>
+const release = (fs: FileSystem.FileSystem, path: string, [holder, created]: readonly [Holder, Created]) =>
   removeIfSame(fs, path, contentOf(holder)).pipe(
     Effect.catchAll((error) =>
       Effect.logWarning("could not remove a lock file; the next acquire treats it as stale").pipe(
         Effect.annotateLogs({ path, error: error.message })
       )
     ),
-    Effect.ensuring(Effect.sync(() => unregister(fs, path)))
+    Effect.ensuring(Effect.sync(() => {
+      unregister(fs, path)
+      releaseFile(created.identity)
+    }))
   )
 
 /**
@@ -331,7 +377,10 @@ export const acquire = (
   options?: Options
 ): Effect.Effect<Holder, LockHeld | LockError, Scope.Scope | FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    Effect.acquireRelease(
-      take(fs, lockPath, purpose, options?.isAlive ?? isAlive),
-      (holder) => release(fs, lockPath, holder)
+    Effect.map(
+      Effect.acquireRelease(
+        take(fs, lockPath, purpose, options?.isAlive ?? isAlive),
+        (taken) => release(fs, lockPath, taken)
+      ),
+      ([holder]) => holder
     ))
