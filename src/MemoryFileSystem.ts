@@ -14,8 +14,8 @@
  * Kept honest by test/MemoryFileSystem.differential.test.ts, which runs generated call
  * sequences on this and on `NodeFileSystem` and compares every result. As observed when
  * running as root (as CI does), permission bits are stored but never enforced. Not modelled:
- * times other than mtime/atime, `watch`, `copy` of a directory, `FileSystem.link` (fails; hard links exist for
- * `SafeFs.layerMemory`, which reaches the nodes through `internals`, as do owners: uid/gid 0 unless `chown`ed),
+ * times other than mtime/atime, `watch`, `copy` of a directory (hard links are modelled: `FileSystem.link`
+ * and `SafeFs.layerMemory` through `internals`; owners are uid/gid 0 unless `chown`ed),
  * and `..` in a path given by the caller is resolved textually (in a link target, physically).
  *
  * @example
@@ -467,8 +467,8 @@ export const make = (options: Options = {}): MemoryFileSystem => {
         writeAt(copy, 0, contents(node), yield* Clock.currentTimeMillis)
       })
     },
-    link: (from, to) =>
-      Effect.zipRight(guard("link", normalize(from)), Effect.fail(error("link", normalize(from), "Unknown", `link ${to}: not supported in memory`))),
+    // link(2) as on Linux: a second name for `from`'s node (a symlink itself, not followed).
+    link: (from, to) => Effect.zipRight(guard("link", normalize(from)), internals.link(normalize(from), normalize(to))),
     makeDirectory: (p, options) => {
       const path = normalize(p)
       return Effect.zipRight(guard("makeDirectory", path), makeDirectory(path, options))

@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Os from "node:os"
 import type { LockHeld } from "../src/Errors.js"
@@ -32,6 +32,13 @@ describe("LockFile.isStale (pure)", () => {
     expect(LockFile.isStale(observed(holder(100), { instance: "me" }), { ...judge, heldInProcess: true })).toBe(false)
     expect(LockFile.isStale(observed(holder(100), { instance: "me" }), judge)).toBe(true)
     expect(LockFile.isStale(observed(holder(100), { instance: "earlier" }), { ...judge, heldInProcess: true })).toBe(true)
+  })
+  it("a .break is stale only when its holder is stale and it is older than BREAK_STALE_MS", () => {
+    const old = judge.now - LockFile.BREAK_STALE_MS - 1
+    expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: old }), judge)).toBe(true)
+    expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: judge.now - LockFile.BREAK_STALE_MS }), judge)).toBe(false)
+    expect(LockFile.isStaleBreak(observed(holder(300)), judge)).toBe(false)
+    expect(LockFile.isStaleBreak(observed(holder(200), { mtimeMs: old }), judge)).toBe(false)
   })
   it("an unreadable lock is stale only once older than the grace period", () => {
     expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS }), judge)).toBe(false)
@@ -152,12 +159,14 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       expect(yield* fs.readDirectory(dir)).toEqual([])
     })))
 
-  it.scoped("a stale .break left by a crash during recovery is recovered too", () =>
+  it.scopedLive("a .break left by a crash during recovery (dead pid, older than BREAK_STALE_MS) is recovered too", () =>
     run(Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
       yield* fs.writeFileString(`${dir}/x.lock`, holderJson(deadPid()))
       yield* fs.writeFileString(`${dir}/x.lock.break`, holderJson(deadPid()))
+      const past = new Date(Date.now() - LockFile.BREAK_STALE_MS - 60_000)
+      yield* fs.utimes(`${dir}/x.lock.break`, past, past)
       const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`)
       expect(Exit.isSuccess(exit)).toBe(true)
       expect(yield* fs.readDirectory(dir)).toEqual(["x.lock"])
@@ -209,6 +218,53 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       expect(yield* fs.readFileString(`${dir}/d/x.lock`)).toBe(held)
       yield* Scope.close(first.scope, Exit.void)
       expect(yield* fs.readDirectory(`${dir}/d`)).toEqual([])
+    })))
+
+  // Defect: both recoverers judged one dead `.break` stale; removal by name let both hold it.
+  it.scopedLive("two recoverers that both judged one dead .break stale: exactly one takes the lock", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const lock = `${dir}/x.lock`
+      const brk = `${lock}.break`
+      yield* fs.writeFileString(lock, holderJson(deadPid()))
+      yield* fs.writeFileString(brk, holderJson(deadPid(), Os.hostname(), "break x.lock"))
+      const past = new Date(Date.now() - LockFile.BREAK_STALE_MS - 60_000)
+      yield* fs.utimes(brk, past, past)
+      const dPaused = yield* Deferred.make<void>()
+      const dGo = yield* Deferred.make<void>()
+      const dDone = yield* Deferred.make<void>()
+      // A separate view (as another process) that runs `before` once, before its first remove
+      // or rename of `target`: the moment between judging a file and removing it.
+      const pausing = (target: string, before: Effect.Effect<void>): FileSystem.FileSystem => {
+        let fired = false
+        const gate = (p: string) =>
+          Effect.suspend(() => {
+            if (fired || p !== target) return Effect.void
+            fired = true
+            return before
+          })
+        return {
+          ...fs,
+          remove: (p, o) => Effect.zipRight(gate(p), fs.remove(p, o)),
+          rename: (from, to) => Effect.zipRight(gate(from), fs.rename(from, to))
+        }
+      }
+      // D judged the dead .break stale and stops before removing it; C recovers meanwhile and,
+      // holding .break, stops before removing the main lock until D is done.
+      const viewD = pausing(brk, Effect.zipRight(Deferred.succeed(dPaused, undefined), Deferred.await(dGo)))
+      const viewC = pausing(lock, Effect.zipRight(Deferred.succeed(dGo, undefined), Deferred.await(dDone)))
+      const d = yield* acquireOpen(lock, "D").pipe(
+        Effect.provideService(FileSystem.FileSystem, viewD),
+        Effect.ensuring(Deferred.succeed(dDone, undefined)),
+        Effect.fork
+      )
+      yield* Deferred.await(dPaused)
+      const c = yield* acquireOpen(lock, "C").pipe(Effect.provideService(FileSystem.FileSystem, viewC), Effect.fork)
+      const results = [yield* Fiber.join(d), yield* Fiber.join(c)]
+      expect(results.filter(({ exit }) => Exit.isSuccess(exit)).length).toBe(1)
+      for (const { scope } of results) yield* Scope.close(scope, Exit.void)
+      expect(yield* fs.readDirectory(dir)).toEqual([])
     })))
 
   it.scoped("release leaves alone a lock file that no longer holds our holder", () =>

@@ -20,13 +20,19 @@
  *     the create and the write).
  *   A holder on another host is never judged stale: remove its file by hand.
  * - Recovery never lets two recoverers both win: it runs under a second lock,
- *   `<lockPath>.break` (taken the same way; a stale `.break`, left by a crash during
- *   recovery, is judged by the same rules and removed if it still holds what was judged),
- *   re-reads the lock file and removes it only if it still holds what was judged stale,
- *   then retries the `"wx"` create.
+ *   `<lockPath>.break` (taken the same way; a `.break` left by a crash during recovery is
+ *   stale when its holder is stale by the rules above AND it is older than
+ *   `BREAK_STALE_MS`, since a recovery takes milliseconds), removes the lock file, then
+ *   retries the `"wx"` create.
+ * - Nothing judged stale is removed by name (between the read and the remove, another
+ *   recoverer may have replaced it): it is renamed aside to `<name>.<process id>-<n>.stale`,
+ *   the renamed file is checked to hold exactly what was judged, and only then removed;
+ *   otherwise it is linked back and the acquire fails with `LockHeld`.
  *
- * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file).
- * The next `acquire` on the same host heals both as above; nothing else is needed.
+ * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file,
+ * or a `<name>.<id>.stale` file renamed aside). The next `acquire` on the same host heals the
+ * first two as above (a `.break` once it is `BREAK_STALE_MS` old); a `.stale` file is inert
+ * (no one reads it as a lock) and may be removed by hand.
  *
  * Not supported: holders on several hosts sharing the directory (NFS and other network file
  * systems: `O_EXCL` and pid liveness are not reliable there), and a pid reused by another,
@@ -47,6 +53,13 @@ export type Holder = LockHolder
 
 /** An empty or unparseable lock file younger than this is being created by someone: held. */
 export const UNREADABLE_GRACE_MS = 5_000
+
+/**
+ * A `.break` file younger than this is held even when its pid is dead: a recovery takes
+ * milliseconds, so a young `.break` with a dead pid is more likely a judgement that raced
+ * another recoverer than a crash.
+ */
+export const BREAK_STALE_MS = 30_000
 
 export interface Options {
   /** Whether a pid on this host is alive. Default: `process.kill(pid, 0)` does not throw ESRCH. */
@@ -107,6 +120,10 @@ export const isStale = (observed: Observed, judge: Judge): boolean => {
   }
   return !judge.isAlive(holder.pid)
 }
+
+/** Whether a `.break` file may be removed: stale as a lock and older than `BREAK_STALE_MS`. Pure. */
+export const isStaleBreak = (observed: Observed, judge: Judge): boolean =>
+  isStale(observed, judge) && observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > BREAK_STALE_MS
 
 /** Parses lock file contents; `undefined` holder for anything that is not one. Pure. */
 export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
@@ -242,12 +259,42 @@ const read = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Observed |
     }
   })
 
-/** Removes `path` if it still holds exactly `raw`. */
-const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<void, LockError> =>
-  Effect.flatMap(read(fs, path), (current) =>
-    current !== undefined && current.raw === raw
-      ? fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
-      : Effect.void)
+let asideCounter = 0
+
+/**
+ * Removes `path` if it holds exactly `raw`, without removing by name what someone else put
+ * there in between: the file is first renamed aside to `<path>.<process id>-<n>.stale`
+ * (atomic; only one remover gets a given file), the renamed file is read, and removed only if
+ * it holds `raw`. Otherwise it is linked back under `path` (a link never replaces a file that
+ * appeared at `path` meanwhile) and the remove fails with `LockHeld` naming its holder.
+ * Gone already: done. What a crash leaves: a `.stale` file, never a lock anyone checks.
+ */
+const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<void, LockHeld | LockError> =>
+  Effect.gen(function* () {
+    const aside = `${path}.${registry.processId}-${++asideCounter}.stale`
+    const moved = yield* fs.rename(path, aside).pipe(
+      Effect.as(true),
+      Effect.catchIf(isReason("NotFound"), () => Effect.succeed(false)),
+      Effect.mapError(lockError(path, "remove"))
+    )
+    if (!moved) return
+    const removeAside = fs.remove(aside).pipe(
+      Effect.catchIf(isReason("NotFound"), () => Effect.void),
+      Effect.mapError(lockError(aside, "remove"))
+    )
+    const current = yield* read(fs, aside)
+    if (current === undefined || current.raw === raw) return yield* removeAside
+    // Not what was judged: someone took `path` in between. Put it back.
+    yield* fs.link(aside, path).pipe(
+      Effect.zipRight(removeAside),
+      Effect.catchAll((error) =>
+        Effect.logError("a lock file taken over meanwhile could not be put back; it is left aside").pipe(
+          Effect.annotateLogs({ path, aside, error: error.message })
+        )
+      )
+    )
+    return yield* new LockHeld({ path, holder: current.holder })
+  })
 
 const judgeOf = (observed: Observed, isAliveFn: (pid: number) => boolean) =>
   Effect.map(Clock.currentTimeMillis, (now): Judge => ({
@@ -298,7 +345,7 @@ const breakStale = (
         const other = yield* read(fs, breakPath)
         if (other === undefined && attempt < BREAK_WAITS) continue
         if (other === undefined) return yield* new LockHeld({ path: breakPath, holder: undefined })
-        if (isStale(other, yield* judgeOf(other, isAliveFn))) {
+        if (isStaleBreak(other, yield* judgeOf(other, isAliveFn))) {
           yield* removeIfSame(fs, breakPath, other.raw)
           continue
         }
@@ -307,12 +354,7 @@ const breakStale = (
       }
     })
     const created = yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
-    yield* Effect.gen(function* () {
-      const current = yield* read(fs, path)
-      if (current !== undefined && current.raw === observed.raw) {
-        yield* fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
-      }
-    }).pipe(
+    yield* removeIfSame(fs, path, observed.raw).pipe(
       Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw)).pipe(Effect.zipRight(Effect.sync(() => {
         unregister(fs, breakPath)
         releaseFile(created.identity)
