@@ -33,6 +33,28 @@ describe("LockFile.isStale (pure)", () => {
     expect(LockFile.isStale(observed(holder(100), { instance: "me" }), judge)).toBe(true)
     expect(LockFile.isStale(observed(holder(100), { instance: "earlier" }), { ...judge, heldInProcess: true })).toBe(true)
   })
+  // A pid reused after a reboot or container restart: boot id and process start time tell.
+  it.each([
+    { rule: "same boot, live pid, same start time: held", o: { bootId: "b1", startTime: "500" }, j: {}, stale: false },
+    { rule: "another boot: stale even though the pid is alive now", o: { bootId: "b0", startTime: "500" }, j: {}, stale: true },
+    { rule: "another boot, our own pid, our instance and file: stale", o: { bootId: "b0", instance: "me", pid: 100 }, j: { heldInProcess: true }, stale: true },
+    { rule: "same boot, live pid with another start time (reused): stale", o: { bootId: "b1", startTime: "400" }, j: {}, stale: true },
+    { rule: "no boot id here (no /proc): the start time still tells", o: { bootId: "b0", startTime: "400" }, j: { bootId: undefined }, stale: true },
+    { rule: "no boot id in the file (an older writer): judged by pid and start time", o: { startTime: "500" }, j: {}, stale: false },
+    { rule: "no start time in the file: a live pid holds", o: { bootId: "b1" }, j: {}, stale: false },
+    { rule: "start time of the live pid unknown here: a live pid holds", o: { bootId: "b1", startTime: "400" }, j: { startTimeOf: () => undefined }, stale: false },
+    { rule: "dead pid: stale whatever the start time", o: { bootId: "b1", startTime: "500", pid: 300 }, j: {}, stale: true },
+    { rule: "another host: never stale, boot id and start time are not comparable", o: { bootId: "b0", startTime: "400", hostname: "elsewhere" }, j: {}, stale: false }
+  ])("isStale with boot id and start time: $rule", ({ o, j, stale }) => {
+    const { pid = 200, hostname = "here", ...rest } = o as { pid?: number; hostname?: string; bootId?: string; startTime?: string; instance?: string }
+    const here: LockFile.Judge = { ...judge, bootId: "b1", startTimeOf: (p) => (p === 200 ? "500" : undefined), ...j }
+    expect(LockFile.isStale(observed(holder(pid, hostname), rest), here)).toBe(stale)
+  })
+  it("parse reads boot id and start time when present", () => {
+    const raw = JSON.stringify({ pid: 7, hostname: "h", acquiredAt: "t", purpose: "p", bootId: "b", startTime: "42" })
+    expect(LockFile.parse(raw)).toMatchObject({ bootId: "b", startTime: "42" })
+    expect(LockFile.parse(holderJson(7))).toMatchObject({ bootId: undefined, startTime: undefined })
+  })
   it("a .break is stale only when its holder is stale and it is older than BREAK_STALE_MS", () => {
     const old = judge.now - LockFile.BREAK_STALE_MS - 1
     expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: old }), judge)).toBe(true)
@@ -133,6 +155,25 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       yield* fs.writeFileString(`${dir}/x.lock`, holderJson(process.pid, Os.hostname(), "previous life"))
       yield* Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t"))
       expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("a lock naming a live pid whose start time differs (pid reused) is recovered; one written by this process records boot id and start time", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const self = LockFile.selfIdentity()
+      if (self.startTime === undefined) return yield* Effect.die("this test needs /proc (Linux), where the tests and CI run")
+      const reused = JSON.stringify({
+        pid: process.ppid, hostname: Os.hostname(), acquiredAt: "2026-01-01T00:00:00.000Z", purpose: "before",
+        bootId: self.bootId, startTime: "1"
+      }) + "\n"
+      yield* fs.writeFileString(`${dir}/x.lock`, reused)
+      const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`, "after")
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(JSON.parse(yield* fs.readFileString(`${dir}/x.lock`))).toMatchObject({
+        pid: process.pid, purpose: "after", bootId: self.bootId, startTime: self.startTime
+      })
+      yield* Scope.close(scope, Exit.void)
     })))
 
   it.scoped("a lock from another host is held even when its pid is not alive here", () =>

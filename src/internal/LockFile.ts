@@ -4,7 +4,8 @@
  *
  * Contract:
  * - `acquire(lockPath, purpose)` creates `lockPath` with flag `"wx"` (mode 0o644), writes the
- *   holder (`{ pid, hostname, acquiredAt, purpose }` as JSON) and syncs it. It succeeds for
+ *   holder (`{ pid, hostname, acquiredAt, purpose, instance, bootId?, startTime? }` as JSON;
+ *   the last two where /proc is readable) and syncs it. It succeeds for
  *   exactly one caller at a time; the others fail with `LockHeld` naming the path and the
  *   holder. The lock is released when the scope closes: the file is removed, but only if it
  *   still holds our holder (a lock someone else took over is left alone).
@@ -13,7 +14,11 @@
  *   (device, inode) of every lock file this process holds: a lock reached through another
  *   path (a symlinked alias of its directory) or another `FileSystem` view is still ours.
  * - A lock file is **stale**, and recovered, when:
+ *   - its holder is on this host and was written during another boot (`bootId`, from
+ *     `/proc/sys/kernel/random/boot_id`, differs);
  *   - its holder is on this host and its pid is not alive (`process.kill(pid, 0)` → ESRCH);
+ *   - its pid is alive but started at another time than the writer (`startTime`, field 22 of
+ *     `/proc/<pid>/stat`): the pid was reused;
  *   - its pid is our own pid but this process does not hold that very file (by device and
  *     inode; a container restarted and reused pid 1);
  *   - it is empty or not valid JSON and older than `UNREADABLE_GRACE_MS` (a crash between
@@ -35,9 +40,9 @@
  * (no one reads it as a lock) and may be removed by hand.
  *
  * Not supported: holders on several hosts sharing the directory (NFS and other network file
- * systems: `O_EXCL` and pid liveness are not reliable there), and a pid reused by another,
- * unrelated live process after a crash (the lock stays held until that process exits or the
- * file is removed by hand; the `LockHeld` message names the file).
+ * systems: `O_EXCL` and pid liveness are not reliable there). Without /proc (no boot id, no
+ * start times) a pid reused by another, unrelated live process after a crash keeps the lock
+ * held until that process exits or the file is removed by hand (`LockHeld` names the file).
  * @internal
  */
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -45,6 +50,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { LockError, LockHeld, type LockHolder } from "../Errors.js"
@@ -76,6 +82,32 @@ export const isAlive = (pid: number): boolean => {
   }
 }
 
+/** `/proc/<pid>/stat` field 22 (start time in clock ticks since boot); `undefined` without /proc. */
+export const startTimeOf = (pid: number): string | undefined => {
+  try {
+    const stat = NodeFs.readFileSync(`/proc/${pid}/stat`, "latin1")
+    // Field 2 (the command) is in parentheses and may hold spaces: count from after it.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return fields[22 - 3]
+  } catch {
+    return undefined
+  }
+}
+
+/** This boot's id (`/proc/sys/kernel/random/boot_id`); `undefined` where it is not readable. */
+const readBootId = (): string | undefined => {
+  try {
+    return NodeFs.readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+let self: { readonly bootId: string | undefined; readonly startTime: string | undefined } | undefined
+
+/** This boot's id and this process's start time, as written into its lock files (read once). */
+export const selfIdentity = () => (self ??= { bootId: readBootId(), startTime: startTimeOf(process.pid) })
+
 /** What was read from a lock file. */
 export interface Observed {
   /** The exact contents, compared before removing anything. */
@@ -84,6 +116,10 @@ export interface Observed {
   readonly holder: Holder | undefined
   /** The random id of the process that wrote it (see `processId`), when present. */
   readonly instance: string | undefined
+  /** The boot id of the host when it was written, when present. */
+  readonly bootId?: string | undefined
+  /** The writer's process start time (`/proc/<pid>/stat` field 22), when present. */
+  readonly startTime?: string | undefined
   /** Modification time, when the file could be stat'ed. */
   readonly mtimeMs: number | undefined
   /** The file's identity, `"<dev>:<ino>"`, when the file could be stat'ed. */
@@ -96,6 +132,10 @@ export interface Judge {
   readonly pid: number
   readonly now: number
   readonly isAlive: (pid: number) => boolean
+  /** This boot's id; `undefined` when unknown (no /proc). */
+  readonly bootId?: string | undefined
+  /** The start time of a live pid here; `undefined` when unknown. */
+  readonly startTimeOf?: (pid: number) => string | undefined
   /**
    * The observed lock file (its device and inode, whatever path or `FileSystem` view reached
    * it) is one this process created and still holds. Paths are not compared: a symlinked
@@ -112,13 +152,18 @@ export const isStale = (observed: Observed, judge: Judge): boolean => {
     return observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > UNREADABLE_GRACE_MS
   }
   if (holder.hostname !== judge.hostname) return false
+  // Written before the last boot (or container start with a fresh boot id): no holder survived.
+  if (observed.bootId !== undefined && judge.bootId !== undefined && observed.bootId !== judge.bootId) return true
   if (holder.pid === judge.pid) {
     // Ours only if written by this process (our random process id) and the very file is one
     // this process holds; otherwise an earlier process with the same pid left it (containers
     // reuse pid 1), or this process failed to remove it.
     return !(observed.instance === judge.processId && judge.heldInProcess)
   }
-  return !judge.isAlive(holder.pid)
+  if (!judge.isAlive(holder.pid)) return true
+  // The pid is alive, but is it the writer? A process started at another time reuses the pid.
+  const now = observed.startTime === undefined ? undefined : judge.startTimeOf?.(holder.pid)
+  return now !== undefined && now !== observed.startTime
 }
 
 /** Whether a `.break` file may be removed: stale as a lock and older than `BREAK_STALE_MS`. Pure. */
@@ -126,7 +171,7 @@ export const isStaleBreak = (observed: Observed, judge: Judge): boolean =>
   isStale(observed, judge) && observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > BREAK_STALE_MS
 
 /** Parses lock file contents; `undefined` holder for anything that is not one. Pure. */
-export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
+export const parse = (raw: string): Pick<Observed, "holder" | "instance" | "bootId" | "startTime"> => {
   try {
     const value: unknown = JSON.parse(raw)
     if (typeof value !== "object" || value === null) return { holder: undefined, instance: undefined }
@@ -137,7 +182,9 @@ export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
     ) return { holder: undefined, instance: undefined }
     return {
       holder: { pid: v.pid, hostname: v.hostname, acquiredAt: v.acquiredAt, purpose: v.purpose },
-      instance: typeof v.instance === "string" ? v.instance : undefined
+      instance: typeof v.instance === "string" ? v.instance : undefined,
+      bootId: typeof v.bootId === "string" ? v.bootId : undefined,
+      startTime: typeof v.startTime === "string" ? v.startTime : undefined
     }
   } catch {
     return { holder: undefined, instance: undefined }
@@ -302,11 +349,14 @@ const judgeOf = (observed: Observed, isAliveFn: (pid: number) => boolean) =>
     pid: process.pid,
     now,
     isAlive: isAliveFn,
+    bootId: selfIdentity().bootId,
+    startTimeOf,
     heldInProcess: observed.identity !== undefined && registry.files.has(observed.identity),
     processId: registry.processId
   }))
 
-const contentOf = (holder: Holder) => JSON.stringify({ ...holder, instance: registry.processId }) + "\n"
+const contentOf = (holder: Holder) =>
+  JSON.stringify({ ...holder, instance: registry.processId, ...selfIdentity() }) + "\n"
 
 const newHolder = (purpose: string) =>
   Effect.map(Clock.currentTimeMillis, (now): Holder => ({
