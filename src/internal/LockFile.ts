@@ -282,8 +282,8 @@ const create = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Ef
     return { identity }
   }))
 
-/** Reads a lock file; `undefined` when it is gone. */
-const read = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Observed | undefined, LockError> =>
+/** Reads a lock file; `undefined` when it is gone. `contentsOnly`: no `stat` (no mtime, no identity). */
+const read = (fs: FileSystem.FileSystem, path: string, contentsOnly = false): Effect.Effect<Observed | undefined, LockError> =>
   Effect.gen(function* () {
     const raw = yield* fs.readFileString(path).pipe(
       Effect.map((s) => s as string | undefined),
@@ -292,6 +292,7 @@ const read = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Observed |
     )
     if (raw === undefined) return undefined
     const parsed = parse(raw)
+    if (contentsOnly) return { raw, ...parsed, mtimeMs: undefined }
     const info = yield* fs.stat(path).pipe(
       Effect.map((i) => i as FileSystem.File.Info | undefined),
       Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
@@ -327,9 +328,13 @@ const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Eff
     if (!moved) return
     const removeAside = fs.remove(aside).pipe(
       Effect.catchIf(isReason("NotFound"), () => Effect.void),
-      Effect.mapError(lockError(aside, "remove"))
+      Effect.mapError(lockError(aside, "remove")),
+      // Not removed: put it back under its name (if still free), where the next acquire
+      // judges and heals it, rather than leave a `.stale` file nobody looks at.
+      Effect.tapError(() =>
+        Effect.ignore(Effect.flatMap(fs.exists(path), (taken) => taken ? Effect.void : fs.rename(aside, path))))
     )
-    const current = yield* read(fs, aside)
+    const current = yield* read(fs, aside, true)
     if (current === undefined || current.raw === raw) return yield* removeAside
     // Not what was judged: someone took `path` in between. Put it back.
     yield* fs.link(aside, path).pipe(
