@@ -102,6 +102,11 @@ export interface Options {
   readonly highWaterMark?: number
   /** Permission bits for a newly created file. Default 0o644. */
   readonly mode?: number
+  /**
+   * The caller already holds a claim covering this file (as `DailyAppender` holds
+   * `.<prefix>.lock`): take no `.<name>.lock` of its own. Default false.
+   */
+  readonly claimedByCaller?: boolean
 }
 
 const hasLineBreak = /[\n\r]/
@@ -450,12 +455,14 @@ export const make = (
     // symlinked alias claim one lock file (LockFile also compares lock files by inode).
     const realDir = yield* fs.realPath(Path.dirname(path)).pipe(writeError("claim"))
     const lockPath = lockPathOf(Path.join(realDir, Path.basename(path)))
-    yield* LockFile.acquire(lockPath, "append").pipe(
-      Effect.catchTags({
-        LockHeld: (held) => Effect.fail(new FileClaimed({ path, lockPath, holder: held.holder })),
-        LockError: (error) => Effect.fail(new WriteError({ path, operation: "claim", cause: error.cause }))
-      })
-    )
+    if (options.claimedByCaller !== true) {
+      yield* LockFile.acquire(lockPath, "append").pipe(
+        Effect.catchTags({
+          LockHeld: (held) => Effect.fail(new FileClaimed({ path, lockPath, holder: held.holder })),
+          LockError: (error) => Effect.fail(new WriteError({ path, operation: "claim", cause: error.cause }))
+        })
+      )
+    }
     projected = written = yield* open
     // Finalizers run last-added first: the flusher fiber is interrupted (waiting for a write in
     // progress, which is uninterruptible) before the final flush writes the rest and closes.
