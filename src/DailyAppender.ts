@@ -14,9 +14,10 @@
  *   lines stay buffered and the next call retries). If the clock goes back a day (a wall
  *   clock step), lines go back to that day's file.
  * - Underneath, each day's file is a `RotatingAppender` with the same rules (whole lines,
- *   backpressure, typed errors, one writer per file: the day's file is claimed with
- *   `.<file>.lock` while it is current, so a second appender on the same directory and
- *   prefix fails with `FileClaimed`, at make or at the day switch). Its policy is `maxBytes` 0 (no size rotation) unless you
+ *   backpressure, typed errors, one writer per file). The directory and prefix are claimed
+ *   once, at make, with `<dir>/.<prefix>.lock` (dir's real path), held across day switches
+ *   and released at close: a second appender on the same directory and prefix fails at make
+ *   with `FileClaimed`, and a crash leaves that one lock file, which the next make recovers. Its policy is `maxBytes` 0 (no size rotation) unless you
  *   pass one; note that size-rotated backups (`…ndjson.1`) are not names retention manages.
  * - Today's file is opened when the appender is made (so a bad directory fails at startup).
  *   Closing the scope flushes and closes the current file. Using the appender after its
@@ -48,7 +49,8 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Path from "node:path"
 import * as DatedFile from "./DatedFile.js"
-import { type AppendError, type FileClaimed, type WriteError, InvalidPrefix } from "./Errors.js"
+import { type AppendError, FileClaimed, InvalidPrefix, WriteError } from "./Errors.js"
+import * as LockFile from "./internal/LockFile.js"
 import * as RenameShift from "./RenameShift.js"
 import * as RotatingAppender from "./RotatingAppender.js"
 import { type Policy, make as makePolicy } from "./RotationPolicy.js"
@@ -144,6 +146,20 @@ export const make = (
     )
     const fs = yield* FileSystem.FileSystem
     const policy = options?.policy ?? noRotation
+    // One claim for the (directory, prefix), held across day switches: a crash leaves one
+    // `.<prefix>.lock`, healed by the next make, not one lock per past day that no one
+    // reopens. The days' RotatingAppenders skip their own claims.
+    yield* fs.makeDirectory(dir, { recursive: true }).pipe(
+      Effect.mapError((cause) => new WriteError({ path: dir, operation: "makeDirectory", cause }))
+    )
+    const realDir = yield* fs.realPath(dir).pipe(Effect.mapError((cause) => new WriteError({ path: dir, operation: "claim", cause })))
+    const lockPath = Path.join(realDir, `.${prefix}.lock`)
+    yield* LockFile.acquire(lockPath, "append daily").pipe(
+      Effect.catchTags({
+        LockHeld: (held) => Effect.fail(new FileClaimed({ path: Path.join(dir, `${prefix}-*.ndjson`), lockPath, holder: held.holder })),
+        LockError: (error) => Effect.fail(new WriteError({ path: lockPath, operation: "claim", cause: error.cause }))
+      })
+    )
     const lock = yield* Effect.makeSemaphore(1)
     let current: Day | undefined
     let closed = false
@@ -153,7 +169,7 @@ export const make = (
         const start = Math.floor(now / DAY_MS) * DAY_MS
         const path = Path.join(dir, fileName(prefix, new Date(now)))
         const scope = yield* Scope.make()
-        const appender = yield* RotatingAppender.make(path, { ...options, policy }).pipe(
+        const appender = yield* RotatingAppender.make(path, { ...options, policy, claimedByCaller: true }).pipe(
           Scope.extend(scope),
           Effect.provideService(RenameShift.RenameShift, renameShift),
           Effect.provideService(FileSystem.FileSystem, fs),

@@ -14,8 +14,9 @@
  * Kept honest by test/MemoryFileSystem.differential.test.ts, which runs generated call
  * sequences on this and on `NodeFileSystem` and compares every result. As observed when
  * running as root (as CI does), permission bits are stored but never enforced. Not modelled:
- * times other than mtime/atime, `watch`, `copy` of a directory, `FileSystem.link` (fails; hard links exist for
- * `SafeFs.layerMemory`, which reaches the nodes through `internals`, as do owners: uid/gid 0 unless `chown`ed),
+ * times other than mtime/atime, `watch`, `copy` of a directory (hard links are modelled: `FileSystem.link`
+ * and `SafeFs.layerMemory` through `internals`; `stat`'s `nlink` counts a node's names (a directory's
+ * too: not Node's 2 + subdirectories), `uid`/`gid` are its owner, 0 unless `chown`ed),
  * and `..` in a path given by the caller is resolved textually (in a link target, physically).
  *
  * @example
@@ -244,6 +245,13 @@ export const make = (options: Options = {}): MemoryFileSystem => {
 
   const contents = (node: Node) => node.bytes.slice(0, node.length)
 
+  /** How many names lead to `node` (hard links): 0 once all are removed while a handle is open. */
+  const namesOf = (node: Node) => {
+    let n = 0
+    for (const other of nodes.values()) if (other === node) n++
+    return n
+  }
+
   const info = (node: Node): FileSystem.File.Info => ({
     type: node.kind,
     mtime: Option.some(new Date(node.mtime)),
@@ -252,9 +260,9 @@ export const make = (options: Options = {}): MemoryFileSystem => {
     dev: 1,
     ino: Option.some(node.ino),
     mode: node.mode,
-    nlink: Option.some(1),
-    uid: Option.none(),
-    gid: Option.none(),
+    nlink: Option.some(namesOf(node)),
+    uid: Option.some(internals.owner(node).uid),
+    gid: Option.some(internals.owner(node).gid),
     rdev: Option.none(),
     size: FileSystem.Size(node.kind === "SymbolicLink" ? node.target.length : node.length),
     blksize: Option.none(),
@@ -467,8 +475,8 @@ export const make = (options: Options = {}): MemoryFileSystem => {
         writeAt(copy, 0, contents(node), yield* Clock.currentTimeMillis)
       })
     },
-    link: (from, to) =>
-      Effect.zipRight(guard("link", normalize(from)), Effect.fail(error("link", normalize(from), "Unknown", `link ${to}: not supported in memory`))),
+    // link(2) as on Linux: a second name for `from`'s node (a symlink itself, not followed).
+    link: (from, to) => Effect.zipRight(guard("link", normalize(from)), internals.link(normalize(from), normalize(to))),
     makeDirectory: (p, options) => {
       const path = normalize(p)
       return Effect.zipRight(guard("makeDirectory", path), makeDirectory(path, options))

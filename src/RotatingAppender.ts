@@ -19,8 +19,9 @@
  *   wait; an append that fails was not accepted. Lines already on disk are never touched.
  *
  * One writer per file:
- * - `make` claims the file before opening it, with the lock file `<dir>/.<name>.lock`
- *   (pid, host, time, purpose; see `internal/LockFile`): a second appender on the same path,
+ * - `make` claims the file before opening it, with the lock file `<dir>/.<name>.lock`, `<dir>`
+ *   being the directory's real path (pid, host, time, purpose; see `internal/LockFile`): a
+ *   second appender on the same path, or on an alias of it through a symlinked directory,
  *   in this process or another one on this host, fails at `make` with `FileClaimed` naming
  *   the path and the holder. The claim is released after the final flush and close; one
  *   left by a crash is taken over when its pid is dead. The hidden name is never a backup
@@ -31,13 +32,14 @@
  *   before anything is appended, so it stays a line of its own; that byte counts toward
  *   `maxBytes`. Logged as a warning and counted in `tornTailsTerminated`. (The file is
  *   opened `"a+"`: it must be readable as well as writable.)
- * - Once per written batch (one `stat` of the path, never per line) the path is compared
- *   with the open file (device and inode). If the file was removed or moved away, the path
- *   is opened again (a fresh file, or whatever now has the name, rotated first if the next
- *   lines would pass `maxBytes`): a warning, counted in `activeFileReopened`. Every batch
- *   written after the check goes to the path; only a removal between a batch's check and
- *   its write (one write call) loses that batch, and a move leaves it in the moved file.
- *   A rotation whose source vanished starts a fresh file instead of failing.
+ * - After each written batch (one `stat` of the path, never per line) the path is compared
+ *   with the open file (device and inode). If the file was removed (`fstat` of the handle:
+ *   `nlink` 0), the path is opened again (a fresh file, or whatever now has the name) and the
+ *   batch, still in memory, is written again there: a removal at any moment loses no line
+ *   written after it. If the file was moved away, the batch just written stays in the moved
+ *   file and later ones go to the path (a fresh file, or whatever now has the name, rotated
+ *   first if the next lines would pass `maxBytes`). Either is a warning, counted in
+ *   `activeFileReopened`. A rotation whose source vanished starts a fresh file instead of failing.
  * - `reopen` flushes and reopens the path on request (the CLI does it on `SIGHUP`).
  * - Another process appending to the file behind our back (without the claim) makes the
  *   tracked size wrong: rotation may come early or late.
@@ -100,6 +102,11 @@ export interface Options {
   readonly highWaterMark?: number
   /** Permission bits for a newly created file. Default 0o644. */
   readonly mode?: number
+  /**
+   * The caller already holds a claim covering this file (as `DailyAppender` holds
+   * `.<prefix>.lock`): take no `.<name>.lock` of its own. Default false.
+   */
+  readonly claimedByCaller?: boolean
 }
 
 const hasLineBreak = /[\n\r]/
@@ -282,15 +289,44 @@ export const make = (
           Effect.map(() => void (written += data.length))
         ))
 
+    /**
+     * After a piece was written (once per piece: per batch, and per rotation within it), never
+     * per line: does the path still name the file it went into? One `stat` of the path. Only
+     * when it does not, an `fstat` of the handle tells removed (no name left, `nlink` 0: the
+     * piece, still in memory, is written again into a fresh file at the path, and checked
+     * again) from moved away (the piece is on disk under its new name; what follows goes to a
+     * fresh file at the path). Checking after the write, not before, leaves no moment in which
+     * a removal loses a written piece.
+     */
+    const checkWritten = (
+      piece: Buffer,
+      progress: { offset: number },
+      rest: number,
+      cutsAhead: boolean
+    ): Effect.Effect<void, WriteError> =>
+      Effect.gen(function* () {
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const current = file
+          const change = yield* pathChange
+          if (change === undefined || current === undefined) return
+          const unlinked = yield* current.handle.stat.pipe(
+            Effect.map((info) => Option.getOrElse(info.nlink, () => 1) === 0),
+            Effect.orElseSucceed(() => false)
+          )
+          // Until it is written again, the piece is not on disk: a failure puts it back in front.
+          const end = progress.offset
+          if (unlinked) progress.offset -= piece.length
+          yield* reopenNow(unlinked ? "removed by someone else" : change === "removed" ? "moved away" : "moved away and replaced")
+          if (unlinked) yield* write(piece)
+          progress.offset = end
+          replan(rest, cutsAhead)
+          if (!unlinked) return
+        }
+      })
+
     /** Writes a batch piece by piece, rotating at its cuts; `progress` says how far it got. */
     const writeBatch = (batch: Batch, progress: { offset: number; cut: number }): Effect.Effect<void, AppendError> =>
       Effect.gen(function* () {
-        // Once per batch, never per line: is the path still our file?
-        const change = yield* pathChange
-        if (change !== undefined) {
-          yield* reopenNow(change === "removed" ? "removed by someone else" : "moved away and replaced")
-          replan(batch.length - progress.offset, progress.cut < batch.cuts.length)
-        }
         while (true) {
           const cut = batch.cuts[progress.cut]
           const end = cut ?? batch.length
@@ -303,8 +339,10 @@ export const make = (
               yield* rotate
               replan(batch.length - progress.offset, progress.cut < batch.cuts.length)
             }
-            yield* write(batch.bytes.subarray(progress.offset, end))
+            const piece = batch.bytes.subarray(progress.offset, end)
+            yield* write(piece)
             progress.offset = end
+            yield* checkWritten(piece, progress, batch.length - end, progress.cut < batch.cuts.length)
           }
           if (cut === undefined) return
           yield* rotate
@@ -415,14 +453,19 @@ export const make = (
       })
 
     // The claim comes first, so it is released last: after the final flush and close.
-    const lockPath = lockPathOf(path)
     yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
-    yield* LockFile.acquire(lockPath, "append").pipe(
-      Effect.catchTags({
-        LockHeld: (held) => Effect.fail(new FileClaimed({ path, lockPath, holder: held.holder })),
-        LockError: (error) => Effect.fail(new WriteError({ path, operation: "claim", cause: error.cause }))
-      })
-    )
+    // The claim names the directory's real path: two appenders reaching one file through a
+    // symlinked alias claim one lock file (LockFile also compares lock files by inode).
+    const realDir = yield* fs.realPath(Path.dirname(path)).pipe(writeError("claim"))
+    const lockPath = lockPathOf(Path.join(realDir, Path.basename(path)))
+    if (options.claimedByCaller !== true) {
+      yield* LockFile.acquire(lockPath, "append").pipe(
+        Effect.catchTags({
+          LockHeld: (held) => Effect.fail(new FileClaimed({ path, lockPath, holder: held.holder })),
+          LockError: (error) => Effect.fail(new WriteError({ path, operation: "claim", cause: error.cause }))
+        })
+      )
+    }
     projected = written = yield* open
     // Finalizers run last-added first: the flusher fiber is interrupted (waiting for a write in
     // progress, which is uninterruptible) before the final flush writes the rest and closes.

@@ -176,6 +176,24 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(lines.slice(0, text.split("\n").length - 1)).toEqual(text.split("\n").slice(0, -1))
   })
 
+  // SIGHUP before the reopen handler exists (start-up) or after it is gone (final flush) killed the process.
+  it.each([0, 40, 1500])("append: SIGHUP during start-up (at the %ith module of Effect) is ignored: end of input exits 0 with every line on disk", async (at) => {
+    const cwd = tempDir()
+    const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}, { data: ${JSON.stringify({ at, signal: "SIGHUP" })} })`
+    const child = spawn(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(register)}`, bin, "append", "a.jsonl"], {
+      cwd, env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const lines = Array.from({ length: 50 }, (_, i) => `{"i":${i}}`)
+    child.stdin.on("error", () => {})
+    child.stdin.end(lines.join("\n") + "\n")
+    const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on("exit", (c, s) => resolve([c, s])))
+    expect({ code, killedBy, stderr }).toEqual({ code: 0, killedBy: null, stderr: "" })
+    expect(fs.readFileSync(path.join(cwd, "a.jsonl"), "utf8")).toBe(lines.join("\n") + "\n")
+  })
+
   it("append: a disk that refuses the writes exits 1, at end of input and when stopped by SIGTERM", async () => {
     const cwd = tempDir()
     fs.symlinkSync("/dev/full", path.join(cwd, "a.jsonl")) // every write fails with ENOSPC

@@ -58,14 +58,14 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
   const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
     self.pipe(Effect.provide(layer()))
 
-  it.scoped("a second daily appender on the same directory and prefix fails with FileClaimed; the first's day file is claimed until close", () =>
+  it.scoped("a second daily appender on the same directory and prefix fails with FileClaimed naming the one claim .<prefix>.lock, held until close", () =>
     run(Effect.gen(function* () {
       const dir = yield* tempDir
       yield* TestClock.setTime(DAY)
       yield* Effect.scoped(Effect.gen(function* () {
         const first = yield* DailyAppender.make(dir, "events")
         const error = yield* Effect.flip(Effect.scoped(DailyAppender.make(dir, "events")))
-        expect([error._tag, error.message]).toEqual(["FileClaimed", expect.stringContaining(`${dir}/events-2026-01-31.ndjson`)])
+        expect([error._tag, error.message]).toEqual(["FileClaimed", expect.stringContaining("/.events.lock")])
         yield* first.append("a")
       }))
       expect(yield* readAll(dir)).toEqual({ "events-2026-01-31.ndjson": "a\n" })
@@ -139,7 +139,7 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
 
       const files = yield* readAll(dir)
       // The previous day's claim was released at the switch; today's is held while open.
-      expect(Object.keys(files)).toEqual([".events-2026-02-01.ndjson.lock", "events-2026-01-31.ndjson", "events-2026-02-01.ndjson"])
+      expect(Object.keys(files)).toEqual([".events.lock", "events-2026-01-31.ndjson", "events-2026-02-01.ndjson"])
       const before = files["events-2026-01-31.ndjson"]!.split("\n").filter((l) => l !== "")
       const after = files["events-2026-02-01.ndjson"]!.split("\n").filter((l) => l !== "")
       const expected = (f: number, fromStep: number, toStep: number) =>
@@ -189,11 +189,12 @@ describe("DailyAppender on MemoryFileSystem: faults and layers", () => {
       yield* TestClock.adjust("1 millis")
       const error = yield* Effect.flip(events.append("c"))
       expect([error._tag, error.message]).toEqual(["WriteError", expect.stringContaining("events-2026-01-31.ndjson")])
-      expect(mem.files().map(([p]) => p)).toEqual(["/logs/.events-2026-01-31.ndjson.lock", "/logs/events-2026-01-31.ndjson"])
+      expect(mem.files().map(([p]) => p)).toEqual(["/logs/.events.lock", "/logs/events-2026-01-31.ndjson"])
       mem.clearFaults()
       yield* events.append("c")
       yield* events.flush
-      expect(mem.files().map(([p]) => p)).toContain("/logs/.events-2026-02-01.ndjson.lock")
+      // One claim for the prefix, held across the switch: no per-day lock is ever made.
+      expect(mem.files().map(([p]) => p).filter((p) => p.endsWith(".lock"))).toEqual(["/logs/.events.lock"])
       expect(mem.files().filter(([p]) => !p.endsWith(".lock")).map(([p, b]) => [p, Buffer.from(b).toString()])).toEqual([
         ["/logs/events-2026-01-31.ndjson", "a\nb\n"],
         ["/logs/events-2026-02-01.ndjson", "c\n"]

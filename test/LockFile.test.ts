@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Os from "node:os"
 import type { LockHeld } from "../src/Errors.js"
@@ -16,7 +16,7 @@ const holderJson = (pid: number, hostname = Os.hostname(), purpose = "test") =>
 describe("LockFile.isStale (pure)", () => {
   const judge: LockFile.Judge = {
     hostname: "here", pid: 100, now: 1_000_000, isAlive: (pid) => pid === 200,
-    heldElsewhereInProcess: false, processId: "me"
+    heldInProcess: false, processId: "me"
   }
   const holder = (pid: number, hostname = "here") => ({ pid, hostname, acquiredAt: "t", purpose: "p" })
   const observed = (h: LockFile.Holder | undefined, extra: Partial<LockFile.Observed> = {}): LockFile.Observed =>
@@ -26,12 +26,41 @@ describe("LockFile.isStale (pure)", () => {
   it("a dead pid on this host is stale", () => expect(LockFile.isStale(observed(holder(300)), judge)).toBe(true))
   it("a holder on another host is never stale", () =>
     expect(LockFile.isStale(observed(holder(300, "elsewhere")), judge)).toBe(false))
-  it("our own pid is stale unless this process wrote it and still holds the path", () => {
+  it("our own pid is stale unless this process wrote it and still holds that very file", () => {
     expect(LockFile.isStale(observed(holder(100)), judge)).toBe(true)
-    expect(LockFile.isStale(observed(holder(100)), { ...judge, heldElsewhereInProcess: true })).toBe(true)
-    expect(LockFile.isStale(observed(holder(100), { instance: "me" }), { ...judge, heldElsewhereInProcess: true })).toBe(false)
+    expect(LockFile.isStale(observed(holder(100)), { ...judge, heldInProcess: true })).toBe(true)
+    expect(LockFile.isStale(observed(holder(100), { instance: "me" }), { ...judge, heldInProcess: true })).toBe(false)
     expect(LockFile.isStale(observed(holder(100), { instance: "me" }), judge)).toBe(true)
-    expect(LockFile.isStale(observed(holder(100), { instance: "earlier" }), { ...judge, heldElsewhereInProcess: true })).toBe(true)
+    expect(LockFile.isStale(observed(holder(100), { instance: "earlier" }), { ...judge, heldInProcess: true })).toBe(true)
+  })
+  // A pid reused after a reboot or container restart: boot id and process start time tell.
+  it.each([
+    { rule: "same boot, live pid, same start time: held", o: { bootId: "b1", startTime: "500" }, j: {}, stale: false },
+    { rule: "another boot: stale even though the pid is alive now", o: { bootId: "b0", startTime: "500" }, j: {}, stale: true },
+    { rule: "another boot, our own pid, our instance and file: stale", o: { bootId: "b0", instance: "me", pid: 100 }, j: { heldInProcess: true }, stale: true },
+    { rule: "same boot, live pid with another start time (reused): stale", o: { bootId: "b1", startTime: "400" }, j: {}, stale: true },
+    { rule: "no boot id here (no /proc): the start time still tells", o: { bootId: "b0", startTime: "400" }, j: { bootId: undefined }, stale: true },
+    { rule: "no boot id in the file (an older writer): judged by pid and start time", o: { startTime: "500" }, j: {}, stale: false },
+    { rule: "no start time in the file: a live pid holds", o: { bootId: "b1" }, j: {}, stale: false },
+    { rule: "start time of the live pid unknown here: a live pid holds", o: { bootId: "b1", startTime: "400" }, j: { startTimeOf: () => undefined }, stale: false },
+    { rule: "dead pid: stale whatever the start time", o: { bootId: "b1", startTime: "500", pid: 300 }, j: {}, stale: true },
+    { rule: "another host: never stale, boot id and start time are not comparable", o: { bootId: "b0", startTime: "400", hostname: "elsewhere" }, j: {}, stale: false }
+  ])("isStale with boot id and start time: $rule", ({ o, j, stale }) => {
+    const { pid = 200, hostname = "here", ...rest } = o as { pid?: number; hostname?: string; bootId?: string; startTime?: string; instance?: string }
+    const here: LockFile.Judge = { ...judge, bootId: "b1", startTimeOf: (p) => (p === 200 ? "500" : undefined), ...j }
+    expect(LockFile.isStale(observed(holder(pid, hostname), rest), here)).toBe(stale)
+  })
+  it("parse reads boot id and start time when present", () => {
+    const raw = JSON.stringify({ pid: 7, hostname: "h", acquiredAt: "t", purpose: "p", bootId: "b", startTime: "42" })
+    expect(LockFile.parse(raw)).toMatchObject({ bootId: "b", startTime: "42" })
+    expect(LockFile.parse(holderJson(7))).toMatchObject({ bootId: undefined, startTime: undefined })
+  })
+  it("a .break is stale only when its holder is stale and it is older than BREAK_STALE_MS", () => {
+    const old = judge.now - LockFile.BREAK_STALE_MS - 1
+    expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: old }), judge)).toBe(true)
+    expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: judge.now - LockFile.BREAK_STALE_MS }), judge)).toBe(false)
+    expect(LockFile.isStaleBreak(observed(holder(300)), judge)).toBe(false)
+    expect(LockFile.isStaleBreak(observed(holder(200), { mtimeMs: old }), judge)).toBe(false)
   })
   it("an unreadable lock is stale only once older than the grace period", () => {
     expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS }), judge)).toBe(false)
@@ -128,6 +157,25 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       expect(yield* fs.readDirectory(dir)).toEqual([])
     })))
 
+  it.scoped("a lock naming a live pid whose start time differs (pid reused) is recovered; one written by this process records boot id and start time", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const self = LockFile.selfIdentity()
+      if (self.startTime === undefined) return yield* Effect.die("this test needs /proc (Linux), where the tests and CI run")
+      const reused = JSON.stringify({
+        pid: process.ppid, hostname: Os.hostname(), acquiredAt: "2026-01-01T00:00:00.000Z", purpose: "before",
+        bootId: self.bootId, startTime: "1"
+      }) + "\n"
+      yield* fs.writeFileString(`${dir}/x.lock`, reused)
+      const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`, "after")
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(JSON.parse(yield* fs.readFileString(`${dir}/x.lock`))).toMatchObject({
+        pid: process.pid, purpose: "after", bootId: self.bootId, startTime: self.startTime
+      })
+      yield* Scope.close(scope, Exit.void)
+    })))
+
   it.scoped("a lock from another host is held even when its pid is not alive here", () =>
     run(Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
@@ -152,12 +200,14 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       expect(yield* fs.readDirectory(dir)).toEqual([])
     })))
 
-  it.scoped("a stale .break left by a crash during recovery is recovered too", () =>
+  it.scopedLive("a .break left by a crash during recovery (dead pid, older than BREAK_STALE_MS) is recovered too", () =>
     run(Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
       yield* fs.writeFileString(`${dir}/x.lock`, holderJson(deadPid()))
       yield* fs.writeFileString(`${dir}/x.lock.break`, holderJson(deadPid()))
+      const past = new Date(Date.now() - LockFile.BREAK_STALE_MS - 60_000)
+      yield* fs.utimes(`${dir}/x.lock.break`, past, past)
       const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`)
       expect(Exit.isSuccess(exit)).toBe(true)
       expect(yield* fs.readDirectory(dir)).toEqual(["x.lock"])
@@ -191,6 +241,70 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
         acquireOpen(`${dir}/x.lock`).pipe(Effect.provideService(FileSystem.FileSystem, { ...fs })), { concurrency: "unbounded" })
       expect(exits.filter(({ exit }) => Exit.isSuccess(exit)).length).toBe(1)
       for (const { scope } of exits) yield* Scope.close(scope, Exit.void)
+      expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scoped("a lock held through one path is held through a symlinked alias of its directory (same process, same view)", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.makeDirectory(`${dir}/d`)
+      yield* fs.symlink(`${dir}/d`, `${dir}/alias`)
+      const first = yield* acquireOpen(`${dir}/d/x.lock`, "first")
+      expect(Exit.isSuccess(first.exit)).toBe(true)
+      const held = yield* fs.readFileString(`${dir}/d/x.lock`)
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/alias/x.lock`, "second")))
+      expect(error._tag).toBe("LockHeld")
+      expect((error as LockHeld).holder).toMatchObject({ pid: process.pid, purpose: "first" })
+      expect(yield* fs.readFileString(`${dir}/d/x.lock`)).toBe(held)
+      yield* Scope.close(first.scope, Exit.void)
+      expect(yield* fs.readDirectory(`${dir}/d`)).toEqual([])
+    })))
+
+  // Defect: both recoverers judged one dead `.break` stale; removal by name let both hold it.
+  it.scopedLive("two recoverers that both judged one dead .break stale: exactly one takes the lock", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const lock = `${dir}/x.lock`
+      const brk = `${lock}.break`
+      yield* fs.writeFileString(lock, holderJson(deadPid()))
+      yield* fs.writeFileString(brk, holderJson(deadPid(), Os.hostname(), "break x.lock"))
+      const past = new Date(Date.now() - LockFile.BREAK_STALE_MS - 60_000)
+      yield* fs.utimes(brk, past, past)
+      const dPaused = yield* Deferred.make<void>()
+      const dGo = yield* Deferred.make<void>()
+      const dDone = yield* Deferred.make<void>()
+      // A separate view (as another process) that runs `before` once, before its first remove
+      // or rename of `target`: the moment between judging a file and removing it.
+      const pausing = (target: string, before: Effect.Effect<void>): FileSystem.FileSystem => {
+        let fired = false
+        const gate = (p: string) =>
+          Effect.suspend(() => {
+            if (fired || p !== target) return Effect.void
+            fired = true
+            return before
+          })
+        return {
+          ...fs,
+          remove: (p, o) => Effect.zipRight(gate(p), fs.remove(p, o)),
+          rename: (from, to) => Effect.zipRight(gate(from), fs.rename(from, to))
+        }
+      }
+      // D judged the dead .break stale and stops before removing it; C recovers meanwhile and,
+      // holding .break, stops before removing the main lock until D is done.
+      const viewD = pausing(brk, Effect.zipRight(Deferred.succeed(dPaused, undefined), Deferred.await(dGo)))
+      const viewC = pausing(lock, Effect.zipRight(Deferred.succeed(dGo, undefined), Deferred.await(dDone)))
+      const d = yield* acquireOpen(lock, "D").pipe(
+        Effect.provideService(FileSystem.FileSystem, viewD),
+        Effect.ensuring(Deferred.succeed(dDone, undefined)),
+        Effect.fork
+      )
+      yield* Deferred.await(dPaused)
+      const c = yield* acquireOpen(lock, "C").pipe(Effect.provideService(FileSystem.FileSystem, viewC), Effect.fork)
+      const results = [yield* Fiber.join(d), yield* Fiber.join(c)]
+      expect(results.filter(({ exit }) => Exit.isSuccess(exit)).length).toBe(1)
+      for (const { scope } of results) yield* Scope.close(scope, Exit.void)
       expect(yield* fs.readDirectory(dir)).toEqual([])
     })))
 

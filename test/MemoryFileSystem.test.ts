@@ -217,6 +217,27 @@ describe.each(fileSystems)("FileSystem rules the fake once broke, on $name", ({ 
     }).pipe(Effect.provide(layer())))
 })
 
+describe.each(fileSystems)("stat's nlink, uid and gid, on $name", ({ layer }) => {
+  it.scoped("nlink counts the names of a file (link adds one, remove takes one, an open handle sees 0 once all are gone); uid/gid are the owner's", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/f`, "x")
+      const handle = yield* fs.open(`${dir}/f`)
+      expect(Option.getOrNull((yield* fs.stat(`${dir}/f`)).nlink)).toBe(1)
+      yield* fs.link(`${dir}/f`, `${dir}/g`)
+      expect(Option.getOrNull((yield* fs.stat(`${dir}/g`)).nlink)).toBe(2)
+      yield* fs.remove(`${dir}/f`)
+      expect(Option.getOrNull((yield* handle.stat).nlink)).toBe(1)
+      yield* fs.remove(`${dir}/g`)
+      expect(Option.getOrNull((yield* handle.stat).nlink)).toBe(0)
+      yield* fs.writeFileString(`${dir}/h`, "x")
+      yield* fs.chown(`${dir}/h`, 65534, 65534)
+      const info = yield* fs.stat(`${dir}/h`)
+      expect([Option.getOrNull(info.uid), Option.getOrNull(info.gid)]).toEqual([65534, 65534])
+    }).pipe(Effect.provide(layer())))
+})
+
 describe("MemoryFileSystem inspection", () => {
   it.scoped("openFiles lists the handles whose scope is open", () =>
     Effect.gen(function* () {

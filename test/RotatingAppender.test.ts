@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, Option, Scope } from "effect"
+import { Cause, Context, Effect, Exit, FastCheck as fc, Fiber, Layer, Metric, Option, Scope } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Os from "node:os"
 import type { FileClaimed } from "../src/Errors.js"
@@ -10,6 +10,7 @@ import { planShift, type RenameShift } from "../src/RenameShift.js"
 import * as RotatingAppender from "../src/RotatingAppender.js"
 import * as RotationPolicy from "../src/RotationPolicy.js"
 import { fileSystems, lines, memoryLayer, readAll, tempDir } from "./support/fileSystems.js"
+import { instrument } from "./support/retention.js"
 
 const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.make({ maxBytes, maxFiles })
 const joined = (ls: ReadonlyArray<string>) => ls.map((l) => l + "\n").join("")
@@ -356,6 +357,22 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
       expect(onDisk).toEqual([...lines(20), ...lines(20, 9, "m")])
     })))
 
+  it.scoped("a second appender through a symlinked alias of the directory fails with FileClaimed; the claim names the real directory", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.makeDirectory(`${dir}/d`)
+      yield* fs.symlink(`${dir}/d`, `${dir}/alias`)
+      const real = yield* fs.realPath(`${dir}/d`)
+      const first = yield* open(`${dir}/d/app.jsonl`, 0, 1)
+      const error = yield* Effect.flip(Effect.scoped(RotatingAppender.make(`${dir}/alias/app.jsonl`, { policy: policy(0, 1) })))
+      expect(error._tag).toBe("FileClaimed")
+      expect((error as FileClaimed).lockPath).toBe(`${real}/.app.jsonl.lock`)
+      yield* first.log.appendAll(lines(3))
+      yield* first.close
+      expect(yield* readAll(`${dir}/d`)).toEqual({ "app.jsonl": lines(3).map((l) => l + "\n").join("") })
+    })))
+
   it.scoped("two layers on one path in one program: the program fails with FileClaimed, nothing is written twice", () =>
     run(Effect.gen(function* () {
       const dir = yield* tempDir
@@ -462,7 +479,7 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
       expect((yield* counter(RotatingAppender.activeFileReopened)) - before).toBe(1)
     })))
 
-  it.scoped("the active file moved away: later lines go to a new file at the path, earlier ones stay in the moved file", () =>
+  it.scoped("the active file moved away: the batch written meanwhile stays in the moved file, later ones go to a new file at the path", () =>
     run(Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
@@ -470,9 +487,11 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
       yield* log.append("before")
       yield* log.flush
       yield* fs.rename(`${dir}/app.jsonl`, `${dir}/moved.jsonl`)
+      yield* log.append("meanwhile")
+      yield* log.flush
       yield* log.append("after")
       yield* close
-      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "after\n", "moved.jsonl": "before\n" })
+      expect(yield* readAll(dir)).toEqual({ "app.jsonl": "after\n", "moved.jsonl": "before\nmeanwhile\n" })
     })))
 
   it.scoped("reopen flushes, then reopens the path: after an outside mv, later lines go to a new file", () =>
@@ -536,6 +555,54 @@ describe("RotatingAppender on MemoryFileSystem: outside changes", () => {
       const onDisk = Object.keys(files).sort().reverse().flatMap((p) => files[p]!.split("\n").filter((l) => l !== ""))
       expect(onDisk).toEqual([...lines(3, 9, "m"), "z"])
     }).pipe(Effect.provide(memoryLayer())))
+
+  // Removed between the batch's identity check and its write: the batch went into an unlinked inode.
+  it.effect.prop(
+    "the active file removed at generated points, between the check and the write included: every flushed line after the last removal is on disk once, in order",
+    {
+      batches: fc.array(fc.record({
+        n: fc.integer({ min: 1, max: 4 }),
+        removal: fc.constantFrom("none", "beforeWrite", "afterFlush")
+      }), { minLength: 1, maxLength: 8 })
+    },
+    ({ batches }) =>
+      Effect.gen(function* () {
+        const mem = yield* MemoryFileSystem.MemoryFileSystem
+        const [fs, tools] = instrument(mem)
+        let armed = false
+        tools.hook("write", /\/logs\/app\.jsonl$/, () =>
+          Effect.suspend(() => {
+            if (!armed) return Effect.void
+            armed = false
+            return Effect.ignore(mem.remove("/logs/app.jsonl"))
+          }))
+        let expected: Array<string> = []
+        yield* Effect.scoped(Effect.gen(function* () {
+          const log = yield* RotatingAppender.make("/logs/app.jsonl", { policy: policy(100_000, 5) })
+          for (const [k, batch] of batches.entries()) {
+            const batchLines = lines(batch.n, 9, `b${k}-`)
+            if (batch.removal === "beforeWrite") {
+              armed = true
+              expected = []
+            }
+            yield* log.appendAll(batchLines)
+            yield* log.flush
+            expected.push(...batchLines)
+            if (batch.removal === "afterFlush") {
+              yield* Effect.ignore(mem.remove("/logs/app.jsonl"))
+              expected = []
+            }
+          }
+        })).pipe(
+          Effect.provideServiceEffect(RenameShiftModule.RenameShift, RenameShiftModule.make),
+          Effect.provideService(FileSystem.FileSystem, fs)
+        )
+        const files = filesOf(mem)
+        const onDisk = Object.values(files).flatMap((text) => text.split("\n").filter((l) => l !== ""))
+        expect(onDisk).toEqual(expected)
+      }).pipe(Effect.provide(memoryLayer())),
+    { fastCheck: { numRuns: 200, seed: 9_004 } }
+  )
 
   it.scoped("removing the active file at random points: every line accepted after the last removal is on disk, once, in order", () =>
     Effect.gen(function* () {

@@ -4,32 +4,45 @@
  *
  * Contract:
  * - `acquire(lockPath, purpose)` creates `lockPath` with flag `"wx"` (mode 0o644), writes the
- *   holder (`{ pid, hostname, acquiredAt, purpose }` as JSON) and syncs it. It succeeds for
+ *   holder (`{ pid, hostname, acquiredAt, purpose, instance, bootId?, startTime? }` as JSON;
+ *   the last two where /proc is readable) and syncs it. It succeeds for
  *   exactly one caller at a time; the others fail with `LockHeld` naming the path and the
  *   holder. The lock is released when the scope closes: the file is removed, but only if it
  *   still holds our holder (a lock someone else took over is left alone).
  * - Within one process a registry (keyed by `FileSystem` instance and path, shared through
- *   `globalThis`) refuses a second acquire before touching the disk.
+ *   `globalThis`) refuses a second acquire before touching the disk, and records the identity
+ *   (device, inode) of every lock file this process holds: a lock reached through another
+ *   path (a symlinked alias of its directory) or another `FileSystem` view is still ours.
  * - A lock file is **stale**, and recovered, when:
+ *   - its holder is on this host and was written during another boot (`bootId`, from
+ *     `/proc/sys/kernel/random/boot_id`, differs);
  *   - its holder is on this host and its pid is not alive (`process.kill(pid, 0)` → ESRCH);
- *   - its pid is our own pid but this process does not hold it (a container restarted and
- *     reused pid 1);
+ *   - its pid is alive but started at another time than the writer (`startTime`, field 22 of
+ *     `/proc/<pid>/stat`): the pid was reused;
+ *   - its pid is our own pid but this process does not hold that very file (by device and
+ *     inode; a container restarted and reused pid 1);
  *   - it is empty or not valid JSON and older than `UNREADABLE_GRACE_MS` (a crash between
  *     the create and the write).
  *   A holder on another host is never judged stale: remove its file by hand.
  * - Recovery never lets two recoverers both win: it runs under a second lock,
- *   `<lockPath>.break` (taken the same way; a stale `.break`, left by a crash during
- *   recovery, is judged by the same rules and removed if it still holds what was judged),
- *   re-reads the lock file and removes it only if it still holds what was judged stale,
- *   then retries the `"wx"` create.
+ *   `<lockPath>.break` (taken the same way; a `.break` left by a crash during recovery is
+ *   stale when its holder is stale by the rules above AND it is older than
+ *   `BREAK_STALE_MS`, since a recovery takes milliseconds), removes the lock file, then
+ *   retries the `"wx"` create.
+ * - Nothing judged stale is removed by name (between the read and the remove, another
+ *   recoverer may have replaced it): it is renamed aside to `<name>.<process id>-<n>.stale`,
+ *   the renamed file is checked to hold exactly what was judged, and only then removed;
+ *   otherwise it is linked back and the acquire fails with `LockHeld`.
  *
- * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file).
- * The next `acquire` on the same host heals both as above; nothing else is needed.
+ * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file,
+ * or a `<name>.<id>.stale` file renamed aside). The next `acquire` on the same host heals the
+ * first two as above (a `.break` once it is `BREAK_STALE_MS` old); a `.stale` file is inert
+ * (no one reads it as a lock) and may be removed by hand.
  *
  * Not supported: holders on several hosts sharing the directory (NFS and other network file
- * systems: `O_EXCL` and pid liveness are not reliable there), and a pid reused by another,
- * unrelated live process after a crash (the lock stays held until that process exits or the
- * file is removed by hand; the `LockHeld` message names the file).
+ * systems: `O_EXCL` and pid liveness are not reliable there). Without /proc (no boot id, no
+ * start times) a pid reused by another, unrelated live process after a crash keeps the lock
+ * held until that process exits or the file is removed by hand (`LockHeld` names the file).
  * @internal
  */
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -37,6 +50,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { LockError, LockHeld, type LockHolder } from "../Errors.js"
@@ -45,6 +59,13 @@ export type Holder = LockHolder
 
 /** An empty or unparseable lock file younger than this is being created by someone: held. */
 export const UNREADABLE_GRACE_MS = 5_000
+
+/**
+ * A `.break` file younger than this is held even when its pid is dead: a recovery takes
+ * milliseconds, so a young `.break` with a dead pid is more likely a judgement that raced
+ * another recoverer than a crash.
+ */
+export const BREAK_STALE_MS = 30_000
 
 export interface Options {
   /** Whether a pid on this host is alive. Default: `process.kill(pid, 0)` does not throw ESRCH. */
@@ -61,6 +82,32 @@ export const isAlive = (pid: number): boolean => {
   }
 }
 
+/** `/proc/<pid>/stat` field 22 (start time in clock ticks since boot); `undefined` without /proc. */
+export const startTimeOf = (pid: number): string | undefined => {
+  try {
+    const stat = NodeFs.readFileSync(`/proc/${pid}/stat`, "latin1")
+    // Field 2 (the command) is in parentheses and may hold spaces: count from after it.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return fields[22 - 3]
+  } catch {
+    return undefined
+  }
+}
+
+/** This boot's id (`/proc/sys/kernel/random/boot_id`); `undefined` where it is not readable. */
+const readBootId = (): string | undefined => {
+  try {
+    return NodeFs.readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+let self: { readonly bootId: string | undefined; readonly startTime: string | undefined } | undefined
+
+/** This boot's id and this process's start time, as written into its lock files (read once). */
+export const selfIdentity = () => (self ??= { bootId: readBootId(), startTime: startTimeOf(process.pid) })
+
 /** What was read from a lock file. */
 export interface Observed {
   /** The exact contents, compared before removing anything. */
@@ -69,8 +116,14 @@ export interface Observed {
   readonly holder: Holder | undefined
   /** The random id of the process that wrote it (see `processId`), when present. */
   readonly instance: string | undefined
-  /** Modification time, read only for unparseable files. */
+  /** The boot id of the host when it was written, when present. */
+  readonly bootId?: string | undefined
+  /** The writer's process start time (`/proc/<pid>/stat` field 22), when present. */
+  readonly startTime?: string | undefined
+  /** Modification time, when the file could be stat'ed. */
   readonly mtimeMs: number | undefined
+  /** The file's identity, `"<dev>:<ino>"`, when the file could be stat'ed. */
+  readonly identity?: string | undefined
 }
 
 /** What `isStale` needs to know about here and now. */
@@ -79,11 +132,16 @@ export interface Judge {
   readonly pid: number
   readonly now: number
   readonly isAlive: (pid: number) => boolean
+  /** This boot's id; `undefined` when unknown (no /proc). */
+  readonly bootId?: string | undefined
+  /** The start time of a live pid here; `undefined` when unknown. */
+  readonly startTimeOf?: (pid: number) => string | undefined
   /**
-   * Another `FileSystem` instance of this process holds (or is taking) this path. Through the
-   * same instance nobody else can: the registry refuses a second acquire before any I/O.
+   * The observed lock file (its device and inode, whatever path or `FileSystem` view reached
+   * it) is one this process created and still holds. Paths are not compared: a symlinked
+   * alias of the directory names the same file under another path.
    */
-  readonly heldElsewhereInProcess: boolean
+  readonly heldInProcess: boolean
   readonly processId: string
 }
 
@@ -94,17 +152,26 @@ export const isStale = (observed: Observed, judge: Judge): boolean => {
     return observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > UNREADABLE_GRACE_MS
   }
   if (holder.hostname !== judge.hostname) return false
+  // Written before the last boot (or container start with a fresh boot id): no holder survived.
+  if (observed.bootId !== undefined && judge.bootId !== undefined && observed.bootId !== judge.bootId) return true
   if (holder.pid === judge.pid) {
-    // Ours only if written by this process (our random process id) and still held through
-    // another view of the same disk; otherwise an earlier process with the same pid left it
-    // (containers reuse pid 1), or this process failed to remove it.
-    return !(observed.instance === judge.processId && judge.heldElsewhereInProcess)
+    // Ours only if written by this process (our random process id) and the very file is one
+    // this process holds; otherwise an earlier process with the same pid left it (containers
+    // reuse pid 1), or this process failed to remove it.
+    return !(observed.instance === judge.processId && judge.heldInProcess)
   }
-  return !judge.isAlive(holder.pid)
+  if (!judge.isAlive(holder.pid)) return true
+  // The pid is alive, but is it the writer? A process started at another time reuses the pid.
+  const now = observed.startTime === undefined ? undefined : judge.startTimeOf?.(holder.pid)
+  return now !== undefined && now !== observed.startTime
 }
 
+/** Whether a `.break` file may be removed: stale as a lock and older than `BREAK_STALE_MS`. Pure. */
+export const isStaleBreak = (observed: Observed, judge: Judge): boolean =>
+  isStale(observed, judge) && observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > BREAK_STALE_MS
+
 /** Parses lock file contents; `undefined` holder for anything that is not one. Pure. */
-export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
+export const parse = (raw: string): Pick<Observed, "holder" | "instance" | "bootId" | "startTime"> => {
   try {
     const value: unknown = JSON.parse(raw)
     if (typeof value !== "object" || value === null) return { holder: undefined, instance: undefined }
@@ -115,7 +182,9 @@ export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
     ) return { holder: undefined, instance: undefined }
     return {
       holder: { pid: v.pid, hostname: v.hostname, acquiredAt: v.acquiredAt, purpose: v.purpose },
-      instance: typeof v.instance === "string" ? v.instance : undefined
+      instance: typeof v.instance === "string" ? v.instance : undefined,
+      bootId: typeof v.bootId === "string" ? v.bootId : undefined,
+      startTime: typeof v.startTime === "string" ? v.startTime : undefined
     }
   } catch {
     return { holder: undefined, instance: undefined }
@@ -125,20 +194,27 @@ export const parse = (raw: string): Pick<Observed, "holder" | "instance"> => {
 interface Registry {
   /** Locks held (or being taken) per FileSystem instance: path → holder. */
   readonly byFs: WeakMap<object, Map<string, Holder>>
-  /** How many FileSystem instances of this process hold each path. */
-  readonly byPath: Map<string, number>
+  /**
+   * Identities (`"<dev>:<ino>"`) of the lock files this process created and holds, with how
+   * many holds each has (an inode number may be reused after a release).
+   */
+  readonly files: Map<string, number>
   /** A random id of this process, written into its lock files. */
   readonly processId: string
 }
 
-const registryKey = Symbol.for("effect-logrotate/LockFile/registry/v1")
+const registryKey = Symbol.for("effect-logrotate/LockFile/registry/v2")
 const registry: Registry = ((globalThis as Record<symbol, unknown>)[registryKey] ??= {
   byFs: new WeakMap(),
-  byPath: new Map(),
+  files: new Map(),
   processId: `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
 }) as Registry
 
-/** Registry keys are absolute paths, whatever form the caller used. */
+/**
+ * Per-view registry keys are absolute paths, whatever form the caller used. An alias (a
+ * symlinked directory) gets past this first check; the `"wx"` create then finds the file and
+ * the identity check in `isStale` keeps it held.
+ */
 const key = (path: string) => Path.resolve(path)
 
 const heldOn = (fs: object) => {
@@ -151,40 +227,63 @@ const holderHere = (fs: object, path: string) => heldOn(fs).get(key(path))
 
 const register = (fs: object, path: string, holder: Holder) => {
   heldOn(fs).set(key(path), holder)
-  registry.byPath.set(key(path), (registry.byPath.get(key(path)) ?? 0) + 1)
 }
 
 const unregister = (fs: object, path: string) => {
-  if (!heldOn(fs).delete(key(path))) return
-  const n = (registry.byPath.get(key(path)) ?? 1) - 1
-  if (n <= 0) registry.byPath.delete(key(path))
-  else registry.byPath.set(key(path), n)
+  heldOn(fs).delete(key(path))
 }
+
+const holdFile = (identity: string) => {
+  registry.files.set(identity, (registry.files.get(identity) ?? 0) + 1)
+}
+
+const releaseFile = (identity: string | undefined) => {
+  if (identity === undefined) return
+  const n = (registry.files.get(identity) ?? 1) - 1
+  if (n <= 0) registry.files.delete(identity)
+  else registry.files.set(identity, n)
+}
+
+const identityOf = (info: FileSystem.File.Info): string | undefined =>
+  info.ino._tag === "Some" ? `${info.dev}:${info.ino.value}` : undefined
 
 const lockError = (path: string, operation: LockError["operation"]) => (cause: PlatformError) =>
   new LockError({ path, operation, cause })
 
 const isReason = (reason: string) => (error: PlatformError) => error._tag === "SystemError" && error.reason === reason
 
-/** Creates `path` exclusively with `raw` in it; `false` when it already exists. */
-const create = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<boolean, LockError> =>
+/** Created: the file's identity, held in the registry (release it with `releaseFile`). */
+interface Created {
+  readonly identity: string | undefined
+}
+
+/**
+ * Creates `path` exclusively with `raw` in it; `undefined` when it already exists. The new
+ * file's identity is registered as held before anything is written to it, so a reader of
+ * this process that sees our contents always finds the file held.
+ */
+const create = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<Created | undefined, LockError> =>
   Effect.scoped(Effect.gen(function* () {
     const opened = yield* fs.open(path, { flag: "wx", mode: 0o644 }).pipe(
       Effect.map((file) => file as FileSystem.File | undefined),
       Effect.catchIf(isReason("AlreadyExists"), () => Effect.succeed(undefined)),
       Effect.mapError(lockError(path, "create"))
     )
-    if (opened === undefined) return false
-    yield* Effect.zipRight(opened.writeAll(new TextEncoder().encode(raw)), opened.sync).pipe(
+    if (opened === undefined) return undefined
+    let identity: string | undefined
+    yield* opened.stat.pipe(
+      Effect.tap((info) => Effect.sync(() => { identity = identityOf(info); if (identity !== undefined) holdFile(identity) })),
+      Effect.zipRight(opened.writeAll(new TextEncoder().encode(raw))),
+      Effect.zipRight(opened.sync),
       Effect.mapError(lockError(path, "write")),
       // Leave no half-written lock behind when we can help it.
-      Effect.tapError(() => Effect.ignore(fs.remove(path)))
+      Effect.tapError(() => Effect.ignore(fs.remove(path)).pipe(Effect.zipRight(Effect.sync(() => releaseFile(identity)))))
     )
-    return true
+    return { identity }
   }))
 
-/** Reads a lock file; `undefined` when it is gone. */
-const read = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Observed | undefined, LockError> =>
+/** Reads a lock file; `undefined` when it is gone. `contentsOnly`: no `stat` (no mtime, no identity). */
+const read = (fs: FileSystem.FileSystem, path: string, contentsOnly = false): Effect.Effect<Observed | undefined, LockError> =>
   Effect.gen(function* () {
     const raw = yield* fs.readFileString(path).pipe(
       Effect.map((s) => s as string | undefined),
@@ -193,35 +292,76 @@ const read = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Observed |
     )
     if (raw === undefined) return undefined
     const parsed = parse(raw)
-    if (parsed.holder !== undefined) return { raw, ...parsed, mtimeMs: undefined }
+    if (contentsOnly) return { raw, ...parsed, mtimeMs: undefined }
     const info = yield* fs.stat(path).pipe(
       Effect.map((i) => i as FileSystem.File.Info | undefined),
       Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
       Effect.mapError(lockError(path, "read"))
     )
     if (info === undefined) return undefined
-    return { raw, ...parsed, mtimeMs: info.mtime._tag === "Some" ? info.mtime.value.getTime() : undefined }
+    return {
+      raw,
+      ...parsed,
+      mtimeMs: info.mtime._tag === "Some" ? info.mtime.value.getTime() : undefined,
+      identity: identityOf(info)
+    }
   })
 
-/** Removes `path` if it still holds exactly `raw`. */
-const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<void, LockError> =>
-  Effect.flatMap(read(fs, path), (current) =>
-    current !== undefined && current.raw === raw
-      ? fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
-      : Effect.void)
+let asideCounter = 0
 
-const judgeOf = (path: string, isAliveFn: (pid: number) => boolean) =>
+/**
+ * Removes `path` if it holds exactly `raw`, without removing by name what someone else put
+ * there in between: the file is first renamed aside to `<path>.<process id>-<n>.stale`
+ * (atomic; only one remover gets a given file), the renamed file is read, and removed only if
+ * it holds `raw`. Otherwise it is linked back under `path` (a link never replaces a file that
+ * appeared at `path` meanwhile) and the remove fails with `LockHeld` naming its holder.
+ * Gone already: done. What a crash leaves: a `.stale` file, never a lock anyone checks.
+ */
+const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<void, LockHeld | LockError> =>
+  Effect.gen(function* () {
+    const aside = `${path}.${registry.processId}-${++asideCounter}.stale`
+    const moved = yield* fs.rename(path, aside).pipe(
+      Effect.as(true),
+      Effect.catchIf(isReason("NotFound"), () => Effect.succeed(false)),
+      Effect.mapError(lockError(path, "remove"))
+    )
+    if (!moved) return
+    const removeAside = fs.remove(aside).pipe(
+      Effect.catchIf(isReason("NotFound"), () => Effect.void),
+      Effect.mapError(lockError(aside, "remove")),
+      // Not removed: put it back under its name (if still free), where the next acquire
+      // judges and heals it, rather than leave a `.stale` file nobody looks at.
+      Effect.tapError(() =>
+        Effect.ignore(Effect.flatMap(fs.exists(path), (taken) => taken ? Effect.void : fs.rename(aside, path))))
+    )
+    const current = yield* read(fs, aside, true)
+    if (current === undefined || current.raw === raw) return yield* removeAside
+    // Not what was judged: someone took `path` in between. Put it back.
+    yield* fs.link(aside, path).pipe(
+      Effect.zipRight(removeAside),
+      Effect.catchAll((error) =>
+        Effect.logError("a lock file taken over meanwhile could not be put back; it is left aside").pipe(
+          Effect.annotateLogs({ path, aside, error: error.message })
+        )
+      )
+    )
+    return yield* new LockHeld({ path, holder: current.holder })
+  })
+
+const judgeOf = (observed: Observed, isAliveFn: (pid: number) => boolean) =>
   Effect.map(Clock.currentTimeMillis, (now): Judge => ({
     hostname: Os.hostname(),
     pid: process.pid,
     now,
     isAlive: isAliveFn,
-    // The caller is registered itself: count the others.
-    heldElsewhereInProcess: (registry.byPath.get(key(path)) ?? 0) > 1,
+    bootId: selfIdentity().bootId,
+    startTimeOf,
+    heldInProcess: observed.identity !== undefined && registry.files.has(observed.identity),
     processId: registry.processId
   }))
 
-const contentOf = (holder: Holder) => JSON.stringify({ ...holder, instance: registry.processId }) + "\n"
+const contentOf = (holder: Holder) =>
+  JSON.stringify({ ...holder, instance: registry.processId, ...selfIdentity() }) + "\n"
 
 const newHolder = (purpose: string) =>
   Effect.map(Clock.currentTimeMillis, (now): Holder => ({
@@ -255,11 +395,12 @@ const breakStale = (
     register(fs, breakPath, holder)
     const take = Effect.gen(function* () {
       for (let attempt = 0; ; attempt++) {
-        if (yield* create(fs, breakPath, raw)) return
+        const created = yield* create(fs, breakPath, raw)
+        if (created !== undefined) return created
         const other = yield* read(fs, breakPath)
         if (other === undefined && attempt < BREAK_WAITS) continue
         if (other === undefined) return yield* new LockHeld({ path: breakPath, holder: undefined })
-        if (isStale(other, yield* judgeOf(breakPath, isAliveFn))) {
+        if (isStaleBreak(other, yield* judgeOf(other, isAliveFn))) {
           yield* removeIfSame(fs, breakPath, other.raw)
           continue
         }
@@ -267,14 +408,12 @@ const breakStale = (
         yield* Effect.sleep("5 millis")
       }
     })
-    yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
-    yield* Effect.gen(function* () {
-      const current = yield* read(fs, path)
-      if (current !== undefined && current.raw === observed.raw) {
-        yield* fs.remove(path).pipe(Effect.catchIf(isReason("NotFound"), () => Effect.void), Effect.mapError(lockError(path, "remove")))
-      }
-    }).pipe(
-      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw)).pipe(Effect.zipRight(Effect.sync(() => unregister(fs, breakPath)))))
+    const created = yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
+    yield* removeIfSame(fs, path, observed.raw).pipe(
+      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw)).pipe(Effect.zipRight(Effect.sync(() => {
+        unregister(fs, breakPath)
+        releaseFile(created.identity)
+      }))))
     )
   })
 
@@ -283,7 +422,7 @@ const take = (
   path: string,
   purpose: string,
   isAliveFn: (pid: number) => boolean
-): Effect.Effect<Holder, LockHeld | LockError> =>
+): Effect.Effect<readonly [Holder, Created], LockHeld | LockError> =>
   Effect.gen(function* () {
     const mine = holderHere(fs, path)
     if (mine !== undefined) return yield* new LockHeld({ path, holder: mine })
@@ -295,11 +434,12 @@ const take = (
     return yield* Effect.gen(function* () {
       let last: Observed | undefined
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        if (yield* create(fs, path, raw)) return holder
+        const created = yield* create(fs, path, raw)
+        if (created !== undefined) return [holder, created] as const
         const observed = yield* read(fs, path)
         if (observed === undefined) continue
         last = observed
-        if (!isStale(observed, yield* judgeOf(path, isAliveFn))) {
+        if (!isStale(observed, yield* judgeOf(observed, isAliveFn))) {
           return yield* new LockHeld({ path, holder: observed.holder })
         }
         yield* Effect.logWarning("removing a stale lock file").pipe(
@@ -311,14 +451,17 @@ const take = (
     }).pipe(Effect.onError(() => Effect.sync(() => unregister(fs, path))))
   })
 
-const release = (fs: FileSystem.FileSystem, path: string, holder: Holder) =>
+const release = (fs: FileSystem.FileSystem, path: string, [holder, created]: readonly [Holder, Created]) =>
   removeIfSame(fs, path, contentOf(holder)).pipe(
     Effect.catchAll((error) =>
       Effect.logWarning("could not remove a lock file; the next acquire treats it as stale").pipe(
         Effect.annotateLogs({ path, error: error.message })
       )
     ),
-    Effect.ensuring(Effect.sync(() => unregister(fs, path)))
+    Effect.ensuring(Effect.sync(() => {
+      unregister(fs, path)
+      releaseFile(created.identity)
+    }))
   )
 
 /**
@@ -331,7 +474,10 @@ export const acquire = (
   options?: Options
 ): Effect.Effect<Holder, LockHeld | LockError, Scope.Scope | FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    Effect.acquireRelease(
-      take(fs, lockPath, purpose, options?.isAlive ?? isAlive),
-      (holder) => release(fs, lockPath, holder)
+    Effect.map(
+      Effect.acquireRelease(
+        take(fs, lockPath, purpose, options?.isAlive ?? isAlive),
+        (taken) => release(fs, lockPath, taken)
+      ),
+      ([holder]) => holder
     ))
