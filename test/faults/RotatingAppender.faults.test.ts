@@ -150,7 +150,12 @@ const run = (s: Scenario): Effect.Effect<Outcome> =>
       const error = Cause.failureOption(opened.cause)
       return {
         acknowledged: [], rejected: [], finalFlush: Exit.void, files: mem.files(), fired,
-        openFailure: Option.isSome(error) && error.value._tag === "WriteError" ? "WriteError" : Cause.pretty(opened.cause)
+        openFailure: Option.isSome(error) && (error.value._tag === "WriteError" ||
+            // An injected AlreadyExists on creating the claim says "another writer holds it":
+            // refusing with FileClaimed is the right answer to that lie.
+            (error.value._tag === "FileClaimed" && fired.some(claimSaidTaken)))
+          ? "WriteError"
+          : Cause.pretty(opened.cause)
       }
     }
     const appender = opened.value
@@ -188,6 +193,10 @@ const run = (s: Scenario): Effect.Effect<Outcome> =>
     return { acknowledged, rejected, finalFlush, files: mem.files(), fired }
   })
 
+const claimSaidTaken = (call: ObservedCall) =>
+  call.method === "open" && call.path.endsWith(".lock") && typeof call.error === "object" && call.error !== null &&
+  (call.error as { readonly reason?: unknown }).reason === "AlreadyExists"
+
 /** Everything wrong with the outcome, as readable lines; empty when every invariant holds. */
 const violations = (s: Scenario, o: Outcome): ReadonlyArray<string> => {
   const problems: Array<string> = []
@@ -204,11 +213,15 @@ const violations = (s: Scenario, o: Outcome): ReadonlyArray<string> => {
   for (let k = 1; k <= s.maxFiles && segs.length - 1 - k >= 0; k++) expected.set(`${NAME}.${k}`, segs[segs.length - 1 - k]!)
   const dropped = segs.slice(0, Math.max(0, segs.length - 1 - s.maxFiles)).flat()
 
-  // The claim is removed at close; only a fault on that removal (or on the read before it) may
-  // leave it (LockFile logs it, and the next appender on the path finds it stale).
-  const lockName = Path.basename(RotatingAppender.lockPathOf(PATH))
+  // The claim is removed at close (renamed aside to `<lock>.<id>.stale`, read, removed); only a
+  // fault on that removal may leave it (LockFile logs it, puts it back under its name, and the
+  // next appender on the path finds it stale).
+  const lockPath = RotatingAppender.lockPathOf(PATH)
+  const lockName = Path.basename(lockPath)
   const claimLeft = byName.has(lockName)
-  if (claimLeft && !o.fired.some((c) => c.path === RotatingAppender.lockPathOf(PATH) && (c.method === "remove" || c.method === "readFile"))) {
+  const hitRelease = (c: ObservedCall) =>
+    c.path.startsWith(lockPath) && (c.method === "remove" || c.method === "rename" || c.method === "readFile")
+  if (claimLeft && !o.fired.some(hitRelease)) {
     problems.push(`the claim ${lockName} is still there after close`)
   }
   byName.delete(lockName)
