@@ -10,10 +10,15 @@
  *   logs/heartbeat.jsonl, jobs.jsonl, audit.jsonl, telemetry.jsonl   RotatingAppender each, own policy
  *   logs/host.jsonl                                                  NdjsonLogger (every Effect.log*)
  *   logs/events-YYYY-MM-DD.ndjson                                    DailyAppender (UTC day)
- * At startup it seeds two old daily files (40 and 10 days old); the first sweep deletes the
- * one past maxAgeDays (30) and gzips the one past compressAgeDays (7). Every second it prints
- * the active files' sizes, what rotated, and each sweep's summary. Ctrl-C interrupts the
- * program; closing the Layers flushes and closes every file, then the final listing prints.
+ * It starts by printing the limits in use (sizes, backups, ages, sweep interval). Into a new
+ * or empty ./logs it seeds two old daily files (40 and 10 days old); the first sweep deletes
+ * the one past maxAgeDays (30) and gzips the one past compressAgeDays (7). A ./logs left by an
+ * earlier run is used as it is, and it says so: nothing is seeded again (remove ./logs to see
+ * the first sweep once more). Every second it prints each file's size, `+N` for N rotated
+ * backups (explained where it first appears), the `.gz` files, what rotated, and each sweep's
+ * summary with every failure. Ctrl-C interrupts the program; closing the Layers flushes and
+ * closes every file, then the final listing prints. Run from another directory, it writes to
+ * that directory's ./logs (test/examples.test.ts runs it twice in a temp directory).
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -57,6 +62,10 @@ export interface Limits {
   readonly telemetry?: RotationPolicy.Policy
 }
 
+/** The program's default policy (heartbeat, telemetry) and the logger's (host.jsonl): 4 KiB, 3 backups. */
+const programPolicy = RotationPolicy.make({ maxBytes: 4096, maxFiles: 3 })
+const loggerPolicy = RotationPolicy.make({ maxBytes: 4096, maxFiles: 3 })
+
 /** The example's limits: audit keeps more, smaller files; heartbeat and telemetry use the program's policy. */
 export const exampleLimits: Limits = {
   jobs: RotationPolicy.make({ maxBytes: 4096, maxFiles: 3 }),
@@ -82,6 +91,9 @@ export const OperationalAppenders = (dir: string, limits: Limits = exampleLimits
 
 const LOGS = "logs"
 const DAY_MS = 24 * 60 * 60 * 1000
+
+/** The retention worker's policy over ./logs: tiny ages and interval, so a sweep happens within seconds. */
+const retention = { enabled: true, dirs: [LOGS], maxAgeDays: 30, compressAgeDays: 7, checkIntervalSeconds: 5 } as const
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 const heartbeat = Effect.gen(function* () {
@@ -134,9 +146,34 @@ const telemetry = Effect.gen(function* () {
 })
 
 // ---------------------------------------------------------------------------------------
-// What the terminal shows: sizes and rotations once a second, and each sweep's summary.
+// What the terminal shows: the limits, sizes and rotations once a second, each sweep's summary.
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)}K`
+const sizeOf = (bytes: number) => bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} B`
+const rotation = (policy: RotationPolicy.Policy) => `rotate at ${sizeOf(policy.maxBytes)}, keep ${policy.maxFiles} backups`
+
+/** The first screen: every limit in use, read from the values the Layers below are built with. */
+export const describeLimits = (): ReadonlyArray<string> => [
+  "limits (tiny on purpose, so rotation and retention show within seconds):",
+  `  heartbeat.jsonl, telemetry.jsonl  ${rotation(exampleLimits.heartbeat ?? programPolicy)}`,
+  `  jobs.jsonl                        ${rotation(exampleLimits.jobs ?? programPolicy)}`,
+  `  audit.jsonl                       ${rotation(exampleLimits.audit ?? programPolicy)}`,
+  `  host.jsonl (every Effect.log*)    ${rotation(loggerPolicy)}`,
+  `  events-YYYY-MM-DD.ndjson          gzip after ${retention.compressAgeDays} days, delete after ${retention.maxAgeDays} days;` +
+  ` sweep at start, then every ${retention.checkIntervalSeconds} s`,
+  "each second: file size+N, where +N counts its rotated backups"
+]
+
+/** Said once, under the first status line with a `+N`. */
+const explainBackups = (active: string, backups: number, max: number) =>
+  `       (${active.replace(/\.jsonl$/, "")} …+${backups}: ${active} has ${backups} rotated backup${backups === 1 ? "" : "s"} beside it, ` +
+  `${backups === 1 ? `${active}.1` : `${active}.1 (newest) .. ${active}.${backups}`}; at most ${max} are kept, the oldest is deleted)`
+
+const policyOf = (active: string): RotationPolicy.Policy =>
+  active === "jobs.jsonl" ? exampleLimits.jobs ?? programPolicy
+  : active === "audit.jsonl" ? exampleLimits.audit ?? programPolicy
+  : active === "host.jsonl" ? loggerPolicy
+  : programPolicy
 
 /** Active file → `{ size, backups }` for every file in `dir` (gz and dated files as their own). */
 const snapshot = (dir: string) =>
@@ -158,9 +195,11 @@ const family = (sizes: ReadonlyMap<string, number>, active: string) =>
 const statusPrinter = (started: number) =>
   Effect.gen(function* () {
     let previous = new Map<string, number>()
+    let explained = false
     yield* Effect.gen(function* () {
       const sizes = yield* snapshot(LOGS)
       const actives = [...sizes.keys()].filter((n) => /\.jsonl$|^events-.*\.ndjson$/.test(n))
+      const gzipped = [...sizes.keys()].filter((n) => n.endsWith(".gz"))
       // Rotated since the last look: the active file shrank, or it has more backups.
       const rotated = actives.filter((active) => {
         const before = previous.get(active)
@@ -171,8 +210,13 @@ const statusPrinter = (started: number) =>
       const line = actives.map((active) => {
         const backups = family(sizes, active).length - 1
         return `${active.replace(/\.jsonl$/, "")} ${kib(sizes.get(active) ?? 0)}${backups > 0 ? `+${backups}` : ""}`
-      })
+      }).concat(gzipped.map((name) => `${name} ${kib(sizes.get(name) ?? 0)}`))
       yield* Console.log(`[${String(seconds).padStart(3)}s] ${line.join("  ")}`)
+      const withBackups = actives.find((active) => family(sizes, active).length > 1)
+      if (!explained && withBackups !== undefined) {
+        explained = true
+        yield* Console.log(explainBackups(withBackups, family(sizes, withBackups).length - 1, policyOf(withBackups).maxFiles))
+      }
       for (const active of rotated) {
         const files = family(sizes, active).map((n) => `${n} ${kib(sizes.get(n) ?? 0)}`)
         yield* Console.log(`       rotated ${active}: ${files.join(", ")}`)
@@ -190,7 +234,8 @@ const printSweep = (report: Sweeper.SweepReport) =>
     ...report.compressed.map((c) => `compressed ${Path.basename(c.path)} (${kib(c.bytesBefore)} -> ${kib(c.bytesAfter)})`),
     ...report.deleted.map((d) => `deleted ${Path.basename(d.path)} (${kib(d.bytes)}, ${d.reason})`),
     report.compressed.length + report.deleted.length === 0 ? "nothing to do" : "",
-    `${report.failed.length} failed, ${kib(report.bytesFreed)} freed`
+    `${report.failed.length} failed, ${kib(report.bytesFreed)} freed`,
+    ...report.failed.map((f) => `\n        failed: ${f.message}`)
   ].filter((s) => s !== "").join(" "))
 
 /** The real Sweeper, printing each report: swapping a Layer, the way tests swap FileSystem. */
@@ -201,11 +246,24 @@ const PrintingSweeper = Layer.effect(
   }))
 )
 
-/** Two old daily files for the first sweep: one past maxAgeDays (deleted), one past compressAgeDays (gzipped). */
+/**
+ * Two old daily files for the first sweep, one past maxAgeDays (deleted), one past
+ * compressAgeDays (gzipped), into a new or empty ./logs only. A ./logs with files is an
+ * earlier run's: seeding again would recompress a file whose `.gz` is already there.
+ */
 const SeedOldFiles = Layer.effectDiscard(Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
   const today = yield* Clock.currentTimeMillis
   yield* fs.makeDirectory(LOGS, { recursive: true })
+  const existing = yield* fs.readDirectory(LOGS)
+  if (existing.length > 0) {
+    const gz = existing.filter((n) => n.endsWith(".gz")).sort()
+    yield* Console.log(
+      `./${LOGS} has ${existing.length} files from an earlier run${gz.length > 0 ? ` (${gz.join(", ")} gzipped by its sweep)` : ""}: ` +
+      `not seeding the old sample files again; rm -rf ${LOGS} to see the first sweep gzip and delete them`
+    )
+    return
+  }
   for (const daysAgo of [40, 10]) {
     const day = new Date(today - daysAgo * DAY_MS)
     const lines = Array.from({ length: 200 }, (_, i) =>
@@ -219,25 +277,20 @@ const SeedOldFiles = Layer.effectDiscard(Effect.gen(function* () {
 // ---------------------------------------------------------------------------------------
 // The Layer graph.
 
-/** The program's default policy (heartbeat, telemetry): 4 KiB, 3 backups. */
-const ProgramPolicy = RotationPolicy.layer({ maxBytes: 4096, maxFiles: 3 })
+/** The program's default policy (heartbeat, telemetry). */
+const ProgramPolicy = RotationPolicy.layer(programPolicy)
 
 /**
  * `layerReplace`: entries go to host.jsonl only, so the terminal shows just the lines
  * printed below; `NdjsonLogger.layer` would keep the console logger as well.
  */
-const LoggingLive = NdjsonLogger.layerReplace(Path.join(LOGS, "host.jsonl"), {
-  policy: RotationPolicy.make({ maxBytes: 4096, maxFiles: 3 })
-})
+const LoggingLive = NdjsonLogger.layerReplace(Path.join(LOGS, "host.jsonl"), { policy: loggerPolicy })
 
 const RetentionLive = RetentionWorker.layer.pipe(
   Layer.provide(PrintingSweeper),
   Layer.provide(Compressor.layer),
   Layer.provide(SafeFs.layerNode),
-  Layer.provide(RetentionPolicy.layer({
-    enabled: true, dirs: [LOGS], maxAgeDays: 30, compressAgeDays: 7, checkIntervalSeconds: 5
-  })),
-  Layer.provide(SeedOldFiles)
+  Layer.provide(RetentionPolicy.layer(retention))
 )
 
 /**
@@ -250,14 +303,17 @@ export const HostLive = Layer.mergeAll(
   RetentionLive
 ).pipe(
   Layer.provideMerge(LoggingLive),
-  Layer.provide(Layer.mergeAll(RenameShift.layer, ProgramPolicy)),
+  // Seeding decides from ./logs as the last run left it: before any appender creates a file.
+  Layer.provide(Layer.mergeAll(RenameShift.layer, ProgramPolicy, SeedOldFiles)),
   Layer.provideMerge(NodeFileSystem.layer)
 )
 
 const finalListing = Effect.gen(function* () {
   const sizes = yield* snapshot(LOGS)
   yield* Console.log(`stopped; ${sizes.size} files in ./${LOGS}:`)
-  for (const [name, size] of sizes) yield* Console.log(`  ${name.padEnd(34)} ${String(size).padStart(6)} B`)
+  const note = (name: string) =>
+    name.endsWith(".gz") ? "  gzipped by a sweep" : /\.\d+$/.test(name) ? "  rotated backup" : ""
+  for (const [name, size] of sizes) yield* Console.log(`  ${name.padEnd(34)} ${String(size).padStart(6)} B${note(name)}`)
 }).pipe(
   Effect.catchAll((error) => Console.error(`cannot list ./${LOGS}: ${error.message}`)),
   Effect.provide(NodeFileSystem.layer)
@@ -272,6 +328,7 @@ const main = Effect.gen(function* () {
     onNone: () => "Ctrl-C to stop",
     onSome: (n) => `stopping after ${n} s`
   })}`)
+  for (const line of describeLimits()) yield* Console.log(line)
   const work = Effect.all([heartbeat, jobWorker(1), jobWorker(2), jobWorker(3), audit, telemetry, statusPrinter(started)], {
     concurrency: "unbounded", discard: true
   })
