@@ -364,6 +364,9 @@ const logrotateConfig = Command.make("logrotate-config", {
     yield* Console.log(LogrotateConfig.render(policy).trimEnd())
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 
+/** The commands, in the order help and errors list them. */
+const COMMANDS = ["append", "sweep", "watch", "logrotate-config"]
+
 export const command = Command.make("effect-logrotate").pipe(
   Command.withDescription("size rotation and age retention for NDJSON logs"),
   Command.withSubcommands([append, sweep, watch, logrotateConfig])
@@ -372,7 +375,7 @@ export const command = Command.make("effect-logrotate").pipe(
 const runCommand = Command.run(command, { name: "effect-logrotate", version: VERSION, executable: "effect-logrotate" })
 
 /** Every command's options, read from the definitions above: see CliArgs for the rule. */
-const grammar = CliArgs.grammarOf(command)
+const grammar = CliArgs.grammarOf(command, COMMANDS)
 
 /**
  * An unknown, repeated or valueless option is a usage error before anything runs; what passes is
@@ -384,7 +387,7 @@ const checkArgv = (argv: ReadonlyArray<string>) =>
     onSuccess: (args) => [...argv.slice(0, 2), ...args]
   })
 
-const APP = { name: "effect-logrotate", version: VERSION, commands: ["append", "sweep", "watch", "logrotate-config"] }
+const APP = { name: "effect-logrotate", version: VERSION, commands: COMMANDS }
 
 /** `--help` is answered here (see CliHelp); everything else goes to @effect/cli. */
 const dispatch = (argv: ReadonlyArray<string>) => {

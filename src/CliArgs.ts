@@ -179,10 +179,14 @@ export const fromUsage = (usage: Usage.Usage): CommandGrammar => {
 }
 
 /** The grammar of a program with subcommands, as `@effect/cli` will parse it. */
-export const grammarOf = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): Grammar => {
+export const grammarOf = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>,
+  /** The order to list the subcommands in (e.g. as defined); others follow. */
+  order: ReadonlyArray<string> = []): Grammar => {
   const builtIns = fromUsage(Options.getUsage(BuiltInOptions.builtInOptions(command.descriptor, Command.getUsage(command), HelpDoc.empty)))
   const commands = new Map<string, CommandGrammar>()
-  for (const [name, sub] of Command.getSubcommands(command)) commands.set(name, fromUsage(Descriptor.getUsage(sub)))
+  const rank = (name: string) => order.includes(name) ? order.indexOf(name) : order.length
+  const subs = [...Command.getSubcommands(command)].sort(([a], [b]) => rank(a) - rank(b))
+  for (const [name, sub] of subs) commands.set(name, fromUsage(Descriptor.getUsage(sub)))
   return { program: [...Command.getNames(command)][0] ?? "command", builtIns: builtIns.flags, commands }
 }
 
