@@ -2,7 +2,8 @@
  * The `effect-logrotate` command: the library as an operator's sidecar.
  *
  * - `append <file>`: stdin lines → size-rotated file (the job of rotatelogs / svlogd).
- * - `sweep <dir>...`: one retention sweep (`--dry-run`, `--json`).
+ * - `sweep <dir>...`: one retention sweep (`--dry-run`, `--json`, `--quiet`); its human output is
+ *   `SweepOutput`'s: a line per file, then counts, failures on stderr.
  * - `watch [<dir>...]`: the retention worker as a daemon.
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
@@ -12,7 +13,10 @@
  *
  * Before @effect/cli parses the command line, `CliArgs` checks it against the options declared
  * here: an argument starting with `-` that is not an option of the command (or a built-in) is a
- * usage error, and a path starting with `-` goes after `--`. Signals: see `bin.ts`.
+ * usage error, and a path starting with `-` goes after `--`; an argument before the command that
+ * names none is an unknown command (exit 2). `--help` is rendered by `CliHelp`. Output carries ANSI
+ * styles only to a terminal with `NO_COLOR` unset or empty. Logs (`watch`, `append`) go to stderr,
+ * as logfmt or, with `--log-format json`, JSON lines. Signals: see `bin.ts`.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"

@@ -157,10 +157,10 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
       let stdout = ""
       child.stderr.on("data", (d) => (stderr += d))
       child.stdout.on("data", (d) => (stdout += d))
-      const deadline = Date.now() + 20_000
-      while (Date.now() < deadline && !stderr.includes("sweep finished")) await new Promise((r) => setTimeout(r, 50))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+      await waitFor(() => stderr.includes("sweep finished") || child.exitCode !== null)
       child.kill("SIGTERM")
-      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+      const code = await exited
       return { code, stdout, lines: stderr.split("\n").filter((l) => l !== "") }
     }
     const [json, logfmt] = await Promise.all([logs(["--log-format", "json"]), logs([])])
