@@ -2,7 +2,8 @@
  * The `effect-logrotate` command: the library as an operator's sidecar.
  *
  * - `append <file>`: stdin lines → size-rotated file (the job of rotatelogs / svlogd).
- * - `sweep <dir>...`: one retention sweep (`--dry-run`, `--json`).
+ * - `sweep <dir>...`: one retention sweep (`--dry-run`, `--json`, `--quiet`); its human output is
+ *   `SweepOutput`'s: a line per file, then counts, failures on stderr.
  * - `watch [<dir>...]`: the retention worker as a daemon.
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
@@ -12,7 +13,10 @@
  *
  * Before @effect/cli parses the command line, `CliArgs` checks it against the options declared
  * here: an argument starting with `-` that is not an option of the command (or a built-in) is a
- * usage error, and a path starting with `-` goes after `--`. Signals: see `bin.ts`.
+ * usage error, and a path starting with `-` goes after `--`; an argument before the command that
+ * names none is an unknown command (exit 2). `--help` is rendered by `CliHelp`. Output carries ANSI
+ * styles only to a terminal with `NO_COLOR` unset or empty. Logs (`watch`, `append`) go to stderr,
+ * as logfmt or, with `--log-format json`, JSON lines. Signals: see `bin.ts`.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -31,6 +35,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as ByteSize from "./ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
+import * as CliHelp from "./CliHelp.js"
 import * as Compressor from "./Compressor.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig } from "./Errors.js"
@@ -44,6 +49,7 @@ import * as RotationPolicy from "./RotationPolicy.js"
 import { parseUserGroup } from "./internal/UserIds.js"
 import * as SafeFs from "./SafeFs.js"
 import * as Sweeper from "./Sweeper.js"
+import * as SweepOutput from "./SweepOutput.js"
 import { VERSION } from "./version.js"
 
 /** Bad usage that the argument parser cannot see (e.g. no directory from flags or environment). */
@@ -195,6 +201,53 @@ const resolveRetention = (flags: {
   })
 
 // ---------------------------------------------------------------------------------------
+// Logs and output
+
+/** Logs of `watch` and `append` go to stderr, as logfmt unless `--log-format json`. */
+const logfmtStderr = Logger.withConsoleError(Logger.logfmtLogger)
+const jsonStderr = Logger.withConsoleError(Logger.jsonLogger)
+
+export const LOG_FORMATS = ["logfmt", "json"] as const
+export type LogFormat = typeof LOG_FORMATS[number]
+
+const logFormatOption = Options.choice("log-format", LOG_FORMATS).pipe(
+  Options.withDescription("how logs are written to stderr: logfmt (key=value pairs, the default) or json (one JSON object a line, with a \"message\" field)"),
+  Options.withDefault("logfmt" as LogFormat)
+)
+
+const withLogFormat = (format: LogFormat) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  format === "json" ? Effect.provide(self, Logger.replace(logfmtStderr, jsonStderr)) : self
+
+const ANSI = /\x1b\[[0-9;]*m/g
+
+/** Whether a stream may carry ANSI styles: a terminal, with `NO_COLOR` unset or empty (no-color.org). */
+export const colorAllowed = (isTTY: boolean | undefined, env: Record<string, string | undefined>): boolean =>
+  isTTY === true && (env.NO_COLOR ?? "") === ""
+
+/**
+ * The console the CLI writes through: Node's, with ANSI styles (of `@effect/cli`'s help and
+ * messages) removed from stdout and/or stderr.
+ */
+export const plainConsole = (base: Console.Console, plainOut: boolean, plainErr: boolean): Console.Console => {
+  const strip = (on: boolean) => (args: ReadonlyArray<unknown>) =>
+    on ? args.map((a) => typeof a === "string" ? a.replace(ANSI, "") : a) : args
+  const out = strip(plainOut)
+  const err = strip(plainErr)
+  const log = (...args: ReadonlyArray<unknown>) => console.log(...out(args))
+  const error = (...args: ReadonlyArray<unknown>) => console.error(...err(args))
+  const unsafe: Console.UnsafeConsole = Object.assign(Object.create(console) as Console.UnsafeConsole,
+    { log, info: log, error, warn: error })
+  return {
+    ...base,
+    log: (...args) => Effect.sync(() => log(...args)),
+    info: (...args) => Effect.sync(() => log(...args)),
+    error: (...args) => Effect.sync(() => error(...args)),
+    warn: (...args) => Effect.sync(() => error(...args)),
+    unsafe
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Commands
 
 const FileSystemLive = NodeFileSystem.layer
@@ -219,6 +272,7 @@ const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
 const append = Command.make("append", {
   file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),
   ...rotationOptions,
+  logFormat: logFormatOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
@@ -245,9 +299,7 @@ const append = Command.make("append", {
     })).pipe(Effect.provide(RenameShift.layer.pipe(Layer.provideMerge(FileSystemLive))))
     const value = yield* result
     if (value.readError) return yield* new ReadFailed({ message: `reading stdin failed: ${value.readError.message}` })
-  })).pipe(Command.withDescription("append stdin's lines to <file>, rotating it by size (like rotatelogs)"))
-
-const formatBytes = (n: number) => n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`
+  }).pipe(withLogFormat(args.logFormat))).pipe(Command.withDescription("append stdin's lines to <file>, rotating it by size (like rotatelogs)"))
 
 /** The report as plain JSON: errors become their messages. */
 export const reportToJson = (report: Sweeper.SweepReport) => ({
@@ -256,33 +308,20 @@ export const reportToJson = (report: Sweeper.SweepReport) => ({
     reason: "reason" in f.error ? f.error.reason : f.error._tag }))
 })
 
-const printReport = (report: Sweeper.SweepReport, json: boolean) =>
+const printReport = (report: Sweeper.SweepReport, options: { readonly json: boolean; readonly quiet: boolean }) =>
   Effect.gen(function* () {
-    if (json) return yield* Console.log(JSON.stringify(reportToJson(report)))
-    if (report.dryRun) {
-      for (const action of report.plan.actions) {
-        const line = Sweeper.describePlanned(action)
-        if (Option.isSome(line)) yield* Console.log(line.value)
-      }
-    }
-    const before = report.compressed.reduce((n, f) => n + f.bytesBefore, 0)
-    const after = report.compressed.reduce((n, f) => n + f.bytesAfter, 0)
-    yield* Console.log([
-      `${report.dryRun ? "dry run: " : ""}swept ${report.dirs.length} director${report.dirs.length === 1 ? "y" : "ies"} in ${report.durationMs} ms`,
-      `  compressed ${report.compressed.length}${report.compressed.length ? ` (${formatBytes(before)} -> ${formatBytes(after)})` : ""}`,
-      `  deleted    ${report.deleted.length}`,
-      `  skipped    ${report.skipped.length}`,
-      `  failed     ${report.failed.length}`,
-      `  freed      ${formatBytes(report.bytesFreed)}`
-    ].join("\n"))
-    for (const f of report.failed) yield* Console.error(`failed: ${f.path}: ${f.operation}: ${f.error.message}`)
+    if (options.json) return yield* Console.log(JSON.stringify(reportToJson(report)))
+    const output = SweepOutput.render(report, { quiet: options.quiet })
+    yield* Console.log(output.stdout.join("\n"))
+    if (output.stderr.length > 0) yield* Console.error(output.stderr.join("\n"))
   })
 
 const sweep = Command.make("sweep", {
   dirs: dirsArg,
   ...retentionOptions,
-  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan; change nothing")),
-  json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object")),
+  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print what would be compressed, deleted or verified; change nothing")),
+  json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object instead of lines")),
+  quiet: Options.boolean("quiet").pipe(Options.withDescription("print the counts only, not a line per file (failures are still listed on stderr)")),
   su: suOption,
   envPrefix
 }, (args) =>
@@ -292,7 +331,7 @@ const sweep = Command.make("sweep", {
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
     )
-    yield* printReport(report, args.json)
+    yield* printReport(report, args)
     if (report.failed.length > 0) return yield* new FilesFailed({ count: report.failed.length })
   })).pipe(Command.withDescription("one retention sweep: gzip, then delete, dated NDJSON files by the date in their names"))
 
@@ -304,6 +343,7 @@ const watch = Command.make("watch", {
     Options.withDescription("seconds between sweeps (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
   su: suOption,
+  logFormat: logFormatOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
@@ -317,7 +357,7 @@ const watch = Command.make("watch", {
       Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...policy, allowProcessWideSu: true })),
       Layer.provide(SweeperLive)
     ))
-  })).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
+  }).pipe(withLogFormat(args.logFormat))).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
 
 const logrotateConfig = Command.make("logrotate-config", {
   dirs: dirsArg,
@@ -329,15 +369,18 @@ const logrotateConfig = Command.make("logrotate-config", {
     yield* Console.log(LogrotateConfig.render(policy).trimEnd())
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 
+/** The commands, in the order help and errors list them. */
+const COMMANDS = ["append", "sweep", "watch", "logrotate-config"]
+
 export const command = Command.make("effect-logrotate").pipe(
   Command.withDescription("size rotation and age retention for NDJSON logs"),
   Command.withSubcommands([append, sweep, watch, logrotateConfig])
 )
 
-const runCommand = Command.run(command, { name: "effect-logrotate", version: VERSION })
+const runCommand = Command.run(command, { name: "effect-logrotate", version: VERSION, executable: "effect-logrotate" })
 
 /** Every command's options, read from the definitions above: see CliArgs for the rule. */
-const grammar = CliArgs.grammarOf(command)
+const grammar = CliArgs.grammarOf(command, COMMANDS)
 
 /**
  * An unknown, repeated or valueless option is a usage error before anything runs; what passes is
@@ -349,13 +392,21 @@ const checkArgv = (argv: ReadonlyArray<string>) =>
     onSuccess: (args) => [...argv.slice(0, 2), ...args]
   })
 
+const APP = { name: "effect-logrotate", version: VERSION, commands: COMMANDS }
+
+/** `--help` is answered here (see CliHelp); everything else goes to @effect/cli. */
+const dispatch = (argv: ReadonlyArray<string>) => {
+  const help = CliArgs.helpRequest(grammar, argv.slice(2))
+  return help === undefined ? runCommand(argv) : Console.log(CliHelp.render(command, APP, help.command))
+}
+
 /**
  * Runs the CLI on a full argv (`process.argv`) and returns the exit code. Errors are
  * printed to stderr here, once.
  */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
   checkArgv(argv).pipe(
-    Effect.flatMap(runCommand),
+    Effect.flatMap(dispatch),
     Effect.as(EXIT.ok),
     Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(EXIT.usage)), // @effect/cli printed it
     Effect.catchTags({
@@ -375,7 +426,9 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
         ? Effect.failCause(cause)
         : Effect.as(Console.error(`effect-logrotate: ${Cause.pretty(cause)}`), EXIT.filesFailed)),
     Logger.withMinimumLogLevel(LogLevel.Info),
-    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
+    Effect.provide(Logger.replace(Logger.defaultLogger, logfmtStderr)),
+    (run) => Console.consoleWith((base) => Effect.withConsole(run,
+      plainConsole(base, !colorAllowed(process.stdout.isTTY, process.env), !colorAllowed(process.stderr.isTTY, process.env))))
   )
 
 /** The exit code of a finished run; a run interrupted by a signal exits 0. */

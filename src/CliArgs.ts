@@ -63,6 +63,7 @@ export interface Grammar {
 /** The ways an argument can be wrong. */
 export type Problem =
   | "unknown" // starts with `-` and names no option of this command
+  | "unknown-command" // before any command: an argument that is not a command's name (`frobnicate`)
   | "repeated" // an option given a second time
   | "missing-value" // an option that takes a value, without one
   | "empty-value" // `--name=`
@@ -98,6 +99,8 @@ export class ArgvError extends Data.TaggedError("ArgvError")<{
       switch (this.problem) {
         case "unknown":
           return `unknown option ${arg}`
+        case "unknown-command":
+          return `unknown command ${arg}`
         case "repeated":
           return `option ${arg} is given more than once`
         case "missing-value":
@@ -176,10 +179,14 @@ export const fromUsage = (usage: Usage.Usage): CommandGrammar => {
 }
 
 /** The grammar of a program with subcommands, as `@effect/cli` will parse it. */
-export const grammarOf = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): Grammar => {
+export const grammarOf = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>,
+  /** The order to list the subcommands in (e.g. as defined); others follow. */
+  order: ReadonlyArray<string> = []): Grammar => {
   const builtIns = fromUsage(Options.getUsage(BuiltInOptions.builtInOptions(command.descriptor, Command.getUsage(command), HelpDoc.empty)))
   const commands = new Map<string, CommandGrammar>()
-  for (const [name, sub] of Command.getSubcommands(command)) commands.set(name, fromUsage(Descriptor.getUsage(sub)))
+  const rank = (name: string) => order.includes(name) ? order.indexOf(name) : order.length
+  const subs = [...Command.getSubcommands(command)].sort(([a], [b]) => rank(a) - rank(b))
+  for (const [name, sub] of subs) commands.set(name, fromUsage(Descriptor.getUsage(sub)))
   return { program: [...Command.getNames(command)][0] ?? "command", builtIns: builtIns.flags, commands }
 }
 
@@ -222,6 +229,34 @@ export const suggest = (argument: string, flags: ReadonlyArray<Flag>): Array<str
   return scored.filter(({ d }) => d === best).map(({ c }) => c)
 }
 
+/** The commands closest to an unknown one: those it abbreviates, else those within two edits. */
+export const suggestCommand = (argument: string, commands: ReadonlyArray<string>): Array<string> => {
+  const name = argument.toLowerCase()
+  const extended = name.length >= 2 ? commands.filter((c) => c.startsWith(name)) : []
+  if (extended.length > 0) return extended
+  const scored = commands.map((c) => ({ c, d: distance(name, c) })).filter(({ d }) => d <= 2)
+  const best = Math.min(...scored.map(({ d }) => d))
+  return scored.filter(({ d }) => d === best).map(({ c }) => c)
+}
+
+/**
+ * Whose help a checked command line asks for (`-h`, `--help`, `--help=true`, or nothing at all):
+ * `{ command: undefined }` for the program's, `{ command: "sweep" }` for a command's; `undefined`
+ * when it asks for none. Built-ins after `--` never reach here (see {@link check}).
+ */
+export const helpRequest = (grammar: Grammar, args: ReadonlyArray<string>): { readonly command: string | undefined } | undefined => {
+  if (args.length === 0) return { command: undefined }
+  const isHelp = (a: string) =>
+    a === "-h" || a === "--help" || (a.startsWith("--help=") && ["true", "1", "y", "yes", "on"].includes(a.slice(7)))
+  const dashes = args.indexOf("--")
+  const at = args.findIndex((arg) => grammar.commands.has(arg))
+  const top = at < 0 ? args : args.slice(0, at)
+  if (top.some(isHelp)) return { command: undefined }
+  if (at < 0) return undefined
+  const sub = args.slice(at + 1, dashes > at ? dashes : undefined)
+  return sub.some(isHelp) ? { command: args[at]! } : undefined
+}
+
 /** A segment's arguments split into built-in options (with their values) and the rest, in order. */
 interface Segment {
   readonly builtIns: Array<string>
@@ -238,7 +273,8 @@ const checkSegment = (
   const fail = (argument: string, problem: Problem, next?: string, choices: ReadonlyArray<string> = []) =>
     Either.left(new ArgvError({
       program: grammar.program, command, argument, problem, next, choices,
-      suggestions: problem === "unknown" ? suggest(argument, accepted) : [],
+      suggestions: problem === "unknown" ? suggest(argument, accepted)
+        : problem === "unknown-command" ? suggestCommand(argument, [...grammar.commands.keys()]) : [],
       options: own.flags, builtIns: grammar.builtIns, positionals: own.positionals, commands: [...grammar.commands.keys()]
     }))
   const segment: Segment = { builtIns: [], rest: [] }
@@ -257,6 +293,8 @@ const checkSegment = (
       break
     }
     if (!arg.startsWith("-")) {
+      // Before the command, only built-in options: anything else was meant as a command.
+      if (command === undefined) return fail(arg, "unknown-command")
       segment.rest.push(arg)
       continue
     }

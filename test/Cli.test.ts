@@ -81,6 +81,111 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     }
   })
 
+  it("--help of the program and of every command: the usage names the program, every option and argument has its own description", async () => {
+    const top = await run(["--help"])
+    expect(top.code).toBe(0)
+    expect(top.stdout).toContain("$ effect-logrotate <command> [options]")
+    for (const command of ["append", "sweep", "watch", "logrotate-config"]) expect(top.stdout).toMatch(new RegExp(`^  ${command} +\\w`, "m"))
+    for (const command of ["append", "sweep", "watch", "logrotate-config"]) {
+      const help = await run([command, "--help"])
+      expect([command, help.code]).toEqual([command, 0])
+      expect(help.stdout).toContain(`$ effect-logrotate ${command} [`)
+      for (const boilerplate of ["A user-defined piece of text.", "A true or false value.", "This setting is optional."]) {
+        expect([command, help.stdout.includes(boilerplate)]).toEqual([command, false])
+      }
+      // each option's name line is followed by its description
+      const lines = help.stdout.split("\n")
+      for (const [i, line] of lines.entries()) {
+        if (/^(--|\(-)/.test(line)) expect([line, lines[i + 2]]).toEqual([line, expect.stringMatching(/^ {2}\S/)])
+      }
+    }
+  })
+
+  it("output to a pipe has no ANSI escapes: help, version, usage errors and @effect/cli's own messages", async () => {
+    for (const args of [["--help"], ["sweep", "--help"], ["--version"], ["frobnicate"], ["sweep", "--dryrun"], ["--completions", "bash"], ["append"]]) {
+      const result = await run(args)
+      expect([args, result.stdout.includes("\x1b["), result.stderr.includes("\x1b[")]).toEqual([args, false, false])
+    }
+  })
+
+  // `script` gives the command a terminal: there, styles are on unless NO_COLOR is set.
+  const script = ["/usr/bin/script", "/bin/script"].find((p) => fs.existsSync(p))
+  it.runIf(script !== undefined || inCI)("on a terminal, help is styled, and NO_COLOR turns the styles off", async () => {
+    if (script === undefined) expect.fail("script (util-linux) is not installed")
+    const onTty = (env: Record<string, string>) => new Promise<string>((resolve, reject) => {
+      const child = spawn(script, ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} sweep --help`, "/dev/null"], {
+        env: cleanEnv(env), stdio: ["pipe", "pipe", "pipe"]
+      })
+      let out = ""
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d))
+      child.on("error", reject)
+      child.on("close", () => resolve(out))
+      child.stdin.end()
+    })
+    const styled = await onTty({})
+    expect(styled).toContain("--max-age-days")
+    expect(styled).toContain("\x1b[")
+    const plain = await onTty({ NO_COLOR: "1" })
+    expect(plain).toContain("--max-age-days")
+    expect(plain).not.toContain("\x1b[")
+  })
+
+  it("an unknown command is a usage error naming what was typed and listing the commands", async () => {
+    const result = await run(["frobnicate"])
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 2, stdout: "" })
+    expect(result.stderr.split("\n").slice(0, 2)).toEqual([
+      'effect-logrotate: unknown command "frobnicate"',
+      "  commands: append, sweep, watch, logrotate-config (each has --help)"
+    ])
+    const typo = await run(["swep", "/tmp"])
+    expect([typo.code, typo.stderr]).toEqual([2, expect.stringContaining('unknown command "swep" (did you mean sweep?)')])
+  })
+
+  it("--completions bash prints a completion script for effect-logrotate", async () => {
+    const result = await run(["--completions", "bash"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    expect(result.stdout).toContain("_effect-logrotate_bash_completions")
+    expect(result.stdout).toContain("complete -F")
+    expect(result.stdout).toContain("sweep")
+  })
+
+  it("watch logs to stderr in logfmt by default, as JSON lines with --log-format json; a bad format is a usage error", async () => {
+    const logs = async (args: ReadonlyArray<string>) => {
+      const { dir } = datedDir([40])
+      const child = spawn(process.execPath, [bin, "watch", dir, ...args], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] })
+      let stderr = ""
+      let stdout = ""
+      child.stderr.on("data", (d) => (stderr += d))
+      child.stdout.on("data", (d) => (stdout += d))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+      await waitFor(() => stderr.includes("sweep finished") || child.exitCode !== null)
+      child.kill("SIGTERM")
+      const code = await exited
+      return { code, stdout, lines: stderr.split("\n").filter((l) => l !== "") }
+    }
+    const [json, logfmt] = await Promise.all([logs(["--log-format", "json"]), logs([])])
+    expect([json.code, json.stdout]).toEqual([0, ""])
+    expect(json.lines.length).toBeGreaterThanOrEqual(2)
+    const parsed = json.lines.map((l) => JSON.parse(l) as { message: unknown; logLevel: unknown })
+    expect(parsed.map((p) => typeof p.message)).toEqual(json.lines.map(() => "string"))
+    expect(parsed.map((p) => p.message)).toContain("watching")
+    expect([logfmt.code, logfmt.stdout]).toEqual([0, ""])
+    expect(logfmt.lines.length).toBeGreaterThanOrEqual(2)
+    for (const line of logfmt.lines) expect(line).toMatch(/^timestamp=\S+ level=INFO fiber=\S+ message=/)
+    const bad = await run(["watch", "/tmp", "--log-format", "xml"])
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('option "--log-format" takes one of logfmt, json, not "xml"')])
+  })
+
+  it("append --log-format json writes its warnings as JSON lines on stderr", async () => {
+    const cwd = tempDir()
+    fs.writeFileSync(path.join(cwd, "app.jsonl"), '{"torn":') // a torn last line is warned about
+    const result = await run(["append", "app.jsonl", "--log-format", "json"], { cwd, input: '{"b":0}\n' })
+    expect(result.code).toBe(0)
+    const lines = result.stderr.split("\n").filter((l) => l !== "")
+    expect(lines.length).toBeGreaterThanOrEqual(1)
+    for (const line of lines) expect(typeof (JSON.parse(line) as { message: unknown }).message).toBe("string")
+  })
+
   it("append: every line from a pipe lands whole, in order, with size rotation; a final line without \\n is kept", async () => {
     const cwd = tempDir()
     const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ seq: i, pad: "x".repeat(i % 50) }))
@@ -331,13 +436,62 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(listing(dir)).toEqual(["notes.txt"])
   })
 
-  it("sweep exits 1 when a file or directory failed, lists it on stderr, and still does the rest", async () => {
+  it("sweep exits 1 when a directory is missing, says so in one short line on stderr, and still does the rest", async () => {
     const { dir } = datedDir([40])
     const missing = path.join(dir, "no-such-dir")
     const result = await run(["sweep", missing, dir])
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain(`failed: ${missing}`)
+    expect(result.stderr).toBe(`${missing}: no such directory\n`)
+    expect(result.stdout).toMatch(/^ {2}failed {5}1$/m)
     expect(listing(dir)).toEqual(["notes.txt"])
+  })
+
+  /** The lines of a sweep's stdout, with its duration (the one varying number) as N. */
+  const sweepLines = (stdout: string) => stdout.replace(/ in \d+ ms$/m, " in N ms").split("\n").slice(0, -1)
+
+  it("sweep lists what it did, one line per file, then the counts with skipped broken down by reason", async () => {
+    const { dir, name: day } = datedDir([0, 3, 10, 40])
+    const real = fs.realpathSync(dir)
+    const result = await run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    const gz = fs.statSync(path.join(dir, `${day(10)}.gz`)).size
+    const size = (n: number) => `${(n / 1024).toFixed(1)} KiB`
+    const before = Buffer.byteLength('{"day":10}\n'.repeat(100))
+    expect(sweepLines(result.stdout)).toEqual([
+      `deleted ${path.join(real, day(40))} (40 days old)`,
+      `compressed ${path.join(real, day(10))} (${size(before)} -> ${gz} B)`,
+      "swept 1 directory in N ms",
+      `  compressed 1 (${size(before)} -> ${gz} B)`,
+      "  deleted    1",
+      "  skipped    3 (1 today, 1 within compress age, 1 not managed)",
+      "  failed     0",
+      `  freed      ${size(before - gz + Buffer.byteLength('{"day":40}\n'.repeat(100)))}`
+    ])
+  })
+
+  it("sweep --quiet prints the counts only", async () => {
+    const { dir } = datedDir([0, 10, 40])
+    const result = await run(["sweep", dir, "--compress-age-days", "7", "--quiet"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    const lines = sweepLines(result.stdout)
+    expect(lines[0]).toBe("swept 1 directory in N ms")
+    expect(lines.map((l) => l.trim().split(" ")[0])).toEqual(["swept", "compressed", "deleted", "skipped", "failed", "freed"])
+  })
+
+  it("sweep --dry-run's summary says what it would do, not \"compressed 0\"", async () => {
+    const { dir, name: day } = datedDir([0, 10, 40])
+    const real = fs.realpathSync(dir)
+    const result = await run(["sweep", dir, "--compress-age-days", "7", "--dry-run"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    expect(sweepLines(result.stdout)).toEqual([
+      `would delete   ${path.join(real, day(40))} (40 days old)`,
+      `would compress ${path.join(real, day(10))} (10 days old)`,
+      "dry run: swept 1 directory in N ms",
+      "  would compress 1",
+      "  would delete   1",
+      "  skipped        2 (1 today, 1 not managed)",
+      "  failed         0"
+    ])
   })
 
   // Defect 7: each of these ran (a real sweep, a daemon with the default interval, a config with

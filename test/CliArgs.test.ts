@@ -5,7 +5,7 @@ import { Effect, Either, FastCheck as fc, Option } from "effect"
 import * as CliArgs from "../src/CliArgs.js"
 import { command } from "../src/Cli.js"
 
-const grammar = CliArgs.grammarOf(command)
+const grammar = CliArgs.grammarOf(command, ["append", "sweep", "watch", "logrotate-config"])
 const problemOf = (args: ReadonlyArray<string>) =>
   Either.match(CliArgs.check(grammar, args), {
     onRight: () => undefined,
@@ -187,4 +187,32 @@ describe("CliArgs", () => {
       if (Either.isLeft(checked)) return
       expect(yield* parse(checked.right.slice(1))).toEqual(model(args))
     }), { timeout: 120_000, fastCheck: { numRuns: 200 } })
+
+  it.each([
+    [["frobnicate"], "frobnicate", []],
+    [["swep", "d"], "swep", ["sweep"]],
+    [["--log-level", "info", "wach", "d"], "wach", ["watch"]],
+    [["log", "d"], "log", ["logrotate-config"]],
+    [["/var/log", "sweep"], "/var/log", []]
+  ] as const)("%j: an argument before any command that is no command's name is an unknown command", (args, argument, suggestions) => {
+    expect(problemOf(args)).toEqual({ command: undefined, argument, problem: "unknown-command", suggestions })
+    const error = Either.getLeft(CliArgs.check(grammar, args)).pipe(Option.getOrThrow)
+    expect(error.message.split("\n")[0]).toBe(`unknown command ${JSON.stringify(argument)}${suggestions.length ? ` (did you mean ${suggestions.join(" or ")}?)` : ""}`)
+    expect(error.message).toContain("commands: append, sweep, watch, logrotate-config (each has --help)")
+  })
+
+  it.each([
+    [[], { command: undefined }],
+    [["--help"], { command: undefined }],
+    [["-h", "sweep"], { command: undefined }],
+    [["sweep", "d", "--help"], { command: "sweep" }],
+    [["watch", "-h"], { command: "watch" }],
+    [["sweep", "--help=true"], { command: "sweep" }],
+    [["sweep", "--help=false", "d"], undefined],
+    [["sweep", "d"], undefined],
+    [["--version"], undefined],
+    [["sweep", "--", "d"], undefined]
+  ] as const)("helpRequest(%j) is %j", (args, expected) => {
+    expect(CliArgs.helpRequest(grammar, args)).toEqual(expected)
+  })
 })
