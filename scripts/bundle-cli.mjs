@@ -8,8 +8,10 @@
  * `--help`, 10–15× a bare `node -e 0`); bundled, it reads one file. Effect and @effect/* are
  * bundled in rather than left external: external, start-up is dominated by loading them
  * (measured: 1.0 s of CPU vs 0.2 s; bench/startup.ts). The entry keeps its contract (src/bin.ts):
- * it has no static import, installs its signal listeners, then imports the rest (the chunk in
- * dist/cli/). The library entries (`import "effect-logrotate"`) are tsc's files, unbundled, and
+ * it has no static import, installs its signal listeners, then imports the rest (chunks in
+ * dist/cli/: CliMain and what it shares with the commands). The commands' code (CliCommands.ts:
+ * appender, sweeper, worker) is a chunk of its own that `Cli.ts` imports only when a command
+ * runs, so `--help` does not load it. The library entries (`import "effect-logrotate"`) are tsc's files, unbundled, and
  * share the app's copy of effect.
  *
  * `yaml`, `toml` and `ini` (about 400 KB that @effect/cli imports only to parse `Args.file*` /

@@ -13,6 +13,9 @@
  * Before @effect/cli parses the command line, `CliArgs` checks it against the options declared
  * here: an argument starting with `-` that is not an option of the command (or a built-in) is a
  * usage error, and a path starting with `-` goes after `--`. Signals: see `bin.ts`.
+ *
+ * The commands' code (appender, sweeper, worker) is in `CliCommands.ts`, imported only once a
+ * command runs and its settings are resolved: `--help`, `--version` and usage errors do not load it.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -31,19 +34,14 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as ByteSize from "./ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
-import * as Compressor from "./Compressor.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig } from "./Errors.js"
-import * as LineReader from "./LineReader.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
-import * as RenameShift from "./RenameShift.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
-import * as RetentionWorker from "./RetentionWorker.js"
-import * as RotatingAppender from "./RotatingAppender.js"
+import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
 import { parseUserGroup } from "./internal/UserIds.js"
-import * as SafeFs from "./SafeFs.js"
-import * as Sweeper from "./Sweeper.js"
+import type * as Sweeper from "./Sweeper.js"
 import { VERSION } from "./version.js"
 
 /** Bad usage that the argument parser cannot see (e.g. no directory from flags or environment). */
@@ -198,7 +196,9 @@ const resolveRetention = (flags: {
 // Commands
 
 const FileSystemLive = NodeFileSystem.layer
-const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(FileSystemLive))
+
+/** The commands' code (appender, sweeper, ...), loaded when a command runs, not for `--help`. */
+const commandsCode = Effect.promise(() => import("./CliCommands.js"))
 
 /** For the scope's life, SIGHUP flushes and reopens the active file (after an outside `mv`), as sidecars do. */
 const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
@@ -223,6 +223,7 @@ const append = Command.make("append", {
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRotation(args, args.envPrefix)
+    const { LineReader, RenameShift, RotatingAppender } = yield* commandsCode
     const stop = yield* Deferred.make<void>()
     // A signal makes the pump stop reading and write what it has, instead of interrupting it.
     const result = yield* Effect.scoped(Effect.gen(function* () {
@@ -258,6 +259,7 @@ export const reportToJson = (report: Sweeper.SweepReport) => ({
 
 const printReport = (report: Sweeper.SweepReport, json: boolean) =>
   Effect.gen(function* () {
+    const { Sweeper } = yield* commandsCode
     if (json) return yield* Console.log(JSON.stringify(reportToJson(report)))
     if (report.dryRun) {
       for (const action of report.plan.actions) {
@@ -288,6 +290,7 @@ const sweep = Command.make("sweep", {
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const { Sweeper, SweeperLive } = yield* commandsCode
     const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
@@ -308,6 +311,7 @@ const watch = Command.make("watch", {
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const { RetentionWorker, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
       intervalSeconds: policy.checkIntervalSeconds
