@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--lines 300000] [--line-bytes 200] [--max-bytes 10485760] [--max-files 5]
  *                    [--rounds 3] [--only a,b] [--json out.json]
- *                    [--sweep-files 2000] [--no-sweep] [--rotation-cost] [--timeout s] [--no-cap] [--tsx]
+ *                    [--sweep-files 2000] [--no-sweep] [--no-startup] [--rotation-cost] [--timeout s] [--no-cap] [--tsx]
  *
  * Every run of every contender is its own child process, so its peak RSS is its own, writing into
  * a fresh temp directory that is removed afterwards. The children run plain `node` on bench/ and
@@ -90,6 +90,7 @@ const { values: flags } = parseArgs({
     json: { type: "string" },
     "sweep-files": { type: "string", default: "2000" },
     "no-sweep": { type: "boolean", default: false },
+    "no-startup": { type: "boolean", default: false },
     "no-cap": { type: "boolean", default: false },
     "rotation-cost": { type: "boolean", default: false },
     timeout: { type: "string" },
@@ -107,7 +108,7 @@ if (flags.help) {
 function fileHeader(): string {
   return [
     "usage: npm run bench -- [--lines N] [--line-bytes N] [--max-bytes N] [--max-files N] [--rounds N]",
-    "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--rotation-cost]",
+    "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--no-startup] [--rotation-cost]",
     "                        [--timeout seconds-per-run] [--no-cap] [--tsx]",
     `contenders: ${CONTENDERS.map((c) => c.name).join(", ")}`,
     `also with --only: ${HIDDEN.map((c) => c.name).join(", ")}`
@@ -702,6 +703,17 @@ const main = async () => {
     console.log("\n## Rotation cost\n")
     const code = await runScript("rotation-cost.ts", [])
     if (code !== 0) console.log(`(rotation-cost exited with ${code})`)
+  }
+
+  // CLI start-up against `node -e 0` (bench/startup.ts; needs dist/bin.js from `npm run build`).
+  if (!flags["no-startup"]) {
+    console.log("\n## Start-up\n")
+    if (existsSync(join(root, "dist", "bin.js"))) {
+      const code = await runScript("startup.ts", [])
+      if (code !== 0) console.log(`(startup exited with ${code})`)
+    } else {
+      console.log("dist/bin.js not found: run `npm run build` first; start-up part skipped")
+    }
   }
 
   const sweep = join(root, "bench", "sweep.ts")

@@ -17,6 +17,9 @@
  * names none is an unknown command (exit 2). `--help` is rendered by `CliHelp`. Output carries ANSI
  * styles only to a terminal with `NO_COLOR` unset or empty. Logs (`watch`, `append`) go to stderr,
  * as logfmt or, with `--log-format json`, JSON lines. Signals: see `bin.ts`.
+ *
+ * The commands' code (appender, sweeper, worker) is in `CliCommands.ts`, imported only once a
+ * command runs and its settings are resolved: `--help`, `--version` and usage errors do not load it.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -36,20 +39,15 @@ import * as Runtime from "effect/Runtime"
 import * as ByteSize from "./ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
-import * as Compressor from "./Compressor.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig } from "./Errors.js"
-import * as LineReader from "./LineReader.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
-import * as RenameShift from "./RenameShift.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
-import * as RetentionWorker from "./RetentionWorker.js"
-import * as RotatingAppender from "./RotatingAppender.js"
+import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
 import { parseUserGroup } from "./internal/UserIds.js"
-import * as SafeFs from "./SafeFs.js"
-import * as Sweeper from "./Sweeper.js"
 import * as SweepOutput from "./SweepOutput.js"
+import type * as Sweeper from "./Sweeper.js"
 import { VERSION } from "./version.js"
 
 /** Bad usage that the argument parser cannot see (e.g. no directory from flags or environment). */
@@ -251,7 +249,9 @@ export const plainConsole = (base: Console.Console, plainOut: boolean, plainErr:
 // Commands
 
 const FileSystemLive = NodeFileSystem.layer
-const SweeperLive = Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(FileSystemLive))
+
+/** The commands' code (appender, sweeper, ...), loaded when a command runs, not for `--help`. */
+const commandsCode = Effect.promise(() => import("./CliCommands.js"))
 
 /** For the scope's life, SIGHUP flushes and reopens the active file (after an outside `mv`), as sidecars do. */
 const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
@@ -277,6 +277,7 @@ const append = Command.make("append", {
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRotation(args, args.envPrefix)
+    const { LineReader, RenameShift, RotatingAppender } = yield* commandsCode
     const stop = yield* Deferred.make<void>()
     // A signal makes the pump stop reading and write what it has, instead of interrupting it.
     const result = yield* Effect.scoped(Effect.gen(function* () {
@@ -327,6 +328,7 @@ const sweep = Command.make("sweep", {
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const { Sweeper, SweeperLive } = yield* commandsCode
     const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
@@ -348,6 +350,7 @@ const watch = Command.make("watch", {
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const { RetentionWorker, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
       intervalSeconds: policy.checkIntervalSeconds

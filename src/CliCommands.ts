@@ -1,0 +1,24 @@
+/**
+ * The code the CLI's commands run, apart from their definitions: `Cli.ts` imports this module
+ * only when a command runs (`Effect.promise(() => import(...))`), so that `--help`, `--version`
+ * and usage errors never load it. In the bundled CLI (`npm run build`) it is a chunk of its own
+ * in dist/cli/, shared by the commands.
+ */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Layer from "effect/Layer"
+import * as Compressor from "./Compressor.js"
+import * as SafeFs from "./SafeFs.js"
+import * as Sweeper from "./Sweeper.js"
+
+export * as LineReader from "./LineReader.js"
+export * as RenameShift from "./RenameShift.js"
+export * as RetentionWorker from "./RetentionWorker.js"
+export * as RotatingAppender from "./RotatingAppender.js"
+export * as Sweeper from "./Sweeper.js"
+
+/** The Sweeper of `sweep` and `watch`, on the real file system. */
+export const SweeperLive = Sweeper.layer.pipe(
+  Layer.provide(Compressor.layer),
+  Layer.provide(SafeFs.layerNode),
+  Layer.provide(NodeFileSystem.layer)
+)
