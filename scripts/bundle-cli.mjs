@@ -61,4 +61,5 @@ const result = await esbuild.build({
 })
 const outputs = Object.entries(result.metafile.outputs).filter(([name]) => name.endsWith(".js"))
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`
-console.log(`bundled the CLI: ${outputs.map(([name, o]) => `${name.slice(name.indexOf("dist/"))} ${kib(o.bytes)}`).join(", ")}`)
+// On stderr: `npm pack --json` runs this in prepack, and its stdout must stay JSON.
+console.error(`bundled the CLI: ${outputs.map(([name, o]) => `${name.slice(name.indexOf("dist/"))} ${kib(o.bytes)}`).join(", ")}`)

@@ -35,7 +35,10 @@ const TEAR_SHARE = 0.4
 const tearLastLine = (file: string, at: number): string | undefined => {
   const dir = Path.dirname(file)
   const newest = rotatedSet(dir, Path.basename(file)).files.at(-1)
-  if (newest === undefined) return undefined
+  // Only the active file is ever written: a backup got its last byte before it was renamed, so a
+  // kill between the rename and the next open leaves no torn backup (cutting one would stage a
+  // crash no SIGKILL can produce, found by case seed 870722245).
+  if (newest === undefined || newest.name !== Path.basename(file)) return undefined
   const path = Path.join(dir, newest.name)
   const bytes = fs.readFileSync(path)
   if (bytes.length < 3 || bytes[bytes.length - 1] !== 10) return undefined
