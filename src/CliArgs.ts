@@ -327,7 +327,10 @@ const checkSegment = (
     } else if (next !== undefined && isBooleanLiteral(next)) {
       return fail(arg, "ambiguous-boolean", next)
     } else {
-      into.push(arg)
+      // Spelled `--flag=true`: once the built-ins are moved out, a bare flag could stand right
+      // before a positional `0`/`no`, which @effect/cli would read as its value
+      // (`sweep d --dry-run --log-level=info 0` was a real sweep).
+      into.push(into === segment.rest && arg.startsWith("--") ? `${arg}=true` : arg)
     }
   }
   return Either.right(segment)

@@ -63,8 +63,8 @@ describe("CliArgs", () => {
 
   it.each([
     [["sweep", "--max-age-days", "5", "--log-level", "info", "d"], ["sweep", "--log-level", "info", "--max-age-days", "5", "d"]],
-    [["sweep", "--dry-run", "d", "--help"], ["sweep", "--help", "--dry-run", "d"]],
-    [["--log-level=info", "sweep", "d", "--json", "-h", "--", "-x"], ["--log-level=info", "sweep", "-h", "d", "--json", "--", "-x"]],
+    [["sweep", "--dry-run", "d", "--help"], ["sweep", "--help", "--dry-run=true", "d"]],
+    [["--log-level=info", "sweep", "d", "--json", "-h", "--", "-x"], ["--log-level=info", "sweep", "-h", "d", "--json=true", "--", "-x"]],
     [["sweep", "d", "--", "-x"], ["sweep", "d", "--", "-x"]]
   ] as const)("hands %j to @effect/cli as %j: built-ins first, where it finds them", (args, expected) => {
     expect(CliArgs.check(grammar, args)).toEqual(Either.right(expected))
@@ -180,6 +180,23 @@ describe("CliArgs", () => {
     ["--max-age-days", "-1"], ["--max-age-days=7"], ["--env-prefix", "P"], ["--log-level", "info"], ["--log-level=warning"],
     ["--", "-x"], ["--", "0", "--json"])
   const commandLine = fc.array(fc.oneof(token.map((t) => [t]), piece), { maxLength: 6 }).map((parts) => parts.flat())
+
+  it.effect("a boolean option followed by a built-in and a boolean-looking <dir> stays a flag: the <dir> is not its value", () =>
+    Effect.gen(function* () {
+      // Found by the property below (seed 119026659): the built-in moved away left `--json 0`.
+      for (const args of [["--json", "--log-level=warning", "0"], ["--dry-run", "--log-level", "info", "no"]]) {
+        const checked = CliArgs.check(probeGrammar, ["sweep", ...args])
+        if (Either.isLeft(checked)) return expect.fail(`rejected ${args.join(" ")}: ${checked.left.message}`)
+        expect(yield* parse(checked.right.slice(1))).toEqual(model(args))
+      }
+    }))
+
+  it("the generated command lines exercise both sides: some accepted, some rejected", () => {
+    const sample = fc.sample(commandLine, { numRuns: 400, seed: 42 })
+    const accepted = sample.filter((args) => Either.isRight(CliArgs.check(probeGrammar, ["sweep", ...args]))).length
+    expect(accepted).toBeGreaterThanOrEqual(80)
+    expect(sample.length - accepted).toBeGreaterThanOrEqual(80)
+  })
 
   it.effect.prop("@effect/cli parses every accepted command line as the check reads it", [commandLine],
     ([args]) => Effect.gen(function* () {
