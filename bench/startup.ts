@@ -99,25 +99,23 @@ export interface StartupPart {
   readonly json: unknown
 }
 
-/** Runs the interleaved rounds; n/a rows (not an error) when the built CLI is missing. */
+/** Runs the interleaved rounds; n/a rows (not an error) when the built CLI is missing or a run fails. */
 export const startupPart = async (options: { readonly runs?: number; readonly bin?: string } = {}): Promise<StartupPart> => {
   const runs = options.runs ?? 10
   const bin = path.resolve(options.bin ?? DEFAULT_BIN)
-  if (!fs.existsSync(bin)) {
-    const why = `${bin} not found: run \`npm run build\` first`
-    return {
-      section: `n/a: ${why}`,
-      targets: ["--help", "append: first byte"].map((c): Target => ({
-        id: c === "--help" ? "4.startup-help" : "4.startup-append",
-        description: `effect-logrotate ${c} vs node -e 0 (median wall)`,
-        measured: undefined,
-        target: `<= ${MAX_RATIO}x`,
-        met: undefined,
-        detail: why
-      })),
-      json: undefined
-    }
-  }
+  const na = (why: string): StartupPart => ({
+    section: `n/a: ${why}`,
+    targets: ["--help", "append: first byte"].map((c): Target => ({
+      id: c === "--help" ? "4.startup-help" : "4.startup-append",
+      description: `effect-logrotate ${c} vs node -e 0 (median wall)`,
+      measured: undefined,
+      target: `<= ${MAX_RATIO}x`,
+      met: undefined,
+      detail: why
+    })),
+    json: undefined
+  })
+  if (!fs.existsSync(bin)) return na(`${bin} not found: run \`npm run build\` first`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-startup-"))
   const LINE = `{"msg":"first"}\n`
   let appendRun = 0
@@ -157,6 +155,9 @@ export const startupPart = async (options: { readonly runs?: number; readonly bi
     for (let round = 0; round < runs; round++) {
       for (const c of round % 2 === 0 ? cases : [...cases].reverse()) samples.get(c.name)!.push(await c.run())
     }
+  } catch (e) {
+    // A run that failed (exit code, wrong bytes) is reported, not thrown: `npm run bench` goes on.
+    return na(e instanceof Error ? e.message.slice(0, 300) : String(e))
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
