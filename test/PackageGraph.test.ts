@@ -144,5 +144,5 @@ describe("the library's module graph", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
-  })
+  }, 60_000) // a child process loading effect under tsx: seconds on a loaded machine (a harness limit, not a timing assertion)
 })
