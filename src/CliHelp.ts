@@ -9,8 +9,9 @@
  *   dropped;
  * - the program's help lists the commands one per line with their descriptions.
  *
- * Rendering (`HelpDoc.toAnsiText`) uses ANSI styles; the CLI's console removes them when the
- * output is not a terminal or `NO_COLOR` is set (see `Cli.plainConsole`).
+ * Rendering (`HelpDoc.toAnsiText`'s bytes, written by `internal/HelpText`) uses ANSI styles; the
+ * CLI's console removes them when the output is not a terminal or `NO_COLOR` is set (see
+ * `Cli.plainConsole`).
  */
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
@@ -21,6 +22,7 @@ import * as Usage from "@effect/cli/Usage"
 import * as Arr from "effect/Array"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
+import * as HelpText from "./internal/HelpText.js"
 
 /** A span's text, without styles. */
 export const spanText = (span: Span.Span): string => {
@@ -123,9 +125,16 @@ const onlyUpTo = (name: string) => (doc: HelpDoc.HelpDoc): HelpDoc.HelpDoc => {
   return blocks(at < 0 ? flat : flat.slice(0, at))
 }
 
-/** The help as text, with ANSI styles. */
+/**
+ * The help as text, with ANSI styles: `HelpDoc.toAnsiText`'s bytes, written by `internal/HelpText`
+ * (a direct renderer; @effect/printer's layout cost `--help` 35 ms of start-up), or by
+ * `HelpDoc.toAnsiText` itself for a document `HelpText` does not cover.
+ */
 export const render = <Name extends string, R, E, A>(
   program: Command.Command<Name, R, E, A>,
   info: { readonly name: string; readonly version: string; readonly commands: ReadonlyArray<string> },
   command: string | undefined
-): string => HelpDoc.toAnsiText(helpDoc(program, info, command))
+): string => {
+  const doc = helpDoc(program, info, command)
+  return HelpText.toAnsiText(doc) ?? HelpDoc.toAnsiText(doc)
+}
