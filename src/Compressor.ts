@@ -54,7 +54,10 @@
  * }).pipe(Effect.provide(Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))))
  * ```
  */
-import { Context, Effect, Exit, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Path from "node:path"
 import * as zlib from "node:zlib"
 import { GZIP_SUFFIX, TEMP_SUFFIX } from "./DatedFile.js"

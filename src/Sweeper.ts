@@ -54,9 +54,15 @@
  * console.log(report.compressed.length, report.deleted.length, report.failed.map((f) => f.message))
  * ```
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Context, Effect, Either, Layer, Metric, Option } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as os from "node:os"
 import * as Path from "node:path"
 import { type Compressed, Compressor, type Identity } from "./Compressor.js"
