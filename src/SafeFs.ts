@@ -139,19 +139,22 @@ const nodeHandle = (path: string, fd: number): Handle => ({
   chown: (uid, gid) => sys("fchown", path, () => NodeFs.fchownSync(fd, uid, gid)),
   utimes: (atimeMs, mtimeMs) => sys("futimes", path, () => NodeFs.futimesSync(fd, atimeMs / 1000, mtimeMs / 1000)),
   // The one call that waits on the disk: on libuv's thread pool, never on the event loop.
-  sync: call("fsync", path, () => new Promise<void>((resolve, reject) => NodeFs.fsync(fd, (e) => e ? reject(e) : resolve())))
+  sync: pooled<void>("fsync", path, (done) => NodeFs.fsync(fd, (e) => done(e, undefined)))
 })
+
+/** A system call on libuv's thread pool, for the calls that may wait on the disk or the journal. */
+const pooled = <A>(method: string, path: string, f: (done: (e: NodeJS.ErrnoException | null, a: A) => void) => void) =>
+  call(method, path, () => new Promise<A>((resolve, reject) => f((e, a) => e ? reject(e) : resolve(a))))
+
+/** Closed on the thread pool: the last close of a file unlinked meanwhile frees its blocks. */
+const closeFd = (fd: number) => Effect.async<void>((resume) => NodeFs.close(fd, () => resume(Effect.void)))
 
 const openNode = (method: string, path: string, flags: number, mode?: number) =>
   Effect.acquireRelease(
-    sys(method, path, () => NodeFs.openSync(path, flags, mode)),
-    (fd) => Effect.sync(() => {
-      try {
-        NodeFs.closeSync(fd)
-      } catch {
-        // close(2) of a descriptor we opened fails only on I/O errors already reported by fsync
-      }
-    })
+    flags & C.O_CREAT
+      ? pooled<number>(method, path, (done) => NodeFs.open(path, flags, mode, done))
+      : sys(method, path, () => NodeFs.openSync(path, flags, mode)),
+    closeFd
   ).pipe(Effect.map((fd) => nodeHandle(path, fd)))
 
 /**
@@ -235,7 +238,7 @@ export const layerNode: Layer.Layer<SafeFs> = Layer.sync(SafeFs, (): Service => 
       openNode("createExclusive", path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode),
     link: (from, to) => sys("link", to, () => NodeFs.linkSync(from, to)),
     lstat: (path) => sys("lstat", path, () => nodeStat(NodeFs.lstatSync(path))),
-    unlink: (path) => sys("unlink", path, () => NodeFs.unlinkSync(path)),
+    unlink: (path) => pooled<void>("unlink", path, (done) => NodeFs.unlink(path, (e) => done(e, undefined))),
     syncDirectory: (path) => call("syncDirectory", path, () => syncDirectory(path)),
     readDirectory: (path) => sys("readDirectory", path, () => NodeFs.readdirSync(path, { encoding: "buffer" }))
   }
