@@ -146,16 +146,32 @@ const nodeHandle = (path: string, fd: number): Handle => ({
 const pooled = <A>(method: string, path: string, f: (done: (e: NodeJS.ErrnoException | null, a: A) => void) => void) =>
   call(method, path, () => new Promise<A>((resolve, reject) => f((e, a) => e ? reject(e) : resolve(a))))
 
-/** Closed on the thread pool: the last close of a file unlinked meanwhile frees its blocks. */
-const closeFd = (fd: number) => Effect.async<void>((resume) => NodeFs.close(fd, () => resume(Effect.void)))
+/**
+ * A file opened for reading is closed on the thread pool: it is typically an original the caller
+ * unlinked meanwhile, and the last close of an unlinked file frees its blocks (a journal
+ * transaction: under write load it blocked the event loop for milliseconds). A file we created
+ * stays linked (as the `.gz`), so its close is quick and synchronous.
+ */
+const closeFd = (pooledClose: boolean) => (fd: number): Effect.Effect<void> =>
+  pooledClose
+    ? Effect.async<void>((resume) => NodeFs.close(fd, () => resume(Effect.void)))
+    : Effect.sync(() => {
+      try {
+        NodeFs.closeSync(fd)
+      } catch {
+        // close(2) fails only on I/O errors, which the fsync before it has reported
+      }
+    })
 
-const openNode = (method: string, path: string, flags: number, mode?: number) =>
-  Effect.acquireRelease(
-    flags & C.O_CREAT
+const openNode = (method: string, path: string, flags: number, mode?: number) => {
+  const creates = (flags & C.O_CREAT) !== 0
+  return Effect.acquireRelease(
+    creates
       ? pooled<number>(method, path, (done) => NodeFs.open(path, flags, mode, done))
       : sys(method, path, () => NodeFs.openSync(path, flags, mode)),
-    closeFd
+    closeFd(!creates)
   ).pipe(Effect.map((fd) => nodeHandle(path, fd)))
+}
 
 /**
  * Group commit of directory fsyncs: a caller waits for an `fsync` of the directory that
@@ -216,14 +232,16 @@ const directorySyncer = () => {
 }
 
 /**
- * The Node implementation. Calls that return at once on a local file system (open, fstat,
- * read, write, fchmod, fchown, futimes, link, lstat, unlink, readdir, close) are synchronous
- * system calls run on the calling fiber: each costs the event loop one system call (a few
- * microseconds from the page cache) and saves a thread-pool round trip, a promise and a fiber
- * suspension, which cost several times more (see docs/performance.md, "Sweep"). `fsync`
- * (of a file, and of a directory) waits on the disk and runs on libuv's thread pool;
- * directory fsyncs are group-committed (`syncDirectory` waits for one that started after it
- * was called). Each layer built has its own group-commit state.
+ * The Node implementation, over `node:fs`. Calls that return at once on a local file system
+ * (open for reading, fstat, read, write, fchmod, fchown, futimes, link, lstat, readdir, and the
+ * close of a file we created) are synchronous system calls on the calling fiber: each costs the
+ * event loop one system call (microseconds from the page cache) and saves a thread-pool round
+ * trip, a promise and a fiber suspension, which cost more. The calls that may wait on the disk
+ * or on the journal run on libuv's thread pool: `fsync`, the exclusive create, `unlink`, and the
+ * close of a file opened for reading (the last close of an unlinked original frees its blocks).
+ * Directory fsyncs are group-committed: `syncDirectory` waits for an fsync that started after it
+ * was called, shared with every caller that arrived meanwhile. Each layer built has its own
+ * group-commit state. Figures: docs/performance.md, "Sweep".
  *
  * @example
  * ```ts

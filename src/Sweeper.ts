@@ -445,10 +445,14 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         if (group) group.push({ name, type: "File" })
         else groups.set(parsed.right.original, [{ name, type: "File" }])
       }
+      // One plan of every group as if its entries were regular files (groups are independent,
+      // so this is what planning each alone would say): the groups it acts on get probed.
+      const acted = new Set<string>()
+      const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat() }], policy, today)
+      for (const a of asFiles.actions) if (a._tag !== "Skip") acted.add(a.group)
       const toProbe: Array<RetentionPlan.Entry> = []
-      for (const group of groups.values()) {
-        const acted = RetentionPlan.plan([{ dir, entries: group }], policy, today).actions.some((a) => a._tag !== "Skip")
-        if (acted) toProbe.push(...group)
+      for (const [original, group] of groups) {
+        if (acted.has(Path.join(dir, original))) toProbe.push(...group)
         else entries.push(...group)
       }
       const probes: Array<Probe> = new Array(toProbe.length)
