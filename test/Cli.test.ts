@@ -155,7 +155,7 @@ describe("effect-logrotate CLI", { timeout: 60_000 }, () => {
   // stdin stays open: only the signal can end the run.
   const hooks = pathToFileURL(path.resolve(import.meta.dirname, "support/signalDuringLoad.mjs")).href
   it.each([
-    ["SIGTERM", 0], ["SIGTERM", 40], ["SIGTERM", 400], ["SIGTERM", 2500], ["SIGINT", 0], ["SIGINT", 1500]
+    ["SIGTERM", 0], ["SIGTERM", 40], ["SIGTERM", 400], ["SIGTERM", 2000], ["SIGINT", 0], ["SIGINT", 1500]
   ] as const)("append: %s during start-up (at the %ith module of Effect) exits 0 and leaves no partial line", async (signal, at) => {
     const cwd = tempDir()
     const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}, { data: ${JSON.stringify({ at, signal })} })`
