@@ -725,7 +725,7 @@ const main = async () => {
   if (!flags["no-sweep"]) {
     if (existsSync(sweep)) {
       console.log("\n## Sweep\n")
-      const code = await runScript("sweep.ts", ["--files", String(whole("sweep-files", flags["sweep-files"], 1))])
+      const code = await runScript("sweep.ts", ["--files", String(whole("sweep-files", flags["sweep-files"], 1)), "--rounds", "2"])
       if (code !== 0) console.log(`(sweep exited with ${code})`)
     } else {
       log("bench/sweep.ts not found: sweep part skipped")

@@ -17,7 +17,7 @@
  * Every failure is a `SystemError` from `@effect/platform/Error` (module `"SafeFs"`) whose
  * `reason` is the one `NodeFileSystem` would give, with the method and path.
  *
- * Two implementations: `layerNode` (over `node:fs/promises`) and `layerMemory` (over the
+ * Two implementations: `layerNode` (over `node:fs`) and `layerMemory` (over the
  * `MemoryFileSystem` in context, so tests see one file system through both services).
  *
  * @example
@@ -38,8 +38,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { constants as C } from "node:fs"
-import * as fsp from "node:fs/promises"
+import * as NodeFs from "node:fs"
 import * as Path from "node:path"
 import { MemoryFileSystem, type MemoryNode } from "./MemoryFileSystem.js"
 
@@ -114,52 +113,153 @@ const fromNode = (method: string, path: string) => (cause: unknown): SystemError
 const call = <A>(method: string, path: string, f: () => Promise<A>): Effect.Effect<A, SystemError> =>
   Effect.tryPromise({ try: f, catch: fromNode(method, path) })
 
+const C = NodeFs.constants
+
 const typeOf = (s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): Stat["type"] =>
   s.isFile() ? "File" : s.isDirectory() ? "Directory" : s.isSymbolicLink() ? "SymbolicLink" : "Other"
 
-const nodeStat = (s: import("node:fs").Stats): Stat => ({
+const nodeStat = (s: NodeFs.Stats): Stat => ({
   type: typeOf(s), dev: s.dev, ino: s.ino, mode: s.mode, uid: s.uid, gid: s.gid, size: s.size,
   atimeMs: s.atimeMs, mtimeMs: s.mtimeMs
 })
 
-const nodeHandle = (path: string, h: fsp.FileHandle): Handle => ({
+/** A synchronous system call as an effect; a thrown errno becomes the `SystemError` of `method` on `path`. */
+const sys = <A>(method: string, path: string, f: () => A): Effect.Effect<A, SystemError> =>
+  Effect.try({ try: f, catch: fromNode(method, path) })
+
+const nodeHandle = (path: string, fd: number): Handle => ({
   path,
-  stat: call("fstat", path, () => h.stat()).pipe(Effect.map(nodeStat)),
-  read: (buffer) => call("read", path, () => h.read(buffer, 0, buffer.length, null)).pipe(Effect.map((r) => r.bytesRead)),
-  write: (buffer) => call("write", path, async () => {
+  stat: sys("fstat", path, () => nodeStat(NodeFs.fstatSync(fd))),
+  read: (buffer) => sys("read", path, () => NodeFs.readSync(fd, buffer, 0, buffer.length, null)),
+  write: (buffer) => sys("write", path, () => {
     let done = 0
-    while (done < buffer.length) done += (await h.write(buffer, done, buffer.length - done, null)).bytesWritten
+    while (done < buffer.length) done += NodeFs.writeSync(fd, buffer, done, buffer.length - done, null)
   }),
-  chmod: (mode) => call("fchmod", path, () => h.chmod(mode)),
-  chown: (uid, gid) => call("fchown", path, () => h.chown(uid, gid)),
-  utimes: (atimeMs, mtimeMs) => call("futimes", path, () => h.utimes(atimeMs / 1000, mtimeMs / 1000)),
-  sync: call("fsync", path, () => h.sync())
+  chmod: (mode) => sys("fchmod", path, () => NodeFs.fchmodSync(fd, mode)),
+  chown: (uid, gid) => sys("fchown", path, () => NodeFs.fchownSync(fd, uid, gid)),
+  utimes: (atimeMs, mtimeMs) => sys("futimes", path, () => NodeFs.futimesSync(fd, atimeMs / 1000, mtimeMs / 1000)),
+  // The one call that waits on the disk: on libuv's thread pool, never on the event loop.
+  sync: pooled<void>("fsync", path, (done) => NodeFs.fsync(fd, (e) => done(e, undefined)))
 })
 
-const openNode = (method: string, path: string, flags: number, mode?: number) =>
-  Effect.acquireRelease(
-    call(method, path, () => fsp.open(path, flags, mode)),
-    (h) => Effect.promise(() => h.close().catch(() => undefined))
-  ).pipe(Effect.map((h) => nodeHandle(path, h)))
+/** A system call on libuv's thread pool, for the calls that may wait on the disk or the journal. */
+const pooled = <A>(method: string, path: string, f: (done: (e: NodeJS.ErrnoException | null, a: A) => void) => void) =>
+  call(method, path, () => new Promise<A>((resolve, reject) => f((e, a) => e ? reject(e) : resolve(a))))
 
 /**
- * The Node implementation, over `node:fs/promises`.
+ * A file opened for reading is closed on the thread pool: it is typically an original the caller
+ * unlinked meanwhile, and the last close of an unlinked file frees its blocks (a journal
+ * transaction: under write load it blocked the event loop for milliseconds). A file we created
+ * stays linked (as the `.gz`), so its close is quick and synchronous.
+ */
+const closeFd = (pooledClose: boolean) => (fd: number): Effect.Effect<void> =>
+  pooledClose
+    ? Effect.async<void>((resume) => NodeFs.close(fd, () => resume(Effect.void)))
+    : Effect.sync(() => {
+      try {
+        NodeFs.closeSync(fd)
+      } catch {
+        // close(2) fails only on I/O errors, which the fsync before it has reported
+      }
+    })
+
+const openNode = (method: string, path: string, flags: number, mode?: number) => {
+  const creates = (flags & C.O_CREAT) !== 0
+  return Effect.acquireRelease(
+    creates
+      ? pooled<number>(method, path, (done) => NodeFs.open(path, flags, mode, done))
+      : sys(method, path, () => NodeFs.openSync(path, flags, mode)),
+    closeFd(!creates)
+  ).pipe(Effect.map((fd) => nodeHandle(path, fd)))
+}
+
+/**
+ * Group commit of directory fsyncs: a caller waits for an `fsync` of the directory that
+ * started after it called (so it covers every link and unlink the caller made before), but
+ * callers arriving while one runs share the next one. With N compressions in flight this
+ * costs about one directory fsync per N publishes instead of one each.
+ */
+const directorySyncer = () => {
+  interface State {
+    /** The fsync in progress. */
+    running: Promise<void>
+    /** The fsync that starts when `running` ends, shared by everyone who called meanwhile. */
+    next: Promise<void> | undefined
+  }
+  const states = new Map<string, State>()
+  const syncOnce = (path: string): Promise<void> => new Promise<void>((resolve, reject) => {
+    let fd: number
+    try {
+      fd = NodeFs.openSync(path, C.O_RDONLY | C.O_DIRECTORY)
+    } catch (e) {
+      return reject(e)
+    }
+    NodeFs.fsync(fd, (e) => {
+      try {
+        NodeFs.closeSync(fd)
+      } catch {
+        // as above
+      }
+      if (e) reject(e)
+      else resolve()
+    })
+  })
+  const run = (path: string, state: State): Promise<void> => {
+    const running = syncOnce(path)
+    state.running = running
+    const settled = () => {
+      if (state.running === running && state.next === undefined && states.get(path) === state) states.delete(path)
+    }
+    running.then(settled, settled)
+    return running
+  }
+  const ignore = () => undefined
+  return (path: string): Promise<void> => {
+    const state = states.get(path)
+    if (state === undefined) {
+      const fresh: State = { running: Promise.resolve(), next: undefined }
+      states.set(path, fresh)
+      return run(path, fresh)
+    }
+    if (state.next !== undefined) return state.next
+    const next = state.running.then(ignore, ignore).then(() => {
+      state.next = undefined
+      return run(path, state)
+    })
+    state.next = next
+    return next
+  }
+}
+
+/**
+ * The Node implementation, over `node:fs`. Calls that return at once on a local file system
+ * (open for reading, fstat, read, write, fchmod, fchown, futimes, link, lstat, readdir, and the
+ * close of a file we created) are synchronous system calls on the calling fiber: each costs the
+ * event loop one system call (microseconds from the page cache) and saves a thread-pool round
+ * trip, a promise and a fiber suspension, which cost more. The calls that may wait on the disk
+ * or on the journal run on libuv's thread pool: `fsync`, the exclusive create, `unlink`, and the
+ * close of a file opened for reading (the last close of an unlinked original frees its blocks).
+ * Directory fsyncs are group-committed: `syncDirectory` waits for an fsync that started after it
+ * was called, shared with every caller that arrived meanwhile. Each layer built has its own
+ * group-commit state. Figures: docs/performance.md, "Sweep".
  *
  * @example
  * ```ts
  * Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))
  * ```
  */
-export const layerNode: Layer.Layer<SafeFs> = Layer.succeed(SafeFs, {
-  openRead: (path) => openNode("openRead", path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK),
-  createExclusive: (path, mode) =>
-    openNode("createExclusive", path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode),
-  link: (from, to) => call("link", to, () => fsp.link(from, to)),
-  lstat: (path) => call("lstat", path, () => fsp.lstat(path)).pipe(Effect.map(nodeStat)),
-  unlink: (path) => call("unlink", path, () => fsp.unlink(path)),
-  syncDirectory: (path) => Effect.scoped(Effect.flatMap(
-    openNode("syncDirectory", path, C.O_RDONLY | C.O_DIRECTORY), (d) => d.sync)),
-  readDirectory: (path) => call("readDirectory", path, () => fsp.readdir(path, { encoding: "buffer" }))
+export const layerNode: Layer.Layer<SafeFs> = Layer.sync(SafeFs, (): Service => {
+  const syncDirectory = directorySyncer()
+  return {
+    openRead: (path) => openNode("openRead", path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK),
+    createExclusive: (path, mode) =>
+      openNode("createExclusive", path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode),
+    link: (from, to) => sys("link", to, () => NodeFs.linkSync(from, to)),
+    lstat: (path) => sys("lstat", path, () => nodeStat(NodeFs.lstatSync(path))),
+    unlink: (path) => pooled<void>("unlink", path, (done) => NodeFs.unlink(path, (e) => done(e, undefined))),
+    syncDirectory: (path) => call("syncDirectory", path, () => syncDirectory(path)),
+    readDirectory: (path) => sys("readDirectory", path, () => NodeFs.readdirSync(path, { encoding: "buffer" }))
+  }
 })
 
 const S_IFREG = 0o100000

@@ -282,6 +282,20 @@ const compressedOutcome = (reason: CompressedFile["reason"]) => (c: Compressed):
 const failure = (path: string, operation: SweepFailure["operation"]) => (error: SweepFailure["error"]) =>
   new SweepFailure({ path, operation, error })
 
+/**
+ * Runs `f(0)` … `f(count - 1)` on at most `n` fibers, each taking the next index when it is
+ * done with one: `n` forks in all, where `Effect.forEach` with `concurrency` forks (and joins
+ * the fiber refs of) one fiber per item, which cost more than a probe or an unlink.
+ */
+const inPool = (n: number, count: number, f: (i: number) => Effect.Effect<void>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    let next = 0
+    const worker = Effect.whileLoop({ while: () => next < count, body: () => f(next++), step: () => undefined })
+    return Effect.all(Array.from({ length: Math.max(0, Math.min(n, count)) }, () => worker), {
+      concurrency: "unbounded", discard: true
+    })
+  })
+
 const isNotFound = (e: PlatformError) => e._tag === "SystemError" && e.reason === "NotFound"
 
 /**
@@ -431,13 +445,18 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         if (group) group.push({ name, type: "File" })
         else groups.set(parsed.right.original, [{ name, type: "File" }])
       }
+      // One plan of every group as if its entries were regular files (groups are independent,
+      // so this is what planning each alone would say): the groups it acts on get probed.
+      const acted = new Set<string>()
+      const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat() }], policy, today)
+      for (const a of asFiles.actions) if (a._tag !== "Skip") acted.add(a.group)
       const toProbe: Array<RetentionPlan.Entry> = []
-      for (const group of groups.values()) {
-        const acted = RetentionPlan.plan([{ dir, entries: group }], policy, today).actions.some((a) => a._tag !== "Skip")
-        if (acted) toProbe.push(...group)
+      for (const [original, group] of groups) {
+        if (acted.has(Path.join(dir, original))) toProbe.push(...group)
         else entries.push(...group)
       }
-      const probes = yield* Effect.forEach(toProbe, (e) => probe(dir, e.name, failed), { concurrency })
+      const probes: Array<Probe> = new Array(toProbe.length)
+      yield* inPool(concurrency, toProbe.length, (i) => Effect.map(probe(dir, toProbe[i]!.name, failed), (p) => void (probes[i] = p)))
       for (const p of probes) {
         if (p._tag !== "Entry") continue
         entries.push(p.entry)
@@ -465,8 +484,9 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const deleting: Array<number> = []
       groups.forEach((group, i) => (group.every((a) => a._tag === "Delete") ? deleting : compressing).push(i))
       const run = (indices: ReadonlyArray<number>) =>
-        Effect.forEach(indices, (i) => Effect.map(runGroup(groups[i]!, stats, cpu), (r) => void (results[i] = r)), {
-          concurrency: ioConcurrency, discard: true
+        inPool(ioConcurrency, indices.length, (k) => {
+          const i = indices[k]!
+          return Effect.map(runGroup(groups[i]!, stats, cpu), (r) => void (results[i] = r))
         })
       return Effect.as(Effect.all([run(compressing), run(deleting)], { concurrency: 2, discard: true }), results)
     })

@@ -3,6 +3,7 @@ import { Either, FastCheck as fc } from "effect"
 import * as DatedFile from "../src/DatedFile.js"
 import * as RetentionPlan from "../src/RetentionPlan.js"
 import type { Entry, EntryType } from "../src/RetentionPlan.js"
+import * as Path from "node:path"
 
 const TODAY = new Date("2026-03-15T12:00:00Z")
 const DIR = "/logs"
@@ -235,5 +236,21 @@ describe("RetentionPlan.plan: entries that could not be probed", () => {
     const plan = planOf(entries)
     const unprobed = new Set(plan.actions.filter((a) => entries.some((e) => e.type === "Unprobed" && `${DIR}/${e.name}` === a.path)).map((a) => a.group))
     for (const a of plan.actions) if (unprobed.has(a.group)) expect(a._tag).toBe("Skip")
+  })
+})
+
+describe("RetentionPlan paths", () => {
+  it.prop("every action's path, group and gzip are Path.join of the listing's directory, however it is spelled", [
+    fc.constantFrom("/logs", "/logs/", "/var//log/./relay", "relative/dir", "./x/../y", "/", "")
+  ], ([dir]) => {
+    const names = [aged(10), aged(10, ".ndjson.gz"), aged(40), aged(9, ".ndjson.gz.tmp"), "notes.txt"]
+    const { actions } = RetentionPlan.plan([{ dir, entries: names.map((name) => ({ name, type: "File" as const })) }], policy, TODAY)
+    for (const a of actions) {
+      expect(a.path).toBe(Path.join(dir, a.name))
+      const parsed = DatedFile.parse(a.name)
+      expect(a.group).toBe(Path.join(dir, Either.isRight(parsed) ? parsed.right.original : a.name))
+      if (a._tag === "FinishCompression") expect(a.gzip).toBe(Path.join(dir, a.name + ".gz"))
+    }
+    expect(actions.some((a) => a._tag === "FinishCompression")).toBe(true)
   })
 })

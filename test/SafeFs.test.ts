@@ -93,3 +93,18 @@ describe("SafeFs.layerNode openRead (O_NONBLOCK)", () => {
       expect(yield* file.read(buffer)).toBe(0)
     }).pipe(Effect.provide(nodeBase)))
 })
+
+describe("SafeFs.layerNode syncDirectory (group commit)", () => {
+  it.scoped("many concurrent syncDirectory calls on one directory all complete, and later calls still sync; a missing directory fails every caller with NotFound", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const safe = yield* SafeFs.SafeFs
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "safefs-" })
+      const results = yield* Effect.all(Array.from({ length: 40 }, () => Effect.either(safe.syncDirectory(dir))), { concurrency: "unbounded" })
+      expect(results.filter((r) => r._tag === "Right").length).toBe(40)
+      yield* safe.syncDirectory(dir) // after the group drained: a fresh fsync, not a stale promise
+      const missing = yield* Effect.all(Array.from({ length: 5 }, () => reasonOf(safe.syncDirectory(`${dir}/missing`))), { concurrency: "unbounded" })
+      expect(missing).toEqual(Array(5).fill("SystemError:NotFound"))
+      yield* safe.syncDirectory(dir)
+    }).pipe(Effect.provide(nodeBase)))
+})
