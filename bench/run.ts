@@ -27,13 +27,16 @@ import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { ChildArgs, ChildResult } from "./contender.js"
+import { boundTarget, checkTarget, printTargets, ratioTarget, type Target } from "./targets.js"
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 
 // ---------------------------------------------------------------------------------------------
 // Contenders
 
-type Kind = "upper" | "peer" | "naive" | "ours"
+type Kind = "upper" | "peer" | "naive" | "ours" | "floor"
+/** Entries the logger contenders log at least (issue 10: peak RSS for a burst of 1M entries). */
+const LOGGER_BURST = 1_000_000
 interface Contender {
   readonly name: string
   readonly kind: Kind
@@ -46,26 +49,39 @@ interface Contender {
    * rotates (and prunes) several times at the default sizes.
    */
   readonly cap?: number
+  /** At least this many lines per run, whatever --lines says (the logger's 1M-entry burst). */
+  readonly minLines?: number
+  /** Writes no file (a floor): nothing to verify. */
+  readonly writesNothing?: boolean
 }
 
 const CONTENDERS: ReadonlyArray<Contender> = [
   { name: "raw-write-stream", kind: "upper", rotating: false },
+  // Issue 10, target 1: the same batches as ours-append-all-<n>, joined into one write each.
+  { name: "raw-1mib-joined-64", kind: "upper", rotating: false },
+  { name: "raw-1mib-joined-1000", kind: "upper", rotating: false },
   { name: "sonic-boom", kind: "upper", rotating: false },
   // 350k lines = 70 MB: 6 rotations, so its pruning runs too.
   { name: "rotating-file-stream", kind: "peer", rotating: true, cap: 350_000 },
+  { name: "rfs-joined-64", kind: "peer", rotating: true },
+  { name: "rfs-joined-1000", kind: "peer", rotating: true },
+  { name: "file-stream-rotator", kind: "peer", rotating: true },
   { name: "pino-roll", kind: "peer", rotating: true },
   { name: "pino-roll-logger", kind: "peer", rotating: true },
   { name: "winston-daily-rotate-file", kind: "peer", rotating: true },
   { name: "append-file-sync", kind: "naive", rotating: false, cap: 200_000 },
-  { name: "ours-append-all", kind: "ours", rotating: true },
+  { name: "ours-append-all-64", kind: "ours", rotating: true },
+  { name: "ours-append-all-1000", kind: "ours", rotating: true },
   { name: "ours-append", kind: "ours", rotating: true },
   { name: "ours-append-8-fibers", kind: "ours", rotating: true },
-  { name: "ours-ndjson-logger", kind: "ours", rotating: true },
+  // The logger's floor and the logger: at least 1M entries, the burst of issue 10's RSS target.
+  { name: "ours-noop-logger", kind: "floor", rotating: false, minLines: LOGGER_BURST, writesNothing: true },
+  { name: "ours-ndjson-logger", kind: "ours", rotating: true, minLines: LOGGER_BURST },
   { name: "ours-cli-pipe", kind: "ours", rotating: true }
 ]
 /**
  * Runnable with --only, never by default: RSS floors (noop, ours-idle), the raw stream with ours'
- * buffer size (raw-write-stream-1mib), and a deliberately lossy writer that checks `verify`.
+ * buffer size fed line by line (raw-write-stream-1mib), and a deliberately lossy writer that checks `verify`.
  */
 const HIDDEN: ReadonlyArray<Contender> = [
   { name: "noop", kind: "naive", rotating: false },
@@ -415,12 +431,18 @@ const verify = async (dir: string, written: number, rotating: boolean): Promise<
   }
 }
 
+const nothingWritten: Verification = {
+  files: 0, bytesOnDisk: 0, linesOnDisk: 0, found: 0, torn: 0, foreign: 0, duplicates: 0, holes: 0, shortfall: 0, lost: 0
+}
+
 const runOnce = async (c: Contender, round: number): Promise<RunRecord> => {
-  const lines = c.cap !== undefined && !flags["no-cap"] ? Math.min(c.cap, config.lines) : config.lines
+  const lines = c.cap !== undefined && !flags["no-cap"]
+    ? Math.min(c.cap, config.lines)
+    : Math.max(c.minLines ?? 0, config.lines)
   const { result, dir, base } = await runChild(c.name, lines)
   try {
     if (!result.ok) return { contender: c.name, round, ok: false, error: result.error }
-    const verification = await verify(dir, result.linesWritten, c.rotating)
+    const verification = c.writesNothing ? nothingWritten : await verify(dir, result.linesWritten, c.rotating)
     return {
       contender: c.name,
       round,
@@ -431,6 +453,8 @@ const runOnce = async (c: Contender, round: number): Promise<RunRecord> => {
       maxRssKiB: result.maxRssKiB,
       ...(result.note || lines < config.lines
         ? { note: [lines < config.lines ? `capped at ${int(lines)} lines` : "", result.note ?? ""].filter(Boolean).join("; ") }
+        : lines > config.lines
+        ? { note: [`ran ${int(lines)} lines (a burst of at least ${int(c.minLines!)})`, result.note ?? ""].filter(Boolean).join("; ") }
         : {}),
       verification
     }
@@ -530,56 +554,44 @@ const machine = () => {
     `${fix(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, temp dir ${os.tmpdir()}`
 }
 
-interface Target {
-  readonly target: string
-  readonly measured: string
-  readonly ratio?: number
-  readonly met?: boolean
-}
-
+/**
+ * Issue 10's targets 1 (library writer) and 2 (logger), from the medians of this run. Ratios are
+ * of median lines/s measured in the same run (interleaved rounds). Other parts (sweep, CLI,
+ * start-up, package) add their rows with the helpers of bench/targets.ts.
+ */
 const targets = (summaries: ReadonlyArray<Summary>): Array<Target> => {
-  const get = (name: string) => summaries.find((s) => s.contender === name && s.medianLinesPerSec !== undefined)
-  const raw = get(RAW)
-  const peers = summaries.filter((s) => s.kind === "peer" && s.medianLinesPerSec !== undefined)
-  const fastest = peers.sort((a, b) => b.medianLinesPerSec! - a.medianLinesPerSec!)[0]
-  const out: Array<Target> = []
-  const speed = (target: string, oursName: string, base: Summary | undefined, baseLabel: string, min: number) => {
-    const ours = get(oursName)
-    if (!ours || !base) {
-      out.push({ target, measured: `n/a (${!ours ? `${oursName} has no result` : `${baseLabel} has no result`})` })
-      return
-    }
-    const ratio = ours.medianLinesPerSec! / base.medianLinesPerSec!
-    out.push({
-      target,
-      measured: `${int(ours.medianLinesPerSec!)} vs ${int(base.medianLinesPerSec!)} lines/s (${base.contender})`,
-      ratio,
-      met: ratio >= min
+  const lps = (name: string) => summaries.find((s) => s.contender === name)?.medianLinesPerSec
+  const missing = (...names: Array<string>) => `no result for ${names.filter((n) => lps(n) === undefined).join(", ")}`
+  const speed = (id: string, description: string, ours: string, base: string, min: number) =>
+    ratioTarget({ id, description, ours: lps(ours), base: lps(base), min, unit: "lines/s", missing: missing(ours, base) })
+  const logger = summaries.find((s) => s.contender === "ours-ndjson-logger")
+  const out: Array<Target> = [
+    speed("1.all64-rfs", "appendAll@64 vs rfs@64 joined", "ours-append-all-64", "rfs-joined-64", 1.2),
+    speed("1.all1000-rfs", "appendAll@1000 vs rfs@1000 joined", "ours-append-all-1000", "rfs-joined-1000", 1.2),
+    speed("1.all64-raw", "appendAll@64 vs raw createWriteStream 1 MiB @64 joined", "ours-append-all-64", "raw-1mib-joined-64", 1.0),
+    speed("1.all1000-raw", "appendAll@1000 vs raw createWriteStream 1 MiB @1000 joined", "ours-append-all-1000", "raw-1mib-joined-1000", 1.0),
+    speed("1.append-pinoroll", "append (per line) vs pino-roll", "ours-append", "pino-roll", 2.0),
+    speed("2.logger-floor", "Effect.log via NdjsonLogger vs Effect.log into a no-op logger", "ours-ndjson-logger", "ours-noop-logger", 0.7),
+    speed("2.logger-pino", "Effect.log via NdjsonLogger vs pino + pino-roll logger", "ours-ndjson-logger", "pino-roll-logger", 1.5),
+    boundTarget({
+      id: "2.logger-rss",
+      description: `NdjsonLogger peak RSS, burst of ${logger?.runs ? "≥ " : ""}${int(Math.max(LOGGER_BURST, config.lines))} entries from one fiber`,
+      value: logger?.medianRssMiB,
+      max: 200,
+      unit: "MiB",
+      missing: "no result for ours-ndjson-logger"
     })
-  }
-  speed("ours-append-all ≥ 1.5× fastest rotating peer", "ours-append-all", fastest, "rotating peer", 1.5)
-  speed("ours-append-all ≥ 0.7× raw createWriteStream", "ours-append-all", raw, RAW, 0.7)
-  speed("ours-append (1 fiber) ≥ 1× fastest rotating peer", "ours-append", fastest, "rotating peer", 1)
+  ]
   for (const s of summaries.filter((x) => x.kind === "ours")) {
-    if (s.medianRssMiB === undefined || !raw) {
-      out.push({ target: `${s.contender} peak RSS ≤ 1.2× raw`, measured: `n/a (${s.error ? "error" : "no raw result"})` })
-    } else {
-      const ratio = s.medianRssMiB / raw.medianRssMiB!
-      out.push({
-        target: `${s.contender} peak RSS ≤ 1.2× raw`,
-        measured: `${fix(s.medianRssMiB)} vs ${fix(raw.medianRssMiB!)} MiB`,
-        ratio,
-        met: ratio <= 1.2
-      })
-    }
-  }
-  for (const s of summaries.filter((x) => x.kind === "ours")) {
-    if (!s.lost) out.push({ target: `${s.contender} loses no line`, measured: "n/a (error)" })
-    else {
-      const lost = Math.max(...s.lost)
-      const torn = Math.max(...s.torn!)
-      out.push({ target: `${s.contender} loses no line`, measured: `lost ${lost}, torn ${torn} (worst run)`, met: lost === 0 && torn === 0 })
-    }
+    const lost = s.lost ? Math.max(...s.lost) : undefined
+    const torn = s.torn ? Math.max(...s.torn) : undefined
+    out.push(checkTarget({
+      id: `lossless.${s.contender}`,
+      description: `${s.contender} loses no line`,
+      ok: lost === undefined ? undefined : lost === 0 && torn === 0,
+      measured: lost === undefined ? undefined : `lost ${lost}, torn ${torn} (worst run)`,
+      target: "0 lost, 0 torn"
+    }))
   }
   return out
 }
@@ -678,18 +690,8 @@ const main = async () => {
       : []),
     ...notes
   )
-  out.push("", "## Targets", "")
   const t = targets(summaries)
-  out.push(table(
-    ["target", "measured", "ratio", "status"],
-    t.map((x) => [
-      x.target,
-      x.measured,
-      x.ratio === undefined ? "" : `${fix(x.ratio, 2)}×`,
-      x.met === undefined ? "n/a" : x.met ? "met" : "MISSED"
-    ]),
-    new Set([2])
-  ))
+  out.push("", printTargets("Targets (issue 10: library writer, logger)", t))
   out.push("", `(writers part took ${fix((Date.now() - started) / 1000)} s)`)
   console.log(out.join("\n"))
 
