@@ -2,17 +2,24 @@
  * Peer: `file-stream-rotator` (what winston-daily-rotate-file builds on) with size rotation only:
  * `size: "<maxBytes/1024>k"` (its units are k/m/g), `max_logs: maxFiles + 1` (its count includes the
  * active file), audit file kept out of the counted directory, no date frequency. Files are named
- * `app.log.<date>.<n>`. One write() per line, as a stream is normally fed (see `writeAllLines`);
- * it wraps an fs.WriteStream (16 KiB highWaterMark) and honours its backpressure.
+ * `app.log.<date>.<n>`. One write() per line, as a stream is normally fed. Version 1 wraps an
+ * fs.WriteStream (16 KiB highWaterMark) but its write() returns nothing, so the loop awaits 'drain'
+ * on that inner stream (internal field `fs`) when it needs draining.
  *
  * It is only a transitive dependency (of winston-daily-rotate-file) today: when the module cannot be
  * loaded, this contender fails with a message saying so, and the bench reports it as skipped.
  */
 import { once } from "node:events"
 import { join } from "node:path"
-import { type ContenderOptions, writeAllLines } from "../lines.js"
+import { type ContenderOptions, lineGenerator } from "../lines.js"
 
-type GetStream = (options: Record<string, unknown>) => NodeJS.WritableStream & { end: () => void }
+/** v1: an EventEmitter whose write() returns nothing; `fs` (internal) is the current fs.WriteStream. */
+interface Rotator extends NodeJS.EventEmitter {
+  write(chunk: string): void
+  end(chunk?: string): void
+  readonly fs?: NodeJS.WritableStream & { readonly writableNeedDrain: boolean }
+}
+type GetStream = (options: Record<string, unknown>) => Rotator
 
 export const run = async (opts: ContenderOptions): Promise<void> => {
   let getStream: GetStream | undefined
@@ -34,8 +41,15 @@ export const run = async (opts: ContenderOptions): Promise<void> => {
     verbose: false,
     end_stream: true
   })
-  await writeAllLines(out as never, opts)
+  // Its write() returns nothing (no backpressure signal): wait on its current fs.WriteStream instead.
+  const line = lineGenerator(opts.lineBytes)
+  opts.startClock()
+  for (let i = 0; i < opts.lines; i++) {
+    out.write(line(i) + "\n")
+    const ws = out.fs
+    if (ws?.writableNeedDrain) await once(ws, "drain")
+  }
   const closed = once(out, "finish")
-  out.end()
+  out.end("")
   await closed
 }
