@@ -425,7 +425,7 @@ export interface MakeOptions {
   readonly highWaterMark?: number
 }
 
-const DEFAULT_HIGH_WATER_MARK = Number(process.env.ELR_HWM ?? 1024 * 1024)
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
 
 /** How long fibers stay parked at most before the throttle lets them run unparked (see `Throttle`). */
 const PARK_LIMIT_MS = 250
