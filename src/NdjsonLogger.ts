@@ -27,6 +27,24 @@
  * waited for failed), the batch is dropped, counted in `entriesDropped`, and reported as a
  * warning to the program's other loggers. Entries logged after the scope closed are dropped.
  *
+ * Backpressure: a fiber that logs in a loop without ever waiting would otherwise hold the
+ * thread while entries pile up (Effect's scheduler reaches the event loop, where write
+ * completions arrive, only every few thousand yields: 1M entries once queued ~1 GiB). The logger
+ * installs, for the fibers it logs for, a scheduler (`FiberRef.currentScheduler`) that parks
+ * them while the queue holds `highWaterMark` characters (default 256 KiB) and resumes them, in
+ * order, when the worker takes the queue. The worker and the appender's flusher are never
+ * parked. Trade-off, chosen over writing synchronously (`fs.writeSync`) from inside the logger:
+ * every fiber on that scheduler pauses while the log backs up, as with any blocking logger, but
+ * rotation, the claim and the after-write identity check stay those of `RotatingAppender`, through
+ * the `FileSystem` service (also the in-memory one). Only fibers that inherit the logger's layer
+ * (or `make`'s scope) are parked; one that could hold up the hand-over (it flushes the logger's
+ * own appender) is released after 250 ms, and nothing is parked until the next hand-over: slower,
+ * never a deadlock. See docs/performance.md for the measurements.
+ *
+ * Formatting: `formatLine` builds the line as text for plain messages and annotations (strings,
+ * numbers, booleans, null, plain objects and arrays of them) and falls back to
+ * `formatEntry(toEntry(…))` otherwise; both give the same bytes.
+ *
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
@@ -420,12 +438,12 @@ export const make = (
 export interface MakeOptions {
   /**
    * Characters of formatted entries queued (bytes, for ASCII) at which fibers logging through
-   * this logger are parked until the queue is handed to the target. Default 1 MiB.
+   * this logger are parked until the queue is handed to the target. Default 256 KiB.
    */
   readonly highWaterMark?: number
 }
 
-const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+const DEFAULT_HIGH_WATER_MARK = 256 * 1024
 
 /** How long fibers stay parked at most before the throttle lets them run unparked (see `Throttle`). */
 const PARK_LIMIT_MS = 250
