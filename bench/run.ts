@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--lines 300000] [--line-bytes 200] [--max-bytes 10485760] [--max-files 5]
  *                    [--rounds 3] [--only a,b] [--json out.json]
- *                    [--sweep-files 2000] [--no-sweep] [--rotation-cost] [--timeout s] [--no-cap] [--tsx]
+ *                    [--sweep-files 2000] [--no-sweep] [--rotation-cost] [--timeout s] [--no-cap] [--tsx] [--all]
  *
  * Every run of every contender is its own child process, so its peak RSS is its own, writing into
  * a fresh temp directory that is removed afterwards. The children run plain `node` on bench/ and
@@ -55,29 +55,36 @@ interface Contender {
   readonly writesNothing?: boolean
 }
 
+/**
+ * The default set: what issue 10's writer and logger targets compare (and the CLI pipe). With
+ * the logger burst at 1M entries it stays under 3 minutes on 2 cores; `--all` adds `EXTRA`.
+ */
 const CONTENDERS: ReadonlyArray<Contender> = [
-  { name: "raw-write-stream", kind: "upper", rotating: false },
   // Issue 10, target 1: the same batches as ours-append-all-<n>, joined into one write each.
   { name: "raw-1mib-joined-64", kind: "upper", rotating: false },
   { name: "raw-1mib-joined-1000", kind: "upper", rotating: false },
-  { name: "sonic-boom", kind: "upper", rotating: false },
-  // 350k lines = 70 MB: 6 rotations, so its pruning runs too.
-  { name: "rotating-file-stream", kind: "peer", rotating: true, cap: 350_000 },
   { name: "rfs-joined-64", kind: "peer", rotating: true },
   { name: "rfs-joined-1000", kind: "peer", rotating: true },
   { name: "file-stream-rotator", kind: "peer", rotating: true },
   { name: "pino-roll", kind: "peer", rotating: true },
   { name: "pino-roll-logger", kind: "peer", rotating: true },
-  { name: "winston-daily-rotate-file", kind: "peer", rotating: true },
-  { name: "append-file-sync", kind: "naive", rotating: false, cap: 200_000 },
   { name: "ours-append-all-64", kind: "ours", rotating: true },
   { name: "ours-append-all-1000", kind: "ours", rotating: true },
   { name: "ours-append", kind: "ours", rotating: true },
-  { name: "ours-append-8-fibers", kind: "ours", rotating: true },
   // The logger's floor and the logger: at least 1M entries, the burst of issue 10's RSS target.
   { name: "ours-noop-logger", kind: "floor", rotating: false, minLines: LOGGER_BURST, writesNothing: true },
   { name: "ours-ndjson-logger", kind: "ours", rotating: true, minLines: LOGGER_BURST },
   { name: "ours-cli-pipe", kind: "ours", rotating: true }
+]
+/** With `--all` (or by name with --only): the other peers and modes of earlier issues. */
+const EXTRA: ReadonlyArray<Contender> = [
+  { name: "raw-write-stream", kind: "upper", rotating: false },
+  { name: "sonic-boom", kind: "upper", rotating: false },
+  // 350k lines = 70 MB: 6 rotations, so its pruning runs too.
+  { name: "rotating-file-stream", kind: "peer", rotating: true, cap: 350_000 },
+  { name: "winston-daily-rotate-file", kind: "peer", rotating: true },
+  { name: "append-file-sync", kind: "naive", rotating: false, cap: 200_000 },
+  { name: "ours-append-8-fibers", kind: "ours", rotating: true }
 ]
 /**
  * Runnable with --only, never by default: RSS floors (noop, ours-idle), the raw stream with ours'
@@ -89,7 +96,8 @@ const HIDDEN: ReadonlyArray<Contender> = [
   { name: "raw-write-stream-1mib", kind: "upper", rotating: false },
   { name: "selftest-lossy", kind: "naive", rotating: true }
 ]
-const RAW = "raw-write-stream"
+/** The ratio column: raw createWriteStream (1 MiB buffer) given batches of 64 joined lines. */
+const RAW = "raw-1mib-joined-64"
 
 // ---------------------------------------------------------------------------------------------
 // Flags
@@ -110,6 +118,7 @@ const { values: flags } = parseArgs({
     "rotation-cost": { type: "boolean", default: false },
     timeout: { type: "string" },
     tsx: { type: "boolean", default: false },
+    all: { type: "boolean", default: false },
     help: { type: "boolean", default: false }
   },
   strict: true
@@ -124,8 +133,9 @@ function fileHeader(): string {
   return [
     "usage: npm run bench -- [--lines N] [--line-bytes N] [--max-bytes N] [--max-files N] [--rounds N]",
     "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--rotation-cost]",
-    "                        [--timeout seconds-per-run] [--no-cap] [--tsx]",
+    "                        [--timeout seconds-per-run] [--no-cap] [--tsx] [--all]",
     `contenders: ${CONTENDERS.map((c) => c.name).join(", ")}`,
+    `also with --all: ${EXTRA.map((c) => c.name).join(", ")}`,
     `also with --only: ${HIDDEN.map((c) => c.name).join(", ")}`
   ].join("\n")
 }
@@ -147,10 +157,10 @@ const config = {
 }
 // A run that hangs (a deadlock in a contender) is killed and shown as an error, not waited for.
 const timeoutS = flags.timeout ? whole("timeout", flags.timeout, 1) : Math.max(60, Math.ceil(120 * config.lines / 1e6))
-let selected = CONTENDERS
+let selected = flags.all ? [...EXTRA, ...CONTENDERS] : CONTENDERS
 if (flags.only) {
   const names = flags.only.split(",").map((s) => s.trim()).filter(Boolean)
-  const all = [...CONTENDERS, ...HIDDEN]
+  const all = [...EXTRA, ...CONTENDERS, ...HIDDEN]
   const unknown = names.filter((n) => !all.some((c) => c.name === n))
   if (unknown.length > 0) {
     console.error(`--only: unknown contender(s) ${unknown.join(", ")}\n${fileHeader()}`)
@@ -575,7 +585,7 @@ const targets = (summaries: ReadonlyArray<Summary>): Array<Target> => {
     speed("2.logger-pino", "Effect.log via NdjsonLogger vs pino + pino-roll logger", "ours-ndjson-logger", "pino-roll-logger", 1.5),
     boundTarget({
       id: "2.logger-rss",
-      description: `NdjsonLogger peak RSS, burst of ${logger?.runs ? "≥ " : ""}${int(Math.max(LOGGER_BURST, config.lines))} entries from one fiber`,
+      description: `NdjsonLogger peak RSS, burst of ${int(Math.max(LOGGER_BURST, config.lines))} entries from one fiber`,
       value: logger?.medianRssMiB,
       max: 200,
       unit: "MiB",
@@ -664,7 +674,7 @@ const main = async () => {
     `medians over rounds. Children run ${flags.tsx ? "under tsx" : "transpiled JS on plain node"}.`, "")
   out.push(`Machine: ${machine()}`, "")
   out.push(table(
-    ["contender", "median lines/s", "MB/s", "× raw createWriteStream", "peak RSS MiB", "lines lost", "torn lines"],
+    ["contender", "median lines/s", "MB/s", `× ${RAW}`, "peak RSS MiB", "lines lost", "torn lines"],
     rows,
     new Set([1, 2, 3, 4, 5, 6])
   ))
