@@ -525,13 +525,21 @@ export const make = (
         if (closed) return useAfterClose
         const batch = Array.isArray(lines) ? lines as ReadonlyArray<string> : Array.from(lines)
         if (batch.length === 0) return Effect.void
+        if (batch.length <= JOIN_LINES) { // the common case: one part, accepted at once unless the buffer is full
+          const joined = batch.length === 1 ? String(batch[0]) : batch.join("\n")
+          const bad = firstBadLine(batch, joined)
+          if (bad >= 0) return invalid(`line ${bad + 1} of ${batch.length} contains a line break`)
+          if (full()) return acceptAll([joined], [batch.length])
+          acceptJoined(joined, batch.length)
+          return afterAccept()
+        }
         // Joined in parts of at most JOIN_LINES lines: a string past ~128 KiB is allocated in
         // V8's large-object space, which costs more than the join itself (see docs/performance.md).
         const parts: Array<string> = []
         const counts: Array<number> = []
         for (let from = 0; from < batch.length; from += JOIN_LINES) {
-          const part = batch.length <= JOIN_LINES ? batch : batch.slice(from, from + JOIN_LINES)
-          const joined = part.length === 1 ? String(part[0]) : part.join("\n")
+          const part = batch.slice(from, from + JOIN_LINES)
+          const joined = part.join("\n")
           const bad = firstBadLine(part, joined)
           if (bad >= 0) return invalid(`line ${from + bad + 1} of ${batch.length} contains a line break`)
           parts.push(joined)
