@@ -66,3 +66,40 @@ export const writeAllLines = async (
     if (!out.write(line(i) + "\n")) await new Promise<void>((resolve) => out.once("drain", resolve))
   }
 }
+
+/**
+ * The same batching loop for every batched contender: lines `lineGenerator(lineBytes)(i)` for
+ * i = 0 … lines-1 in arrays of `size` (a fresh array per batch), handed to `write`; the clock starts
+ * right before the first batch is generated. A contender that writes a joined batch joins it
+ * itself (`batch.join("\n") + "\n"`): the join is part of what it costs.
+ */
+export const forEachBatch = async (
+  opts: ContenderOptions,
+  size: number,
+  write: (batch: Array<string>) => void | Promise<void>
+): Promise<void> => {
+  const line = lineGenerator(opts.lineBytes)
+  opts.startClock()
+  for (let i = 0; i < opts.lines; i += size) {
+    const pending = write(batchAt(line, i, size, opts.lines))
+    if (pending !== undefined) await pending
+  }
+}
+
+/** Lines `start … min(start + size, total) - 1` of `line` in a fresh array: the one batch builder. */
+export const batchAt = (line: (i: number) => string, start: number, size: number, total: number): Array<string> => {
+  const n = Math.min(size, total - start)
+  const batch = new Array<string>(n)
+  for (let j = 0; j < n; j++) batch[j] = line(start + j)
+  return batch
+}
+
+/** `forEachBatch` into a Node writable: one write() of the joined batch, awaiting 'drain' when write() says so. */
+export const writeJoinedBatches = (
+  out: { write: (chunk: string) => boolean; once: (event: "drain", listener: () => void) => unknown },
+  opts: ContenderOptions,
+  size: number
+): Promise<void> =>
+  forEachBatch(opts, size, (batch) => {
+    if (!out.write(batch.join("\n") + "\n")) return new Promise<void>((resolve) => out.once("drain", resolve))
+  })

@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--lines 300000] [--line-bytes 200] [--max-bytes 10485760] [--max-files 5]
  *                    [--rounds 3] [--only a,b] [--json out.json]
- *                    [--sweep-files 2000] [--no-sweep] [--no-startup] [--rotation-cost] [--timeout s] [--no-cap] [--tsx]
+ *                    [--sweep-files 2000] [--no-sweep] [--no-startup] [--rotation-cost] [--timeout s] [--no-cap] [--tsx] [--all]
  *
  * Every run of every contender is its own child process, so its peak RSS is its own, writing into
  * a fresh temp directory that is removed afterwards. The children run plain `node` on bench/ and
@@ -29,13 +29,16 @@ import { parseArgs } from "node:util"
 import type { ChildArgs, ChildResult } from "./contender.js"
 import { packageMemoryPart } from "./package-memory.js"
 import { startupPart } from "./startup.js"
+import { boundTarget, checkTarget, printTargets, ratioTarget, type Target } from "./targets.js"
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 
 // ---------------------------------------------------------------------------------------------
 // Contenders
 
-type Kind = "upper" | "peer" | "naive" | "ours"
+type Kind = "upper" | "peer" | "naive" | "ours" | "floor"
+/** Entries the logger contenders log at least (issue 10: peak RSS for a burst of 1M entries). */
+const LOGGER_BURST = 1_000_000
 interface Contender {
   readonly name: string
   readonly kind: Kind
@@ -48,26 +51,46 @@ interface Contender {
    * rotates (and prunes) several times at the default sizes.
    */
   readonly cap?: number
+  /** At least this many lines per run, whatever --lines says (the logger's 1M-entry burst). */
+  readonly minLines?: number
+  /** Writes no file (a floor): nothing to verify. */
+  readonly writesNothing?: boolean
 }
 
+/**
+ * The default set: what issue 10's writer and logger targets compare (and the CLI pipe). With
+ * the logger burst at 1M entries it stays under 3 minutes on 2 cores; `--all` adds `EXTRA`.
+ */
 const CONTENDERS: ReadonlyArray<Contender> = [
+  // Issue 10, target 1: the same batches as ours-append-all-<n>, joined into one write each.
+  { name: "raw-1mib-joined-64", kind: "upper", rotating: false },
+  { name: "raw-1mib-joined-1000", kind: "upper", rotating: false },
+  { name: "rfs-joined-64", kind: "peer", rotating: true },
+  { name: "rfs-joined-1000", kind: "peer", rotating: true },
+  { name: "file-stream-rotator", kind: "peer", rotating: true },
+  { name: "pino-roll", kind: "peer", rotating: true },
+  { name: "pino-roll-logger", kind: "peer", rotating: true },
+  { name: "ours-append-all-64", kind: "ours", rotating: true },
+  { name: "ours-append-all-1000", kind: "ours", rotating: true },
+  { name: "ours-append", kind: "ours", rotating: true },
+  // The logger's floor and the logger: at least 1M entries, the burst of issue 10's RSS target.
+  { name: "ours-noop-logger", kind: "floor", rotating: false, minLines: LOGGER_BURST, writesNothing: true },
+  { name: "ours-ndjson-logger", kind: "ours", rotating: true, minLines: LOGGER_BURST },
+  { name: "ours-cli-pipe", kind: "ours", rotating: true }
+]
+/** With `--all` (or by name with --only): the other peers and modes of earlier issues. */
+const EXTRA: ReadonlyArray<Contender> = [
   { name: "raw-write-stream", kind: "upper", rotating: false },
   { name: "sonic-boom", kind: "upper", rotating: false },
   // 350k lines = 70 MB: 6 rotations, so its pruning runs too.
   { name: "rotating-file-stream", kind: "peer", rotating: true, cap: 350_000 },
-  { name: "pino-roll", kind: "peer", rotating: true },
-  { name: "pino-roll-logger", kind: "peer", rotating: true },
   { name: "winston-daily-rotate-file", kind: "peer", rotating: true },
   { name: "append-file-sync", kind: "naive", rotating: false, cap: 200_000 },
-  { name: "ours-append-all", kind: "ours", rotating: true },
-  { name: "ours-append", kind: "ours", rotating: true },
-  { name: "ours-append-8-fibers", kind: "ours", rotating: true },
-  { name: "ours-ndjson-logger", kind: "ours", rotating: true },
-  { name: "ours-cli-pipe", kind: "ours", rotating: true }
+  { name: "ours-append-8-fibers", kind: "ours", rotating: true }
 ]
 /**
  * Runnable with --only, never by default: RSS floors (noop, ours-idle), the raw stream with ours'
- * buffer size (raw-write-stream-1mib), and a deliberately lossy writer that checks `verify`.
+ * buffer size fed line by line (raw-write-stream-1mib), and a deliberately lossy writer that checks `verify`.
  */
 const HIDDEN: ReadonlyArray<Contender> = [
   { name: "noop", kind: "naive", rotating: false },
@@ -75,7 +98,8 @@ const HIDDEN: ReadonlyArray<Contender> = [
   { name: "raw-write-stream-1mib", kind: "upper", rotating: false },
   { name: "selftest-lossy", kind: "naive", rotating: true }
 ]
-const RAW = "raw-write-stream"
+/** The ratio column: raw createWriteStream (1 MiB buffer) given batches of 64 joined lines. */
+const RAW = "raw-1mib-joined-64"
 
 // ---------------------------------------------------------------------------------------------
 // Flags
@@ -97,6 +121,7 @@ const { values: flags } = parseArgs({
     "rotation-cost": { type: "boolean", default: false },
     timeout: { type: "string" },
     tsx: { type: "boolean", default: false },
+    all: { type: "boolean", default: false },
     help: { type: "boolean", default: false }
   },
   strict: true
@@ -111,8 +136,9 @@ function fileHeader(): string {
   return [
     "usage: npm run bench -- [--lines N] [--line-bytes N] [--max-bytes N] [--max-files N] [--rounds N]",
     "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--no-startup] [--rotation-cost]",
-    "                        [--timeout seconds-per-run] [--no-cap] [--tsx]",
+    "                        [--timeout seconds-per-run] [--no-cap] [--tsx] [--all]",
     `contenders: ${CONTENDERS.map((c) => c.name).join(", ")}`,
+    `also with --all: ${EXTRA.map((c) => c.name).join(", ")}`,
     `also with --only: ${HIDDEN.map((c) => c.name).join(", ")}`
   ].join("\n")
 }
@@ -134,10 +160,10 @@ const config = {
 }
 // A run that hangs (a deadlock in a contender) is killed and shown as an error, not waited for.
 const timeoutS = flags.timeout ? whole("timeout", flags.timeout, 1) : Math.max(60, Math.ceil(120 * config.lines / 1e6))
-let selected = CONTENDERS
+let selected = flags.all ? [...EXTRA, ...CONTENDERS] : CONTENDERS
 if (flags.only) {
   const names = flags.only.split(",").map((s) => s.trim()).filter(Boolean)
-  const all = [...CONTENDERS, ...HIDDEN]
+  const all = [...EXTRA, ...CONTENDERS, ...HIDDEN]
   const unknown = names.filter((n) => !all.some((c) => c.name === n))
   if (unknown.length > 0) {
     console.error(`--only: unknown contender(s) ${unknown.join(", ")}\n${fileHeader()}`)
@@ -418,12 +444,18 @@ const verify = async (dir: string, written: number, rotating: boolean): Promise<
   }
 }
 
+const nothingWritten: Verification = {
+  files: 0, bytesOnDisk: 0, linesOnDisk: 0, found: 0, torn: 0, foreign: 0, duplicates: 0, holes: 0, shortfall: 0, lost: 0
+}
+
 const runOnce = async (c: Contender, round: number): Promise<RunRecord> => {
-  const lines = c.cap !== undefined && !flags["no-cap"] ? Math.min(c.cap, config.lines) : config.lines
+  const lines = c.cap !== undefined && !flags["no-cap"]
+    ? Math.min(c.cap, config.lines)
+    : Math.max(c.minLines ?? 0, config.lines)
   const { result, dir, base } = await runChild(c.name, lines)
   try {
     if (!result.ok) return { contender: c.name, round, ok: false, error: result.error }
-    const verification = await verify(dir, result.linesWritten, c.rotating)
+    const verification = c.writesNothing ? nothingWritten : await verify(dir, result.linesWritten, c.rotating)
     return {
       contender: c.name,
       round,
@@ -434,6 +466,8 @@ const runOnce = async (c: Contender, round: number): Promise<RunRecord> => {
       maxRssKiB: result.maxRssKiB,
       ...(result.note || lines < config.lines
         ? { note: [lines < config.lines ? `capped at ${int(lines)} lines` : "", result.note ?? ""].filter(Boolean).join("; ") }
+        : lines > config.lines
+        ? { note: [`ran ${int(lines)} lines (a burst of at least ${int(c.minLines!)})`, result.note ?? ""].filter(Boolean).join("; ") }
         : {}),
       verification
     }
@@ -533,56 +567,44 @@ const machine = () => {
     `${fix(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, temp dir ${os.tmpdir()}`
 }
 
-interface Target {
-  readonly target: string
-  readonly measured: string
-  readonly ratio?: number
-  readonly met?: boolean
-}
-
+/**
+ * Issue 10's targets 1 (library writer) and 2 (logger), from the medians of this run. Ratios are
+ * of median lines/s measured in the same run (interleaved rounds). Other parts (sweep, CLI,
+ * start-up, package) add their rows with the helpers of bench/targets.ts.
+ */
 const targets = (summaries: ReadonlyArray<Summary>): Array<Target> => {
-  const get = (name: string) => summaries.find((s) => s.contender === name && s.medianLinesPerSec !== undefined)
-  const raw = get(RAW)
-  const peers = summaries.filter((s) => s.kind === "peer" && s.medianLinesPerSec !== undefined)
-  const fastest = peers.sort((a, b) => b.medianLinesPerSec! - a.medianLinesPerSec!)[0]
-  const out: Array<Target> = []
-  const speed = (target: string, oursName: string, base: Summary | undefined, baseLabel: string, min: number) => {
-    const ours = get(oursName)
-    if (!ours || !base) {
-      out.push({ target, measured: `n/a (${!ours ? `${oursName} has no result` : `${baseLabel} has no result`})` })
-      return
-    }
-    const ratio = ours.medianLinesPerSec! / base.medianLinesPerSec!
-    out.push({
-      target,
-      measured: `${int(ours.medianLinesPerSec!)} vs ${int(base.medianLinesPerSec!)} lines/s (${base.contender})`,
-      ratio,
-      met: ratio >= min
+  const lps = (name: string) => summaries.find((s) => s.contender === name)?.medianLinesPerSec
+  const missing = (...names: Array<string>) => `no result for ${names.filter((n) => lps(n) === undefined).join(", ")}`
+  const speed = (id: string, description: string, ours: string, base: string, min: number) =>
+    ratioTarget({ id, description, ours: lps(ours), base: lps(base), min, unit: "lines/s", missing: missing(ours, base) })
+  const logger = summaries.find((s) => s.contender === "ours-ndjson-logger")
+  const out: Array<Target> = [
+    speed("1.all64-rfs", "appendAll@64 vs rfs@64 joined", "ours-append-all-64", "rfs-joined-64", 1.2),
+    speed("1.all1000-rfs", "appendAll@1000 vs rfs@1000 joined", "ours-append-all-1000", "rfs-joined-1000", 1.2),
+    speed("1.all64-raw", "appendAll@64 vs raw createWriteStream 1 MiB @64 joined", "ours-append-all-64", "raw-1mib-joined-64", 1.0),
+    speed("1.all1000-raw", "appendAll@1000 vs raw createWriteStream 1 MiB @1000 joined", "ours-append-all-1000", "raw-1mib-joined-1000", 1.0),
+    speed("1.append-pinoroll", "append (per line) vs pino-roll", "ours-append", "pino-roll", 2.0),
+    speed("2.logger-floor", "Effect.log via NdjsonLogger vs Effect.log into a no-op logger", "ours-ndjson-logger", "ours-noop-logger", 0.7),
+    speed("2.logger-pino", "Effect.log via NdjsonLogger vs pino + pino-roll logger", "ours-ndjson-logger", "pino-roll-logger", 1.5),
+    boundTarget({
+      id: "2.logger-rss",
+      description: `NdjsonLogger peak RSS, burst of ${int(Math.max(LOGGER_BURST, config.lines))} entries from one fiber`,
+      value: logger?.medianRssMiB,
+      max: 200,
+      unit: "MiB",
+      missing: "no result for ours-ndjson-logger"
     })
-  }
-  speed("ours-append-all ≥ 1.5× fastest rotating peer", "ours-append-all", fastest, "rotating peer", 1.5)
-  speed("ours-append-all ≥ 0.7× raw createWriteStream", "ours-append-all", raw, RAW, 0.7)
-  speed("ours-append (1 fiber) ≥ 1× fastest rotating peer", "ours-append", fastest, "rotating peer", 1)
+  ]
   for (const s of summaries.filter((x) => x.kind === "ours")) {
-    if (s.medianRssMiB === undefined || !raw) {
-      out.push({ target: `${s.contender} peak RSS ≤ 1.2× raw`, measured: `n/a (${s.error ? "error" : "no raw result"})` })
-    } else {
-      const ratio = s.medianRssMiB / raw.medianRssMiB!
-      out.push({
-        target: `${s.contender} peak RSS ≤ 1.2× raw`,
-        measured: `${fix(s.medianRssMiB)} vs ${fix(raw.medianRssMiB!)} MiB`,
-        ratio,
-        met: ratio <= 1.2
-      })
-    }
-  }
-  for (const s of summaries.filter((x) => x.kind === "ours")) {
-    if (!s.lost) out.push({ target: `${s.contender} loses no line`, measured: "n/a (error)" })
-    else {
-      const lost = Math.max(...s.lost)
-      const torn = Math.max(...s.torn!)
-      out.push({ target: `${s.contender} loses no line`, measured: `lost ${lost}, torn ${torn} (worst run)`, met: lost === 0 && torn === 0 })
-    }
+    const lost = s.lost ? Math.max(...s.lost) : undefined
+    const torn = s.torn ? Math.max(...s.torn) : undefined
+    out.push(checkTarget({
+      id: `lossless.${s.contender}`,
+      description: `${s.contender} loses no line`,
+      ok: lost === undefined ? undefined : lost === 0 && torn === 0,
+      measured: lost === undefined ? undefined : `lost ${lost}, torn ${torn} (worst run)`,
+      target: "0 lost, 0 torn"
+    }))
   }
   return out
 }
@@ -655,7 +677,7 @@ const main = async () => {
     `medians over rounds. Children run ${flags.tsx ? "under tsx" : "transpiled JS on plain node"}.`, "")
   out.push(`Machine: ${machine()}`, "")
   out.push(table(
-    ["contender", "median lines/s", "MB/s", "× raw createWriteStream", "peak RSS MiB", "lines lost", "torn lines"],
+    ["contender", "median lines/s", "MB/s", `× ${RAW}`, "peak RSS MiB", "lines lost", "torn lines"],
     rows,
     new Set([1, 2, 3, 4, 5, 6])
   ))
@@ -681,27 +703,12 @@ const main = async () => {
       : []),
     ...notes
   )
-  out.push("", "## Targets", "")
-  // Issue 10 targets 4 (start-up) and 6 (package memory): measured here so that their rows join this
-  // table; their own sections are printed below. Rows in bench/targets.ts' shape, mapped to this table's.
+  // Issue 10 targets 4 (start-up) and 6 (package memory) are measured here so that their rows join
+  // this table; their own sections are printed below.
   const startup = flags["no-startup"] ? undefined : await startupPart()
   const packageMemory = await packageMemoryPart()
-  const t = [...targets(summaries), ...[...(startup?.targets ?? []), ...packageMemory.targets].map((r): Target => ({
-    target: `${r.description} ${r.target}`,
-    measured: typeof r.measured === "string" ? `${r.measured}${r.detail ? ` (${r.detail})` : ""}` : r.detail ?? "n/a",
-    ...(typeof r.measured === "number" ? { ratio: r.measured } : {}),
-    ...(r.met === undefined ? {} : { met: r.met })
-  }))]
-  out.push(table(
-    ["target", "measured", "ratio", "status"],
-    t.map((x) => [
-      x.target,
-      x.measured,
-      x.ratio === undefined ? "" : `${fix(x.ratio, 2)}×`,
-      x.met === undefined ? "n/a" : x.met ? "met" : "MISSED"
-    ]),
-    new Set([2])
-  ))
+  const t = [...targets(summaries), ...(startup?.targets ?? []), ...packageMemory.targets]
+  out.push("", printTargets("Targets (issue 10: writer, logger, start-up, package memory)", t))
   out.push("", `(writers part took ${fix((Date.now() - started) / 1000)} s)`)
   console.log(out.join("\n"))
 

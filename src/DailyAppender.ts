@@ -78,7 +78,7 @@ export const DailyAppender = Context.GenericTag<DailyAppender>("effect-logrotate
 export interface Options {
   /** Size rotation within a day. Default `{ maxBytes: 0, maxFiles: 0 }`: none. */
   readonly policy?: Policy
-  /** Pending bytes at which an append waits for a flush. Default 256 KiB. */
+  /** Pending bytes at which an append waits for the write in progress (see `RotatingAppender.Options`). Default 1 MiB. */
   readonly highWaterMark?: number
   /** Permission bits for a newly created file. Default 0o644. */
   readonly mode?: number

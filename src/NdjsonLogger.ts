@@ -27,6 +27,24 @@
  * waited for failed), the batch is dropped, counted in `entriesDropped`, and reported as a
  * warning to the program's other loggers. Entries logged after the scope closed are dropped.
  *
+ * Backpressure: a fiber that logs in a loop without ever waiting would otherwise hold the
+ * thread while entries pile up (Effect's scheduler reaches the event loop, where write
+ * completions arrive, only every few thousand yields: 1M entries once queued ~1 GiB). The logger
+ * installs, for the fibers it logs for, a scheduler (`FiberRef.currentScheduler`) that parks
+ * them while the queue holds `highWaterMark` characters (default 256 KiB) and resumes them, in
+ * order, when the worker takes the queue. The worker and the appender's flusher are never
+ * parked. Trade-off, chosen over writing synchronously (`fs.writeSync`) from inside the logger:
+ * every fiber on that scheduler pauses while the log backs up, as with any blocking logger, but
+ * rotation, the claim and the after-write identity check stay those of `RotatingAppender`, through
+ * the `FileSystem` service (also the in-memory one). Only fibers that inherit the logger's layer
+ * (or `make`'s scope) are parked; one that could hold up the hand-over (it flushes the logger's
+ * own appender) is released after 250 ms, and nothing is parked until the next hand-over: slower,
+ * never a deadlock. See docs/performance.md for the measurements.
+ *
+ * Formatting: `formatLine` builds the line as text for plain messages and annotations (strings,
+ * numbers, booleans, null, plain objects and arrays of them) and falls back to
+ * `formatEntry(toEntry(…))` otherwise; both give the same bytes.
+ *
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
@@ -53,6 +71,7 @@ import * as Layer from "effect/Layer"
 import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
+import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { AppendError, FileClaimed, WriteError } from "./Errors.js"
 import * as RotatingAppender from "./RotatingAppender.js"
@@ -191,6 +210,142 @@ export const formatEntry = (entry: Entry): string => {
   }
 }
 
+/** Nodes a value may have for the fast path; larger values take the general path. */
+const PLAIN_BUDGET = 64
+
+/**
+ * Whether `JSON.stringify(value)` gives what `JSON.stringify(value, safeReplacer())` gives:
+ * strings, finite or not numbers, booleans, null, undefined, and plain objects (prototype
+ * `Object.prototype` or null) and arrays of those, without `toJSON`, at most `PLAIN_BUDGET`
+ * nodes (so a cycle is never followed far). Pure; conservative (false is always safe).
+ */
+const isPlain = (value: unknown, budget: { n: number }): boolean => {
+  if (--budget.n < 0) return false
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "undefined":
+      return true
+    case "object": {
+      if (value === null) return true
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isPlain(value[i], budget)) return false
+        return true
+      }
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return false
+      if ("toJSON" in value) return false
+      for (const key in value) if (!isPlain((value as Record<string, unknown>)[key], budget)) return false
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+/** `toJsonText`, without the replacer's per-value call when the value is plain. */
+const fastJsonText = (value: unknown): string => isPlain(value, { n: PLAIN_BUDGET }) ? JSON.stringify(value) : toJsonText(value)
+
+/**
+ * `JSON.stringify(text)` for `text` made by `JSON.stringify`: such text has no control
+ * character, so without a backslash only its quotes need escaping (a lone surrogate or an
+ * escaped character brings a backslash: then `JSON.stringify`). Half the cost for an object message.
+ */
+const quoteJsonText = (text: string): string => {
+  if (text.indexOf("\\") !== -1) return JSON.stringify(text)
+  let out = "\""
+  let from = 0
+  for (let at = text.indexOf("\""); at !== -1; at = text.indexOf("\"", at + 1)) {
+    out += text.slice(from, at) + "\\\""
+    from = at + 1
+  }
+  return out + text.slice(from) + "\""
+}
+
+/** The JSON string of the message text: like `JSON.stringify(renderMessage(message))`. */
+const messageJson = (message: unknown): string =>
+  typeof message === "object" && message !== null && !(message instanceof Error) && isPlain(message, { n: PLAIN_BUDGET })
+    ? quoteJsonText(JSON.stringify(message))
+    : JSON.stringify(fastMessage(message))
+
+const fastMessage = (message: unknown): string => {
+  if (typeof message === "string") return message
+  if (typeof message !== "object" || message === null || message instanceof Error) return safeString(message)
+  return fastJsonText(message)
+}
+
+/** `"timestamp":"…","level":"…"` prefixes: ISO strings change once a millisecond, so the last one is kept. */
+let lastMillis = Number.NaN
+let lastTimestamp = ""
+const timestampOf = (date: Date): string => {
+  const millis = date.getTime()
+  if (millis !== lastMillis) {
+    if (Number.isNaN(millis)) return JSON.stringify(safeString(date))
+    lastMillis = millis
+    lastTimestamp = JSON.stringify(date.toISOString())
+  }
+  return lastTimestamp
+}
+
+const levelTexts = new Map<string, string>()
+const levelJson = (label: string): string => {
+  let text = levelTexts.get(label)
+  if (text === undefined) levelTexts.set(label, text = JSON.stringify(label))
+  return text
+}
+
+let lastFiber: FiberId.FiberId | undefined
+let lastFiberName = ""
+const fiberNameOf = (fiberId: FiberId.FiberId): string => {
+  if (fiberId !== lastFiber) {
+    lastFiber = fiberId
+    lastFiberName = JSON.stringify(FiberId.threadName(fiberId))
+  }
+  return lastFiberName
+}
+
+/**
+ * `formatEntry(toEntry(options))`, built directly as text for the common entry: no `Cause`,
+ * annotations and messages that are plain values (see `isPlain`). Anything else takes the
+ * general path, so the output is the same byte for byte (a property test checks it).
+ */
+export const formatLine = (options: Logger.Logger.Options<unknown>): string => {
+  const { annotations, cause, date, fiberId, logLevel, message, spans } = options
+  if (!Cause.isEmpty(cause)) return formatEntry(toEntry(options))
+  let annotationsText = "{}"
+  if (HashMap.size(annotations) > 0) {
+    const pairs = HashMap.toEntries(annotations)
+    if (pairs.length > 1) pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    annotationsText = "{"
+    let first = true
+    for (const [key, value] of pairs) {
+      if (!isPlain(value, { n: PLAIN_BUDGET })) return formatEntry(toEntry(options))
+      if (value === undefined) continue // JSON.stringify leaves the key out
+      annotationsText += (first ? "" : ",") + JSON.stringify(key) + ":" + JSON.stringify(value)
+      first = false
+    }
+    annotationsText += "}"
+  }
+  let spansText = "{}"
+  if (List.isCons(spans)) {
+    const now = date.getTime()
+    const spansObject: Record<string, number> = {}
+    for (const span of spans) spansObject[span.label] = now - span.startTime
+    spansText = JSON.stringify(spansObject)
+  }
+  let messageText: string
+  if (Array.isArray(message) && message.length !== 1) {
+    let text = ""
+    for (let i = 0; i < message.length; i++) text += (i === 0 ? "" : " ") + fastMessage(message[i])
+    messageText = JSON.stringify(text)
+  } else {
+    messageText = messageJson(Array.isArray(message) ? message[0] : message)
+  }
+  return `{"timestamp":${timestampOf(date)},"level":${levelJson(logLevel.label)},"message":${messageText},` +
+    `"annotations":${annotationsText},"spans":${spansText},"fiberId":${fiberNameOf(fiberId)}}`
+}
+
 /**
  * The string logger: one NDJSON line per entry, without writing anywhere. Compose it with
  * your own sink, or use `make` to write it through an appender.
@@ -200,7 +355,7 @@ export const formatEntry = (entry: Entry): string => {
  * const line = NdjsonLogger.format.log(options) // '{"timestamp":"…","level":"INFO",…}'
  * ```
  */
-export const format: Logger.Logger<unknown, string> = Logger.make((options) => formatEntry(toEntry(options)))
+export const format: Logger.Logger<unknown, string> = Logger.make(formatLine)
 
 /**
  * The logger writing through `target`, for programs that compose their own layers. Its
@@ -215,22 +370,33 @@ export const format: Logger.Logger<unknown, string> = Logger.make((options) => f
  * )
  * ```
  */
-export const make = (target: Target): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
+export const make = (
+  target: Target,
+  options?: MakeOptions
+): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const highWaterMark = Math.max(1, options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK)
     let queue: Array<string> = []
+    /** UTF-16 units queued (bytes for ASCII): drives the throttle. */
+    let queued = 0
     let closed = false
     const wake = yield* Effect.makeLatch(false)
     const logger: Logger.Logger<unknown, void> = Logger.make((options) => {
       if (closed) return
-      queue.push(formatEntry(toEntry(options)))
+      const line = formatLine(options)
+      queue.push(line)
+      queued += line.length
       wake.unsafeOpen()
     })
+    const throttle = new Throttle(() => queued >= highWaterMark && !closed)
 
     /** Hands everything queued to the target; runs to completion once started. */
     const handOver = Effect.suspend(() => {
       if (queue.length === 0) return Effect.void
       const lines = queue
       queue = []
+      queued = 0
+      throttle.release() // the queue is empty again: parked fibers go on while these lines are written
       return target.appendAll(lines).pipe(
         Effect.catchAll((error: AppendError) =>
           Metric.incrementBy(entriesDropped, lines.length).pipe(
@@ -246,6 +412,7 @@ export const make = (target: Target): Effect.Effect<Logger.Logger<unknown, void>
     })
 
     // Close the latch before taking the queue, so a log call after the take wakes the next round.
+    // Forked before the throttle is installed: the worker itself is never parked.
     const worker = yield* wake.await.pipe(
       Effect.zipRight(wake.close),
       Effect.zipRight(handOver),
@@ -257,12 +424,89 @@ export const make = (target: Target): Effect.Effect<Logger.Logger<unknown, void>
     const handOverAll: Effect.Effect<void> = Effect.suspend(() => {
       if (queue.length > 0) return Effect.zipRight(handOver, handOverAll)
       closed = true
+      throttle.release()
       return Effect.void
     })
     // Interrupting waits for an in-flight hand-over (it is uninterruptible) to finish.
     yield* Effect.addFinalizer(() => Effect.zipRight(Fiber.interrupt(worker), handOverAll))
+    // Fibers that run with this logger installed run on the throttle (see the module comment).
+    yield* Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base))
     return logger
   })
+
+/** Options of `make`. */
+export interface MakeOptions {
+  /**
+   * Characters of formatted entries queued (bytes, for ASCII) at which fibers logging through
+   * this logger are parked until the queue is handed to the target. Default 256 KiB.
+   */
+  readonly highWaterMark?: number
+}
+
+const DEFAULT_HIGH_WATER_MARK = 256 * 1024
+
+/** How long fibers stay parked at most before the throttle lets them run unparked (see `Throttle`). */
+const PARK_LIMIT_MS = 250
+
+type Task = () => void
+
+/**
+ * The backpressure of the logger. A `Logger` is called synchronously inside the log call and
+ * cannot wait; but the fiber that called it yields to its `Scheduler` between operations. While
+ * the queue is at its high-water mark, this scheduler makes every fiber running on it yield at
+ * once and holds the tasks that would resume them; handing the queue over releases them (to the
+ * scheduler they ran on before, in order). The logger's worker and the appender's flusher were
+ * forked before it was installed, so they never wait on it, and the event loop, no longer held
+ * by the logging fiber, gets to the write completions.
+ *
+ * A parked fiber could hold something the hand-over needs (a program that flushes the logger's
+ * own appender while logging through it): after `PARK_LIMIT_MS` parked fibers are released and
+ * nothing is parked until the next hand-over, so the worst case is the old unbounded queue for
+ * a while, never a deadlock.
+ */
+class Throttle {
+  private held: Array<readonly [Task, number, Fiber.RuntimeFiber<unknown, unknown> | undefined, Scheduler.Scheduler]> = []
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private bypass = false
+
+  constructor(private readonly full: () => boolean) {}
+
+  private parking(): boolean {
+    return !this.bypass && this.full()
+  }
+
+  /** The scheduler installed for the program's fibers, over the one they had (`base`). */
+  over(base: Scheduler.Scheduler): Scheduler.Scheduler {
+    return {
+      shouldYield: (fiber) => this.parking() ? 0 : base.shouldYield(fiber),
+      scheduleTask: (task, priority, fiber) => {
+        if (!this.parking()) return base.scheduleTask(task, priority, fiber)
+        this.held.push([task, priority, fiber, base])
+        this.timer ??= setTimeout(() => {
+          this.bypass = true
+          this.resume()
+        }, PARK_LIMIT_MS)
+      }
+    }
+  }
+
+  /** Called when the queue was handed over: parks again from the next high-water mark. */
+  release(): void {
+    this.bypass = false
+    this.resume()
+  }
+
+  private resume(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    const held = this.held
+    if (held.length === 0) return
+    this.held = []
+    for (const [task, priority, fiber, base] of held) base.scheduleTask(task, priority, fiber)
+  }
+}
 
 /** Appender options for the layers; without `policy`, the program's `RotationPolicy` is used. */
 export type Options = Partial<RotatingAppender.Options>
@@ -271,7 +515,7 @@ const appenderLogger = (path: string, options: Options | undefined) =>
   Effect.gen(function* () {
     const policy = options?.policy ?? (yield* RotationPolicy)
     const appender = yield* RotatingAppender.make(path, { ...options, policy })
-    return yield* make(appender)
+    return yield* make(appender, options?.highWaterMark === undefined ? undefined : { highWaterMark: options.highWaterMark })
   })
 
 /** A layer that puts the logger for `path` into the current loggers with `update`, for its lifetime. */

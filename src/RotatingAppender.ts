@@ -10,7 +10,11 @@
  *   `InvalidLine` and nothing is written.
  * - The file is opened once (one `stat` for its size, one read of its last byte) and kept
  *   open; the size is tracked in memory. Lines are buffered and written in batches by a background fiber; an append
- *   waits only when `highWaterMark` bytes are already pending (backpressure).
+ *   waits only when `highWaterMark` bytes are already pending (backpressure), and then only until the write in
+ *   progress ends and the next batch is taken: one buffer fills while the other is written.
+ * - `appendAll` encodes its lines as one joined string (in parts of 256 lines) with one UTF-8 encode each, and
+ *   checks for line breaks in one scan of that string; the byte offsets of single lines are looked up only when
+ *   a rotation falls inside the batch.
  * - Appends from many fibers are serialized: no interleaving inside a line, no lost line.
  * - `flush` waits until everything accepted so far has been handed to the OS. Closing the
  *   scope flushes and closes the file.
@@ -98,7 +102,10 @@ export const RotatingAppender = Context.GenericTag<RotatingAppender>("effect-log
 
 export interface Options {
   readonly policy: Policy
-  /** Pending bytes at which an append waits for a flush. Default 256 KiB. */
+  /**
+   * Pending bytes at which an append waits: for the write in progress to end and the background
+   * fiber to take the buffer (it keeps at most about twice this in memory). Default 1 MiB.
+   */
   readonly highWaterMark?: number
   /** Permission bits for a newly created file. Default 0o644. */
   readonly mode?: number
@@ -108,8 +115,6 @@ export interface Options {
    */
   readonly claimedByCaller?: boolean
 }
-
-const hasLineBreak = /[\n\r]/
 
 /** Torn last lines (no final `\n`) found at open and terminated with `\n`. */
 export const tornTailsTerminated = Metric.counter("effect_logrotate_appender_torn_tails_terminated_total", {
@@ -122,6 +127,9 @@ export const activeFileReopened = Metric.counter("effect_logrotate_appender_acti
   description: "times the active file was found removed or moved away (checked once per written batch) and reopened",
   incremental: true
 })
+
+/** Lines joined into one string at most (see `appendAll`). */
+const JOIN_LINES = 256
 
 /** The lock file claiming `path` for one appender: `<dir>/.<name>.lock` (hidden, never a backup name). */
 export const lockPathOf = (path: string): string => Path.join(Path.dirname(path), `.${Path.basename(path)}.lock`)
@@ -150,7 +158,7 @@ export const make = (
     const renameShift = yield* RenameShift
     const scope = yield* Effect.scope
     const { maxBytes, maxFiles } = options.policy
-    const highWaterMark = options.highWaterMark ?? 256 * 1024
+    const highWaterMark = options.highWaterMark ?? 1024 * 1024
     const writeError = (operation: WriteError["operation"]) =>
       Effect.mapError((cause: WriteError["cause"]) => new WriteError({ path, operation, cause }))
 
@@ -170,6 +178,10 @@ export const make = (
     let closed = false
     /** Opened by every accepted line; the flusher fiber waits on it. */
     const wake = yield* Effect.makeLatch(false)
+    /** Open while what is pending is under `highWaterMark` or a write just failed; see `waitForRoom`. */
+    const room = yield* Effect.makeLatch(true)
+    /** The last write failed and its lines are pending again; cleared by a successful write. */
+    let failed = false
     const lock = yield* Effect.makeSemaphore(1)
 
     /** Terminates a last line missing its `\n` (left by a crash or another tool); returns the new size. */
@@ -350,21 +362,36 @@ export const make = (
         }
       })
 
-    /** Writes everything pending, in order; what a failure leaves unwritten goes back in front. */
+    /**
+     * Writes everything pending, in order; what a failure leaves unwritten goes back in front.
+     * Each batch is written uninterruptibly, but between batches it can be interrupted: a
+     * producer that keeps pace with the writes (it fills the next buffer during each write)
+     * must not keep the flusher from stopping when the scope closes.
+     */
     const drain: Effect.Effect<void, AppendError> = Effect.suspend(() => {
+      if (pending.isEmpty) return Effect.void
+      return Effect.zipRight(drainOnce, drain)
+    })
+
+    const drainOnce: Effect.Effect<void, AppendError> = Effect.suspend(() => {
       if (pending.isEmpty) return Effect.void
       const batch = pending.take(spare)
       spare = undefined
+      // The buffer is free again: a producer waiting for room goes on filling it during this write.
+      room.unsafeOpen()
       const progress = { offset: 0, cut: 0 }
       return writeBatch(batch, progress).pipe(
         Effect.matchEffect({
           onFailure: (error) => {
             pending.restore(batch, progress.offset, progress.cut)
+            failed = true
+            room.unsafeOpen() // waiters see the failure and flush themselves (see waitForRoom)
             return Effect.fail(error)
           },
           onSuccess: () => {
+            failed = false
             spare = batch.bytes
-            return drain
+            return Effect.void
           }
         }),
         Effect.uninterruptible
@@ -396,14 +423,37 @@ export const make = (
       Effect.forever
     )
 
-    const accept = (line: string) => {
-      const at = pending.length
-      const bytes = pending.push(line)
+    /** Rotation planning for one line of `bytes` bytes starting at offset `at` of what is pending. */
+    const plan = (at: number, bytes: number) => {
       if (maxBytes > 0 && projected > 0 && projected + bytes > maxBytes) {
         pending.cutAt(at)
         projected = 0
       }
       projected += bytes
+    }
+
+    const accept = (line: string) => {
+      const at = pending.length
+      plan(at, pending.push(line))
+    }
+
+    /**
+     * Accepts `count` lines given as one string joined with `\n`: one UTF-8 encode. Only when a
+     * rotation may fall inside the batch are its line ends looked up (in the encoded bytes), so
+     * each line is planned as `accept` would.
+     */
+    const acceptJoined = (joined: string, count: number) => {
+      const start = pending.length
+      const bytes = pending.pushJoined(joined)
+      if (maxBytes === 0 || projected + bytes <= maxBytes) {
+        projected += bytes
+        return
+      }
+      for (let at = start, k = 0; k < count; k++) {
+        const end = pending.lineEnd(at)
+        plan(at, end - at)
+        at = end
+      }
     }
 
     const invalid = (reason: string) => Effect.fail(new InvalidLine({ path, reason }))
@@ -415,20 +465,58 @@ export const make = (
     }
     const useAfterClose = Effect.dieMessage(`RotatingAppender(${path}) used after its scope closed`)
 
-    /** A full buffer waits for a flush first, so a failed wait rejects the new lines. */
+    /**
+     * Waits until what is pending is under `highWaterMark`. While the flusher writes one batch,
+     * the next fills: a full buffer waits only for the write in progress to end and the flusher
+     * to take the buffer, not for its own write. After a failed write (nothing is being taken
+     * any more) the caller flushes itself, so the failure rejects the new lines.
+     */
+    const waitForRoom: Effect.Effect<void, AppendError> = Effect.suspend(() => {
+      if (!full()) return Effect.void
+      if (failed) return Effect.zipRight(flush, waitForRoom)
+      room.unsafeClose()
+      wake.unsafeOpen()
+      return Effect.zipRight(room.await, waitForRoom)
+    })
+
+    /** Whether what is pending reached `highWaterMark` (never when nothing is pending). */
+    const full = () => pending.length > 0 && pending.length >= highWaterMark
+
+    /** Whether `line` contains a line break. Two native scans; no RegExp. */
+    const hasBreak = (line: string) => line.indexOf("\n") !== -1 || line.indexOf("\r") !== -1
+
+    /** A full buffer waits first, so a failed wait rejects the new lines. */
     const append = (line: string): Effect.Effect<void, AppendError> =>
       Effect.suspend(() => {
         if (closed) return useAfterClose
-        if (hasLineBreak.test(line)) return invalid("the line contains a line break")
-        if (pending.length >= highWaterMark) return Effect.zipRight(flush, append(line))
+        if (hasBreak(line)) return invalid("the line contains a line break")
+        if (full()) return Effect.zipRight(waitForRoom, append(line))
         accept(line)
         return afterAccept()
       })
 
-    const acceptAll = (batch: ReadonlyArray<string>): Effect.Effect<void, AppendError> =>
+    /**
+     * The first line of `batch` (joined into `joined`) that contains a line break, or -1. One
+     * forward scan of `joined`: in a good batch the next `\n` after a line's start is its
+     * separator, at the offset the line's length predicts; `\r` is one more scan.
+     */
+    const firstBadLine = (batch: ReadonlyArray<string>, joined: string): number => {
+      let start = 0
+      for (let k = 0; k < batch.length; k++) {
+        const end = start + batch[k]!.length
+        const nl = joined.indexOf("\n", start)
+        if (nl !== -1 && nl < end) return k
+        start = end + 1
+      }
+      if (joined.indexOf("\r") === -1) return -1
+      return batch.findIndex((line) => line.indexOf("\r") !== -1)
+    }
+
+    /** Accepts checked parts (each `JOIN_LINES` lines or fewer, joined) as one unit. */
+    const acceptAll = (parts: ReadonlyArray<string>, counts: ReadonlyArray<number>): Effect.Effect<void, AppendError> =>
       Effect.suspend(() => {
-        if (pending.length >= highWaterMark) return Effect.zipRight(flush, acceptAll(batch))
-        for (const line of batch) accept(line)
+        if (full()) return Effect.zipRight(waitForRoom, acceptAll(parts, counts))
+        for (let k = 0; k < parts.length; k++) acceptJoined(parts[k]!, counts[k]!)
         return afterAccept()
       })
 
@@ -436,9 +524,28 @@ export const make = (
       Effect.suspend(() => {
         if (closed) return useAfterClose
         const batch = Array.isArray(lines) ? lines as ReadonlyArray<string> : Array.from(lines)
-        const bad = batch.findIndex((line) => hasLineBreak.test(line))
-        if (bad >= 0) return invalid(`line ${bad + 1} of ${batch.length} contains a line break`)
-        return acceptAll(batch)
+        if (batch.length === 0) return Effect.void
+        if (batch.length <= JOIN_LINES) { // the common case: one part, accepted at once unless the buffer is full
+          const joined = batch.length === 1 ? String(batch[0]) : batch.join("\n")
+          const bad = firstBadLine(batch, joined)
+          if (bad >= 0) return invalid(`line ${bad + 1} of ${batch.length} contains a line break`)
+          if (full()) return acceptAll([joined], [batch.length])
+          acceptJoined(joined, batch.length)
+          return afterAccept()
+        }
+        // Joined in parts of at most JOIN_LINES lines: a string past ~128 KiB is allocated in
+        // V8's large-object space, which costs more than the join itself (see docs/performance.md).
+        const parts: Array<string> = []
+        const counts: Array<number> = []
+        for (let from = 0; from < batch.length; from += JOIN_LINES) {
+          const part = batch.slice(from, from + JOIN_LINES)
+          const joined = part.join("\n")
+          const bad = firstBadLine(part, joined)
+          if (bad >= 0) return invalid(`line ${from + bad + 1} of ${batch.length} contains a line break`)
+          parts.push(joined)
+          counts.push(part.length)
+        }
+        return acceptAll(parts, counts)
       })
 
     const appendJson = (value: unknown): Effect.Effect<void, AppendError> =>

@@ -1,7 +1,7 @@
 import type { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import {
-  Cause, Effect, Exit, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan, Metric, Scope,
+  Cause, Effect, Exit, FastCheck as fc, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan, Metric, Scope,
   TestClock
 } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
@@ -108,6 +108,45 @@ describe.each(fileSystems)("NdjsonLogger on $name", ({ layer }) => {
         )
       }
     })))
+
+  it.scoped("a burst from one fiber that never yields, past the high-water mark: every entry once, in order, rotating", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const maxBytes = 8192
+      yield* Effect.gen(function* () {
+        for (let i = 0; i < 3000; i++) yield* Effect.logInfo({ i })
+      }).pipe(Effect.provide(NdjsonLogger.layerReplace(`${dir}/app.jsonl`, { policy: policy(maxBytes, 10_000), highWaterMark: 512 })))
+      const files = yield* readAll(dir)
+      expect(Object.keys(files).length).toBeGreaterThan(20)
+      for (const text of Object.values(files)) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(maxBytes)
+      expect((yield* allLines(dir)).map((line) => JSON.parse(JSON.parse(line).message).i)).toEqual(
+        Array.from({ length: 3000 }, (_, i) => i)
+      )
+    })))
+})
+
+describe("NdjsonLogger backpressure", () => {
+  it.live("a fiber that never yields waits at the high-water mark: each hand-over holds at most that plus one entry", () =>
+    Effect.gen(function* () {
+      const batches: Array<ReadonlyArray<string>> = []
+      // A slow target: each hand-over completes on a later turn of the event loop, like a write.
+      const target: NdjsonLogger.Target = {
+        appendAll: (lines) =>
+          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
+          )
+      }
+      const highWaterMark = 1000
+      yield* Effect.gen(function* () {
+        for (let i = 0; i < 5000; i++) yield* Effect.logInfo(`entry ${i}`)
+      }).pipe(Effect.provide(Logger.replaceScoped(Logger.defaultLogger, NdjsonLogger.make(target, { highWaterMark }))))
+      const all = batches.flat()
+      expect(all.map((line) => JSON.parse(line).message)).toEqual(Array.from({ length: 5000 }, (_, i) => `entry ${i}`))
+      const longest = Math.max(...all.map((line) => line.length))
+      const largest = Math.max(...batches.map((b) => b.reduce((n, line) => n + line.length, 0)))
+      expect(largest).toBeLessThan(highWaterMark + longest)
+      expect(batches.length).toBeGreaterThan(5000 * 100 / highWaterMark / 2)
+    }))
 })
 
 describe("NdjsonLogger formatting", () => {
@@ -272,13 +311,16 @@ describe("NdjsonLogger layers", () => {
       const { logger, seen } = capture()
       const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
       const settle = (until: () => boolean) => Effect.repeat(Effect.yieldNow(), { until, times: 10_000 })
+      const warnings = () => seen.filter(([, message]) => String(message).includes("log entries dropped"))
+      // With a 1-byte high-water mark the logging fiber waits after each entry, so each is its own batch.
+      const droppedReported = () => warnings().reduce((n, [, , annotations]) => n + Number(annotations.entries), 0)
       yield* Effect.gen(function* () {
         mem.injectFault({ method: "write", times: Infinity })
         yield* Effect.logInfo("kept while the disk fails") // accepted by the appender, buffered
         yield* settle(() => (mem.calls.write ?? 0) >= 1)
         yield* Effect.logInfo("dropped 1")
         yield* Effect.logInfo("dropped 2")
-        yield* settle(() => seen.some(([, message]) => String(message).includes("log entries dropped")))
+        yield* settle(() => droppedReported() >= 2)
         mem.clearFaults()
         yield* Effect.logInfo("after recovery")
       }).pipe(
@@ -287,8 +329,49 @@ describe("NdjsonLogger layers", () => {
       )
       expect((yield* allLines("/logs")).map((l) => JSON.parse(l).message)).toEqual(["kept while the disk fails", "after recovery"])
       expect((yield* Metric.value(NdjsonLogger.entriesDropped)).count - dropped).toBe(2)
-      const warning = seen.find(([, message]) => String(message).includes("log entries dropped"))
-      expect(warning?.[0]).toBe("WARN")
-      expect(warning?.[2]).toMatchObject({ entries: 2 })
+      expect(warnings().map(([level]) => level)).toEqual(["WARN", "WARN"])
+      expect(droppedReported()).toBe(2)
     }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe("NdjsonLogger.formatLine (the fast path)", () => {
+  const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    any: fc.oneof(
+      { depthSize: "small" },
+      fc.string(), fc.fullUnicodeString(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined),
+      fc.bigInt(), fc.constant(new Date(T0)), fc.constant(new Error("e")), fc.constant(Symbol("s")), fc.constant(Math.max),
+      fc.array(tie("any"), { maxLength: 4 }),
+      fc.dictionary(fc.string({ maxLength: 4 }), tie("any"), { maxKeys: 4 })
+    )
+  })).any
+  const options = fc.record({
+    message: fc.oneof(value, fc.array(value, { maxLength: 3 })),
+    annotations: fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 4 }),
+    spans: fc.array(fc.tuple(fc.string({ maxLength: 5 }), fc.integer({ min: 0, max: 1000 })), { maxLength: 3 }),
+    millis: fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.constant(Number.NaN)),
+    fiber: fc.integer({ min: 0, max: 1000 }),
+    failed: fc.boolean()
+  })
+
+  it.prop("gives formatEntry(toEntry(options)) byte for byte, for any message, annotations, spans and cause", [options], ([o]) => {
+    const input: Logger.Logger.Options<unknown> = {
+      fiberId: FiberId.make(o.fiber, T0), logLevel: LogLevel.Warning, message: o.message,
+      cause: o.failed ? Cause.fail(new Error("x")) : Cause.empty, context: FiberRefs.empty(),
+      spans: List.fromIterable(o.spans.map(([label, ago]) => LogSpan.make(label, o.millis - ago))),
+      annotations: HashMap.fromIterable(Object.entries(o.annotations)), date: new Date(o.millis)
+    }
+    expect(NdjsonLogger.formatLine(input)).toBe(NdjsonLogger.formatEntry(NdjsonLogger.toEntry(input)))
+  })
+
+  it("an object message with quotes, backslashes and non-ASCII is escaped as JSON.stringify does", () => {
+    for (const message of [{ a: "say \"hi\"" }, { b: "back\\slash", c: "é😀" }, { d: "\ud800" }, { e: ["\"", 1, null] }]) {
+      const input: Logger.Logger.Options<unknown> = {
+        fiberId: FiberId.make(1, T0), logLevel: LogLevel.Info, message, cause: Cause.empty, context: FiberRefs.empty(),
+        spans: List.empty(), annotations: HashMap.empty(), date: new Date(T0)
+      }
+      const line = NdjsonLogger.formatLine(input)
+      expect(JSON.parse(line).message).toBe(JSON.stringify(message))
+      expect(line).toBe(NdjsonLogger.formatEntry(NdjsonLogger.toEntry(input)))
+    }
+  })
 })

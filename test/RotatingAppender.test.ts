@@ -145,6 +145,44 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
       expect(yield* readLogs(dir)).toEqual({ "app.jsonl": "e\nf\n" })
     })))
 
+  it.scoped("a batch of 1000 with one bad line anywhere writes nothing and names that line (\\n, \\r, first or last)", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      const log = yield* RotatingAppender.make(`${dir}/app.jsonl`, { policy: policy(1000, 1) })
+      for (const [at, bad] of [[0, "a\nb"], [299, "x\n"], [599, "\ry"], [999, "z\r"], [700, "\n"]] as const) {
+        const batch = lines(1000)
+        batch[at] = bad
+        const error = yield* Effect.flip(log.appendAll(batch))
+        expect([error._tag, error.message]).toEqual(["InvalidLine", expect.stringContaining(`line ${at + 1} of 1000`)])
+      }
+      yield* log.appendAll(["", "é"]) // an empty line and a multi-byte one are lines
+      yield* log.flush
+      expect(yield* readLogs(dir)).toEqual({ "app.jsonl": "\né\n" })
+    })))
+
+  it.scoped("a large batch rotates at line boundaries: every file <= maxBytes, all lines in order (multi-byte UTF-8)", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      // 700 lines of 1 to 13 bytes + "\n", some with 2- and 4-byte characters; 64-byte files.
+      const batch = Array.from({ length: 700 }, (_, i) => (i % 7 === 0 ? "é😀" : "") + "x".repeat(i % 6) + String(i))
+      const log = yield* RotatingAppender.make(`${dir}/app.jsonl`, { policy: policy(64, 1000) })
+      yield* log.appendAll(batch.slice(0, 3))
+      yield* log.appendAll(batch.slice(3))
+      yield* log.flush
+      const files = yield* readLogs(dir)
+      const names = Object.keys(files).sort((a, b) => Number(b.split(".")[2] ?? 0) - Number(a.split(".")[2] ?? 0))
+      expect(names.map((n) => files[n]).join("")).toBe(joined(batch))
+      names.forEach((name, k) => {
+        const bytes = Buffer.byteLength(files[name]!)
+        expect(bytes).toBeLessThanOrEqual(64)
+        expect(files[name]!.endsWith("\n")).toBe(true)
+        // Each rotation was needed: the next file's first line would not have fitted in this one.
+        const next = names[k + 1]
+        if (next !== undefined) expect(bytes + Buffer.byteLength(files[next]!.split("\n")[0]! + "\n")).toBeGreaterThan(64)
+      })
+      expect(names.length).toBeGreaterThan(30)
+    })))
+
   it.scoped("appendJson writes one JSON line, and rejects what JSON cannot hold", () =>
     run(Effect.gen(function* () {
       const dir = yield* tempDir

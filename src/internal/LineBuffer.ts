@@ -1,7 +1,8 @@
 /**
  * Encoded NDJSON lines waiting to be written, and the offsets at which the file must
  * rotate before the bytes that follow. Lines are encoded once, straight into a reused
- * buffer: no per-line Buffer, no join, no byteLength pass.
+ * buffer: no per-line Buffer, no byteLength pass. A batch is encoded as one string (its
+ * lines joined with `\n`) in one UTF-8 encode (`pushJoined`).
  * @internal
  */
 export interface Batch {
@@ -36,6 +37,25 @@ export class LineBuffer {
     this.bytes[this.length + n] = 10
     this.length += n + 1
     return n + 1
+  }
+
+  /**
+   * Appends `joined` (lines already joined with `\n`, none containing `\n`) and a final `\n`
+   * in one UTF-8 encode; returns the bytes added. The bytes of line k end at the k-th `\n`
+   * from the returned start (`lineEnd`).
+   */
+  pushJoined(joined: string): number {
+    this.reserve(joined.length * 3 + 1)
+    const n = this.bytes.write(joined, this.length, "utf8")
+    this.bytes[this.length + n] = 10
+    this.length += n + 1
+    return n + 1
+  }
+
+  /** The offset just past the first `\n` at or after `from` (a line's end, its `\n` included). */
+  lineEnd(from: number): number {
+    const nl = this.bytes.indexOf(10, from)
+    return nl === -1 || nl >= this.length ? this.length : nl + 1
   }
 
   /** Marks a rotation before the byte at `offset` (an offset returned before a `push`). */
