@@ -194,6 +194,11 @@ export const pump = (
           if (woke === "stop") {
             stopping = true
             graceEnd = (yield* Clock.currentTimeMillis) + Duration.toMillis(grace)
+            if (splitter.unfinished && Duration.toMillis(grace) > 0) {
+              yield* Effect.logInfo(`stopping: waiting up to ${Duration.format(grace)} for the end of an unfinished line`).pipe(
+                Effect.annotateLogs({ path: appender.path })
+              )
+            }
           }
         }
       }
