@@ -82,7 +82,7 @@ const BARE = "bare Node read/write loop"
 /** The floor: stdin chunks written as they come, renames at the size limit; no line handling. */
 const BARE_SCRIPT = `
 const fs = require("node:fs")
-const [file, maxBytes, maxFiles] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])]
+const [file, maxBytes, maxFiles] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])]
 let fd = fs.openSync(file, "a"), size = fs.fstatSync(fd).size
 process.stdin.on("data", (chunk) => {
   fs.writeSync(fd, chunk)

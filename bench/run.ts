@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--lines 300000] [--line-bytes 200] [--max-bytes 10485760] [--max-files 5]
  *                    [--rounds 3] [--only a,b] [--json out.json]
- *                    [--sweep-files 2000] [--no-sweep] [--no-startup] [--rotation-cost] [--timeout s] [--no-cap] [--tsx]
+ *                    [--sweep-files 2000] [--no-sweep] [--no-startup] [--no-pipe] [--rotation-cost] [--timeout s] [--no-cap] [--tsx]
  *
  * Every run of every contender is its own child process, so its peak RSS is its own, writing into
  * a fresh temp directory that is removed afterwards. The children run plain `node` on bench/ and
@@ -91,6 +91,7 @@ const { values: flags } = parseArgs({
     "sweep-files": { type: "string", default: "2000" },
     "no-sweep": { type: "boolean", default: false },
     "no-startup": { type: "boolean", default: false },
+    "no-pipe": { type: "boolean", default: false },
     "no-cap": { type: "boolean", default: false },
     "rotation-cost": { type: "boolean", default: false },
     timeout: { type: "string" },
@@ -108,7 +109,7 @@ if (flags.help) {
 function fileHeader(): string {
   return [
     "usage: npm run bench -- [--lines N] [--line-bytes N] [--max-bytes N] [--max-files N] [--rounds N]",
-    "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--no-startup] [--rotation-cost]",
+    "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--no-startup] [--no-pipe] [--rotation-cost]",
     "                        [--timeout seconds-per-run] [--no-cap] [--tsx]",
     `contenders: ${CONTENDERS.map((c) => c.name).join(", ")}`,
     `also with --only: ${HIDDEN.map((c) => c.name).join(", ")}`
@@ -713,6 +714,18 @@ const main = async () => {
       if (code !== 0) console.log(`(startup exited with ${code})`)
     } else {
       console.log("dist/bin.js not found: run `npm run build` first; start-up part skipped")
+    }
+  }
+
+  // The pipe sidecar against svlogd, rotatelogs and a bare Node loop (bench/cli-pipe.ts; target 3 rows included).
+  if (!flags["no-pipe"]) {
+    console.log("\n## Pipe sidecar\n")
+    if (existsSync(join(root, "dist", "bin.js"))) {
+      const code = await runScript("cli-pipe.ts", ["--lines", String(config.lines), "--line-bytes", String(config.lineBytes),
+        "--rounds", String(config.rounds), "--max-bytes", String(config.maxBytes), "--max-files", String(config.maxFiles)])
+      if (code !== 0) console.log(`(cli-pipe exited with ${code})`)
+    } else {
+      console.log("dist/bin.js not found: run `npm run build` first; pipe part skipped")
     }
   }
 
