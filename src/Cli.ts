@@ -291,7 +291,7 @@ const append = Command.make("append", {
       const appender = yield* RotatingAppender.make(args.file, { policy })
       yield* reopenOnSighup(appender)
       // A daemon: a child fiber would be interrupted with its parent, before it could finish.
-      const pumping = yield* Effect.forkDaemon(LineReader.pump(LineReader.openStdin(), appender, stop, { grace: Duration.seconds(grace) }))
+      const pumping = yield* Effect.forkDaemon(LineReader.pumpStdin(appender, stop, { grace: Duration.seconds(grace) }))
       return yield* pumping.await.pipe(
         Effect.onInterrupt(() =>
           Deferred.succeed(stop, undefined).pipe(

@@ -7,6 +7,9 @@
  *
  * - Backpressure: it reads the next chunk only after the appender has written the previous one,
  *   so stdin stays unread (and its writer blocks) while the disk is slower.
+ * - `pumpStdin` reads a pipe or socket on fd 0 into one fixed buffer (`ArenaSplitter`): no
+ *   allocation per read, whole lines written straight from it; any other stdin (a file, a
+ *   terminal) and `pump` go through a Node `Readable` and `ByteSplitter`.
  * - Memory is bounded: the start of a line waits in memory for its `\n` up to `lineBuffer`
  *   bytes (default 1 MiB); a longer line is streamed into a fresh file as it arrives (the
  *   appender rotates before it unless the active file is empty, and never inside it).
@@ -90,19 +93,190 @@ export class ByteSplitter {
 }
 
 /**
+ * The bytes of a pipe kept in one fixed buffer of `lineBuffer + 2 × read` bytes: reads are
+ * copied in behind what is there, `next` hands out the longest prefix that ends with `\n` (or,
+ * once an unfinished line passes `lineBuffer`, everything: a long line's next piece) as a view of
+ * the buffer, and `written` drops that prefix, moving what follows to the front. No allocation per
+ * read or per write; the view stays valid until `written`. `room` says how much a read may bring.
+ */
+export class ArenaSplitter {
+  private readonly arena: Buffer
+  private fill = 0
+  private handed = 0
+  /** A line longer than `lineBuffer` has been handed over without its `\n`. */
+  private open = false
+
+  constructor(readonly lineBuffer: number = 1024 * 1024, readonly readSize: number = 64 * 1024) {
+    this.arena = Buffer.allocUnsafe(lineBuffer + 2 * readSize)
+  }
+
+  /** Free bytes behind the data. */
+  get room(): number {
+    return this.arena.length - this.fill
+  }
+
+  get unfinished(): boolean {
+    return this.open || this.fill > 0
+  }
+
+  /** Copies `bytes` (at most `room`) in behind the data. */
+  push(bytes: Uint8Array): void {
+    this.arena.set(bytes, this.fill)
+    this.fill += bytes.length
+  }
+
+  /** The next piece to write, or undefined; call `written` once it is written. */
+  next(): Uint8Array | undefined {
+    if (this.handed > 0 || this.fill === 0) return undefined
+    const last = this.arena.lastIndexOf(10, this.fill - 1)
+    if (last >= 0) {
+      this.open = false
+      this.handed = last + 1
+    } else if (this.open || this.fill > this.lineBuffer) {
+      this.open = true
+      this.handed = this.fill
+    } else {
+      return undefined
+    }
+    return this.arena.subarray(0, this.handed)
+  }
+
+  /** The piece from `next` is written: its bytes are dropped. */
+  written(): void {
+    this.arena.copyWithin(0, this.handed, this.fill)
+    this.fill -= this.handed
+    this.handed = 0
+  }
+
+  /** At the end: what is left of an unfinished line, with its final `\n`; or undefined. */
+  end(): Uint8Array | undefined {
+    if (!this.unfinished) return undefined
+    const out = Buffer.concat([this.arena.subarray(0, this.fill), NEWLINE])
+    this.open = false
+    this.fill = 0
+    return out
+  }
+}
+
+/** Where the bytes come from: a Node `Readable` with a `ByteSplitter`, or fd 0's socket with an `ArenaSplitter`. */
+interface Source {
+  readonly next: () => Uint8Array | undefined
+  readonly written: () => void
+  readonly unfinished: () => boolean
+  readonly end: () => Uint8Array | undefined
+  readonly bytes: () => number
+  /** Whether the input has ended (or failed). */
+  readonly ended: () => boolean
+  /** Listens for data (`wake`) and the end or an error (`finished`); returns the undo. */
+  readonly attach: (wake: () => void, finished: (error?: Error) => void) => () => void
+}
+
+const readableSource = (readable: Readable, lineBuffer: number | undefined): Source => {
+  const splitter = new ByteSplitter(lineBuffer)
+  let bytes = 0
+  return {
+    next: () => {
+      let chunk: Buffer | string | null
+      while ((chunk = readable.read()) !== null) {
+        const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk
+        bytes += buffer.length
+        const out = splitter.push(buffer)
+        if (out !== undefined) return out
+      }
+      return undefined
+    },
+    written: () => {},
+    unfinished: () => splitter.unfinished,
+    end: () => splitter.end(),
+    bytes: () => bytes,
+    ended: () => readable.readableEnded || !readable.readable,
+    attach: (wake, finished) => {
+      const onEnd = () => finished()
+      const onError = (error: Error) => finished(error)
+      readable.on("readable", wake)
+      readable.on("end", onEnd)
+      readable.on("error", onError)
+      return () => {
+        readable.off("readable", wake)
+        readable.off("end", onEnd)
+        readable.off("error", onError)
+      }
+    }
+  }
+}
+
+/** fd `fd` (a pipe or socket) read straight into an `ArenaSplitter` (`net.Socket`'s `onread`). */
+const socketSource = (fd: number, lineBuffer: number | undefined): Source => {
+  const splitter = new ArenaSplitter(lineBuffer)
+  const readBuffer = Buffer.allocUnsafe(splitter.readSize)
+  let bytes = 0
+  let paused = false
+  let ended = false
+  let wake: () => void = () => {}
+  const socket = new Net.Socket({
+    fd,
+    readable: true,
+    writable: false,
+    onread: {
+      buffer: readBuffer,
+      callback: (n: number, buffer: Uint8Array) => {
+        splitter.push(buffer.subarray(0, n))
+        bytes += n
+        wake()
+        // Backpressure: no read while the buffer could not take a whole one.
+        if (splitter.room >= splitter.readSize) return true
+        paused = true
+        return false
+      }
+    }
+  } as Net.SocketConstructorOpts)
+  return {
+    next: () => splitter.next(),
+    written: () => {
+      splitter.written()
+      if (paused && splitter.room >= splitter.readSize) {
+        paused = false
+        socket.read(0) // starts reading again
+      }
+    },
+    unfinished: () => splitter.unfinished,
+    end: () => {
+      socket.pause()
+      return splitter.end()
+    },
+    bytes: () => bytes,
+    ended: () => ended,
+    attach: (onData, finished) => {
+      wake = onData
+      const onEnd = () => {
+        ended = true
+        finished()
+      }
+      const onError = (error: Error) => {
+        ended = true
+        finished(error)
+      }
+      socket.on("end", onEnd)
+      socket.on("error", onError)
+      socket.resume()
+      return () => {
+        wake = () => {}
+        socket.off("end", onEnd)
+        socket.off("error", onError)
+        socket.pause()
+      }
+    }
+  }
+}
+
+/**
  * Standard input as a stream that buffers up to `highWaterMark` bytes (default 1 MiB) while a
- * write is in progress, so that the next write takes them all at once. `process.stdin` stops
- * reading a pipe at 64 KiB: every 64 KiB then costs a write and a check of the path, one after
- * the other. A pipe or socket gets a `net.Socket` on fd 0, a regular file a read stream on fd 0,
- * anything else (a terminal) is `process.stdin`.
+ * write is in progress; used by `pumpStdin` when fd 0 is not a pipe or socket: a regular file
+ * gets a read stream on fd 0, anything else (a terminal) is `process.stdin`.
  */
 export const openStdin = (highWaterMark: number = 1024 * 1024): Readable => {
   try {
-    const info = NodeFs.fstatSync(0)
-    if (info.isFIFO() || info.isSocket()) {
-      return new Net.Socket({ fd: 0, readable: true, writable: false, readableHighWaterMark: highWaterMark } as Net.SocketConstructorOpts)
-    }
-    if (info.isFile()) return NodeFs.createReadStream("", { fd: 0, highWaterMark, autoClose: false })
+    if (NodeFs.fstatSync(0).isFile()) return NodeFs.createReadStream("", { fd: 0, highWaterMark, autoClose: false })
   } catch {
     // fall through: whatever Node makes of it
   }
@@ -137,36 +311,51 @@ export const pump = (
   stop: Deferred.Deferred<void>,
   options: PumpOptions = {}
 ): Effect.Effect<PumpResult & { readonly readError?: Error }, AppendError> =>
+  Effect.suspend(() => run(readableSource(readable, options.lineBuffer), appender, stop, options))
+
+/**
+ * `pump` for the process's standard input: a pipe or socket is read with no allocation per read
+ * (`ArenaSplitter`); a file or terminal goes through `openStdin`.
+ */
+export const pumpStdin = (
+  appender: RotatingAppender,
+  stop: Deferred.Deferred<void>,
+  options: PumpOptions = {}
+): Effect.Effect<PumpResult & { readonly readError?: Error }, AppendError> =>
+  Effect.suspend(() => {
+    let kind: "socket" | "other" = "other"
+    try {
+      const info = NodeFs.fstatSync(0)
+      if (info.isFIFO() || info.isSocket()) kind = "socket"
+    } catch {
+      // not a descriptor we can inspect: let Node handle it
+    }
+    return run(kind === "socket" ? socketSource(0, options.lineBuffer) : readableSource(openStdin(), options.lineBuffer), appender, stop, options)
+  })
+
+const run = (
+  source: Source,
+  appender: RotatingAppender,
+  stop: Deferred.Deferred<void>,
+  options: PumpOptions
+): Effect.Effect<PumpResult & { readonly readError?: Error }, AppendError> =>
   Effect.gen(function* () {
-    const splitter = new ByteSplitter(options.lineBuffer)
     const grace = Duration.decode(options.grace ?? Duration.seconds(2))
-    let bytes = 0
     let outcome: { readonly ended: true; readonly error?: Error } | undefined
     const wake = yield* Effect.makeLatch(false)
-    const onReadable = () => wake.unsafeOpen()
-    const onEnd = () => {
-      outcome = { ended: true }
-      wake.unsafeOpen()
-    }
-    const onError = (error: Error) => {
-      outcome = { ended: true, error }
-      wake.unsafeOpen()
-    }
-    /** Everything Node has buffered, without waiting (`read()` hands it over as one buffer). */
+    /** Writes every piece ready now, without waiting for input. */
     const drainBuffered = Effect.gen(function* () {
-      let chunk: Buffer | string | null
-      while ((chunk = readable.read()) !== null) {
-        const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk
-        bytes += buffer.length
-        const out = splitter.push(buffer)
-        if (out !== undefined) yield* appender.appendBytes(out)
+      let piece: Uint8Array | undefined
+      while ((piece = source.next()) !== undefined) {
+        yield* appender.appendBytes(piece)
+        source.written()
       }
     })
     const finish = (ended: boolean, readError?: Error) =>
       Effect.gen(function* () {
         yield* drainBuffered
-        const cutLine = !ended && splitter.unfinished
-        const rest = splitter.end()
+        const cutLine = !ended && source.unfinished()
+        const rest = source.end()
         if (rest !== undefined) yield* appender.appendBytes(rest)
         if (cutLine) {
           yield* Effect.logWarning(
@@ -174,7 +363,7 @@ export const pump = (
           ).pipe(Effect.annotateLogs({ path: appender.path }))
         }
         yield* appender.flush
-        const result = { bytes, ended, cutLine }
+        const result = { bytes: source.bytes(), ended, cutLine }
         return readError ? { ...result, readError } : result
       })
     const loop: Effect.Effect<PumpResult & { readonly readError?: Error }, AppendError> = Effect.gen(function* () {
@@ -183,10 +372,10 @@ export const pump = (
       while (true) {
         yield* wake.close
         yield* drainBuffered
-        if (outcome || readable.readableEnded || !readable.readable) return yield* finish(true, outcome?.error)
+        if (outcome || source.ended()) return yield* finish(true, outcome?.error)
         if (stopping) {
           const left = graceEnd - (yield* Clock.currentTimeMillis)
-          if (!splitter.unfinished || left <= 0) return yield* finish(false)
+          if (!source.unfinished() || left <= 0) return yield* finish(false)
           const woke = yield* Effect.raceFirst(Effect.as(wake.await, "data" as const), Effect.as(Effect.sleep(left), "timeout" as const))
           if (woke === "timeout") return yield* finish(false)
         } else {
@@ -194,7 +383,7 @@ export const pump = (
           if (woke === "stop") {
             stopping = true
             graceEnd = (yield* Clock.currentTimeMillis) + Duration.toMillis(grace)
-            if (splitter.unfinished && Duration.toMillis(grace) > 0) {
+            if (source.unfinished() && Duration.toMillis(grace) > 0) {
               yield* Effect.logInfo(`stopping: waiting up to ${Duration.format(grace)} for the end of an unfinished line`).pipe(
                 Effect.annotateLogs({ path: appender.path })
               )
@@ -204,17 +393,12 @@ export const pump = (
       }
     })
     return yield* Effect.acquireUseRelease(
-      Effect.sync(() => {
-        readable.on("readable", onReadable)
-        readable.on("end", onEnd)
-        readable.on("error", onError)
-      }),
+      Effect.sync(() =>
+        source.attach(() => wake.unsafeOpen(), (error) => {
+          outcome = error ? { ended: true, error } : { ended: true }
+          wake.unsafeOpen()
+        })),
       () => loop,
-      () =>
-        Effect.sync(() => {
-          readable.off("readable", onReadable)
-          readable.off("end", onEnd)
-          readable.off("error", onError)
-        })
+      (detach) => Effect.sync(detach)
     )
   })

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, FastCheck as fc, Fiber, TestClock } from "effect"
 import { PassThrough, Readable } from "node:stream"
 import { planByteCuts } from "../src/internal/ByteCuts.js"
-import { ByteSplitter, pump } from "../src/LineReader.js"
+import { ArenaSplitter, ByteSplitter, pump } from "../src/LineReader.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import * as RotatingAppender from "../src/RotatingAppender.js"
 import * as RotationPolicy from "../src/RotationPolicy.js"
@@ -78,7 +78,7 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
           if (maxBytes > 0 && file.length > maxBytes) expect(file.indexOf(10)).toBe(file.length - 1)
         }
       }).pipe(Effect.provide(memoryLayer())),
-    { fastCheck: { numRuns: 150 } }
+    { timeout: 60_000, fastCheck: { numRuns: 100 } }
   )
 
   it.effect("invalid UTF-8 and \\r pass through unchanged: 344 bytes in, 344 out", () =>
@@ -172,6 +172,41 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
         }
         const rest = splitter.end()
         if (rest) out.push(rest)
+        expect(Buffer.concat(out).equals(withFinalNewline(input))).toBe(true)
+      }))
+  })
+
+  it("ArenaSplitter (stdin from a pipe): pieces written in order equal the input, each piece ends at a \\n unless it is a long line's, and reads never pass its room", () => {
+    fc.assert(fc.property(fc.array(piece, { maxLength: 30 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 10 }),
+      fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 16 }), fc.array(fc.boolean(), { maxLength: 40 }),
+      (pieces, cuts, lineBuffer, readSize, writeNow) => {
+        const input = Buffer.concat(pieces)
+        const arena = new ArenaSplitter(lineBuffer, readSize)
+        const out: Array<Buffer> = []
+        let step = 0
+        const writeReady = () => {
+          let p: Uint8Array | undefined
+          while ((p = arena.next()) !== undefined) {
+            // a piece without \n is only handed out for a line past lineBuffer
+            if (p[p.length - 1] !== 10) expect(p.length > lineBuffer || out.length > 0).toBe(true)
+            out.push(Buffer.from(p))
+            arena.written()
+          }
+        }
+        // reads of at most readSize (as the socket's), writes when the generated schedule says so or the buffer is full
+        for (const chunk of chunked(input, cuts)) {
+          for (let at = 0; at < chunk.length;) {
+            if (arena.room < readSize) writeReady()
+            const n = Math.min(readSize, chunk.length - at, arena.room)
+            expect(n).toBeGreaterThan(0)
+            arena.push(chunk.subarray(at, at + n))
+            at += n
+            if (writeNow[step++ % Math.max(1, writeNow.length)] ?? true) writeReady()
+          }
+        }
+        writeReady()
+        const rest = arena.end()
+        if (rest) out.push(Buffer.from(rest))
         expect(Buffer.concat(out).equals(withFinalNewline(input))).toBe(true)
       }))
   })
