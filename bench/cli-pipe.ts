@@ -44,7 +44,9 @@ export const pipeTargets = (measures: ReadonlyArray<Measure>): Array<Target> => 
   const ours = get(OURS)
   const svlogd = get(SVLOGD)
   const rotatelogs = get(ROTATELOGS)
-  const speed = (peer: Measure | undefined) => ours && peer ? median(peer.wallS) / median(ours.wallS) : undefined
+  /** Median over rounds of the ratio within each round (paired: both ran back to back), so drift cancels. */
+  const paired = (a: Measure, b: Measure) => median(a.wallS.map((x, i) => x / b.wallS[i]!))
+  const speed = (peer: Measure | undefined) => ours && peer ? paired(peer, ours) : undefined
   const rows: Array<Target> = []
   const vsSvlogd = speed(svlogd)
   rows.push({
@@ -62,7 +64,7 @@ export const pipeTargets = (measures: ReadonlyArray<Measure>): Array<Target> => 
     target: "≤ 100 MiB",
     met: rss === undefined ? undefined : rss <= 100
   })
-  const vsRotatelogs = ours && rotatelogs ? median(ours.wallS) / median(rotatelogs.wallS) : undefined
+  const vsRotatelogs = ours && rotatelogs ? paired(ours, rotatelogs) : undefined
   rows.push({
     id: "3-pipe-rotatelogs (stretch)",
     description: "wall time of ours / Apache rotatelogs (which tears lines)",
@@ -183,7 +185,11 @@ const main = async () => {
       `${rounds} interleaved round(s); wall time of \`cat input | X\` (process start included), peak RSS of X alone. ` +
       `Ours verified byte-exact after every run.\n`)
     const ours = measures.find((m) => m.name === OURS)!
-    console.log("| writer | median s (min–max) | lines/s | MB/s | × ours' time | peak RSS MiB |\n|---|--:|--:|--:|--:|--:|")
+    const ratios = (m: Measure) => {
+      const r = m.wallS.map((x, i) => x / ours.wallS[i]!)
+      return `${median(r).toFixed(2)} (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`
+    }
+    console.log("| writer | median s (min–max) | lines/s | MB/s | its time / ours, per round: median (min–max) | peak RSS MiB |\n|---|--:|--:|--:|--:|--:|")
     for (const m of measures) {
       if (m.skipped) {
         console.log(`| ${m.name} | ${m.skipped} | | | | |`)
@@ -191,7 +197,7 @@ const main = async () => {
       }
       const s = median(m.wallS)
       console.log(`| ${m.name} | ${s.toFixed(2)} (${Math.min(...m.wallS).toFixed(2)}–${Math.max(...m.wallS).toFixed(2)}) | ` +
-        `${Math.round(lines / s).toLocaleString("en-US")} | ${(mb / s).toFixed(0)} | ${(s / median(ours.wallS)).toFixed(2)} | ` +
+        `${Math.round(lines / s).toLocaleString("en-US")} | ${(mb / s).toFixed(0)} | ${ratios(m)} | ` +
         `${m.rssKiB.length ? (Math.max(...m.rssKiB) / 1024).toFixed(0) : "n/a"} |`)
     }
     console.log("\nTargets:\n\n| target | measured | wanted | status |\n|---|--:|--:|---|")
