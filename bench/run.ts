@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--lines 300000] [--line-bytes 200] [--max-bytes 10485760] [--max-files 5]
  *                    [--rounds 3] [--only a,b] [--json out.json]
- *                    [--sweep-files 2000] [--no-sweep] [--no-startup] [--rotation-cost] [--timeout s] [--no-cap] [--tsx] [--all]
+ *                    [--sweep-files 2000] [--no-sweep] [--no-startup] [--no-pipe] [--rotation-cost] [--timeout s] [--no-cap] [--tsx] [--all]
  *
  * Every run of every contender is its own child process, so its peak RSS is its own, writing into
  * a fresh temp directory that is removed afterwards. The children run plain `node` on bench/ and
@@ -117,6 +117,7 @@ const { values: flags } = parseArgs({
     "sweep-files": { type: "string", default: "2000" },
     "no-sweep": { type: "boolean", default: false },
     "no-startup": { type: "boolean", default: false },
+    "no-pipe": { type: "boolean", default: false },
     "no-cap": { type: "boolean", default: false },
     "rotation-cost": { type: "boolean", default: false },
     timeout: { type: "string" },
@@ -135,7 +136,7 @@ if (flags.help) {
 function fileHeader(): string {
   return [
     "usage: npm run bench -- [--lines N] [--line-bytes N] [--max-bytes N] [--max-files N] [--rounds N]",
-    "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--no-startup] [--rotation-cost]",
+    "                        [--only a,b] [--json out.json] [--sweep-files N] [--no-sweep] [--no-startup] [--no-pipe] [--rotation-cost]",
     "                        [--timeout seconds-per-run] [--no-cap] [--tsx] [--all]",
     `contenders: ${CONTENDERS.map((c) => c.name).join(", ")}`,
     `also with --all: ${EXTRA.map((c) => c.name).join(", ")}`,
@@ -727,6 +728,18 @@ const main = async () => {
   // both need `npm run build`; measured above, with the targets.
   if (startup) console.log(`\n## Start-up\n\n${startup.section}`)
   console.log(`\n## Package memory\n\n${packageMemory.section}`)
+
+  // The pipe sidecar against svlogd, rotatelogs and a bare Node loop (bench/cli-pipe.ts; target 3 rows included).
+  if (!flags["no-pipe"]) {
+    console.log("\n## Pipe sidecar\n")
+    if (existsSync(join(root, "dist", "bin.js"))) {
+      const code = await runScript("cli-pipe.ts", ["--lines", String(config.lines), "--line-bytes", String(config.lineBytes),
+        "--rounds", String(config.rounds), "--max-bytes", String(config.maxBytes), "--max-files", String(config.maxFiles)])
+      if (code !== 0) console.log(`(cli-pipe exited with ${code})`)
+    } else {
+      console.log("dist/bin.js not found: run `npm run build` first; pipe part skipped")
+    }
+  }
 
   const sweep = join(root, "bench", "sweep.ts")
   if (!flags["no-sweep"]) {

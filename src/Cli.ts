@@ -28,6 +28,7 @@ import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -272,11 +273,16 @@ const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
 const append = Command.make("append", {
   file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),
   ...rotationOptions,
+  stopGraceSeconds: Options.text("stop-grace-seconds").pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription("on SIGTERM/SIGINT, keep reading up to N seconds for the end of an unfinished line (default 2; 0 = none); after that it is written with a final newline and a warning"),
+    Options.optional),
   logFormat: logFormatOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRotation(args, args.envPrefix)
+    const grace = Option.getOrElse(yield* integerFlag("--stop-grace-seconds", args.stopGraceSeconds, 0, "a whole number of seconds >= 0"), () => 2)
     const { LineReader, RenameShift, RotatingAppender } = yield* commandsCode
     const stop = yield* Deferred.make<void>()
     // A signal makes the pump stop reading and write what it has, instead of interrupting it.
@@ -285,7 +291,7 @@ const append = Command.make("append", {
       const appender = yield* RotatingAppender.make(args.file, { policy })
       yield* reopenOnSighup(appender)
       // A daemon: a child fiber would be interrupted with its parent, before it could finish.
-      const pumping = yield* Effect.forkDaemon(LineReader.pump(process.stdin, appender, stop))
+      const pumping = yield* Effect.forkDaemon(LineReader.pumpStdin(appender, stop, { grace: Duration.seconds(grace) }))
       return yield* pumping.await.pipe(
         Effect.onInterrupt(() =>
           Deferred.succeed(stop, undefined).pipe(

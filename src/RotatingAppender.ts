@@ -74,6 +74,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Path from "node:path"
 import { type AppendError, FileClaimed, InvalidLine, WriteError } from "./Errors.js"
+import { planByteCuts } from "./internal/ByteCuts.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
 import * as LockFile from "./internal/LockFile.js"
 import { RenameShift } from "./RenameShift.js"
@@ -88,6 +89,19 @@ export interface RotatingAppender {
   readonly appendAll: (lines: Iterable<string>) => Effect.Effect<void, AppendError>
   /** `JSON.stringify(value)` as one line; a value JSON cannot represent is `InvalidLine`. */
   readonly appendJson: (value: unknown) => Effect.Effect<void, AppendError>
+  /**
+   * The byte-level path (the CLI's `append`): writes `bytes` as they are, no decoding; lines end
+   * at `\n` (0x0A) only, so `\r` and invalid UTF-8 pass through unchanged. Rotation follows the
+   * rules above, at line ends. Bytes after the last `\n` leave a line open: it starts in a fresh
+   * file (a rotation first, unless the active file is empty), and the next call continues it
+   * (never rotating inside it) until its `\n`, so a line longer than any buffer streams into its
+   * own file in bounded memory and may pass `maxBytes`. Waits until the bytes are handed to the
+   * OS (after any pending lines): the caller's backpressure. A failure leaves the unwritten rest
+   * pending (written by the next flush); do not send it again. Do not `append` strings while a
+   * line is open: they would be written inside it. A reopen (`reopen`, or the file found
+   * removed/moved) ends an open line: its rest is written as a line of its own.
+   */
+  readonly appendBytes: (bytes: Uint8Array) => Effect.Effect<void, AppendError>
   /** Waits until every accepted line has been written to the file. */
   readonly flush: Effect.Effect<void, AppendError>
   /**
@@ -174,6 +188,8 @@ export const make = (
     let projected = 0
     const pending = new LineBuffer(Math.min(highWaterMark, 1024 * 1024) + 64 * 1024)
     let spare: Buffer | undefined
+    /** `appendBytes` left a line open: its start is in the active file, its `\n` not yet. */
+    let byteLineOpen = false
     /** Set once the scope has closed: using the appender after that is a bug (a defect). */
     let closed = false
     /** Opened by every accepted line; the flusher fiber waits on it. */
@@ -215,6 +231,7 @@ export const make = (
       const info = yield* handle.stat.pipe(writeError("stat"), closeOnError)
       const size = yield* terminateTornTail(handle, Number(info.size)).pipe(closeOnError)
       file = { handle, scope: fileScope, identity: { dev: info.dev, ino: info.ino } }
+      byteLineOpen = false
       return size
     })
 
@@ -397,6 +414,51 @@ export const make = (
         Effect.uninterruptible
       )
     })
+
+    /**
+     * `writeBatch` for `appendBytes`: the same pieces, rotations and after-write check, but no
+     * rotation in front of a piece that continues an open line.
+     */
+    const writeBytes = (batch: Batch, progress: { offset: number; cut: number }, startsOpen: boolean): Effect.Effect<void, AppendError> =>
+      Effect.gen(function* () {
+        while (true) {
+          const cut = batch.cuts[progress.cut]
+          const end = cut ?? batch.length
+          if (end > progress.offset) {
+            yield* ensureOpen
+            const startsLine = progress.offset === 0 ? !startsOpen : batch.bytes[progress.offset - 1] === 10
+            // Only after a reopen onto a longer file can a planned piece not fit: rotate first.
+            if (startsLine && maxBytes > 0 && written > 0 && written + (end - progress.offset) > maxBytes) {
+              yield* rotate
+            }
+            const piece = batch.bytes.subarray(progress.offset, end)
+            yield* write(piece)
+            progress.offset = end
+            yield* checkWritten(piece, progress, batch.length - end, progress.cut < batch.cuts.length)
+          }
+          if (cut === undefined) return
+          yield* rotate
+          progress.cut++
+        }
+      })
+
+    const appendBytes = (bytes: Uint8Array): Effect.Effect<void, AppendError> =>
+      Effect.suspend(() =>
+        closed ? useAfterClose : lock.withPermits(1)(Effect.gen(function* () {
+          yield* drain
+          if (bytes.length === 0) return
+          yield* ensureOpen
+          const startsOpen = byteLineOpen
+          const plan = planByteCuts(bytes, written, maxBytes, startsOpen)
+          const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+          const batch: Batch = { bytes: data, length: data.length, cuts: plan.cuts }
+          const progress = { offset: 0, cut: 0 }
+          const result = yield* Effect.exit(writeBytes(batch, progress, startsOpen))
+          byteLineOpen = plan.open
+          if (result._tag === "Failure") pending.restore(batch, progress.offset, progress.cut)
+          replan(0, false)
+          return yield* result
+        }).pipe(Effect.uninterruptible)))
 
     const flush = lock.withPermits(1)(drain)
     const publicFlush = Effect.suspend(() => (closed ? useAfterClose : flush))
@@ -595,7 +657,7 @@ export const make = (
     // inherits it), or closing the scope would wait forever for the idle flusher.
     yield* Effect.forkIn(Effect.interruptible(flusher), scope)
 
-    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, flush: publicFlush, reopen })
+    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, appendBytes, flush: publicFlush, reopen })
   })
 
 /** An appender for `path` under the program's `RotationPolicy`, as the `RotatingAppender` service. */
