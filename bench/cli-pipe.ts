@@ -20,14 +20,8 @@ import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { lineGenerator } from "./lines.js"
 
-/** One row of `npm run bench`'s Targets section (the shape of bench/targets.ts). */
-export interface Target {
-  readonly id: string
-  readonly description: string
-  readonly measured: string
-  readonly target: string
-  readonly met: boolean | undefined
-}
+import type { Target } from "./targets.js"
+export type { Target }
 
 export interface Measure {
   readonly name: string

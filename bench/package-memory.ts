@@ -29,18 +29,8 @@ import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
 
-/**
- * One row of the Targets table. The same shape as `Target` in bench/targets.ts (branch
- * i10-perfwriter); defined here until that file is in this tree.
- */
-export interface Target {
-  readonly id: string
-  readonly description: string
-  readonly measured: number | string | undefined
-  readonly target: string
-  readonly met: boolean | undefined
-  readonly detail?: string
-}
+import type { Target } from "./targets.js"
+export type { Target }
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 /** The target: import "effect-logrotate" adds at most this much RSS over import "effect". */

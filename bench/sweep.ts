@@ -34,17 +34,8 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import * as zlib from "node:zlib"
 import type { PlanChildResult, SweepChildArgs, SweepChildResult } from "./sweep-child.js"
 
-/**
- * One row of the Targets table (the same shape as bench/targets.ts on the writer branch; the lead
- * unifies them): `measured` and `target` are printable, `met` is the verdict.
- */
-export interface Target {
-  readonly id: string
-  readonly description: string
-  readonly measured: string
-  readonly target: string
-  readonly met: boolean
-}
+import type { Target } from "./targets.js"
+export type { Target }
 
 export interface SweepBenchOptions {
   readonly files: number
@@ -472,7 +463,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     "",
     "### Targets (sweep)",
     "",
-    table([["target", "measured", "target", "status"], ...sweepTargets(r).map((t) => [t.description, t.measured, t.target, t.met ? "met" : "MISSED"])])
+    table([["target", "measured", "target", "status"], ...sweepTargets(r).map((t) => [t.description, String(t.measured ?? "n/a"), t.target, t.met ? "met" : "MISSED"])])
   ].join("\n"))
   for (const [name, rs] of Object.entries(r.runs)) {
     for (const x of rs) for (const p of [...x.problems.slice(0, 5), ...(x.child?.failures ?? [])]) console.log(`  ${name}: ${p}`)
