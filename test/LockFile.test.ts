@@ -55,12 +55,28 @@ describe("LockFile.isStale (pure)", () => {
     expect(LockFile.parse(raw)).toMatchObject({ bootId: "b", startTime: "42" })
     expect(LockFile.parse(holderJson(7))).toMatchObject({ bootId: undefined, startTime: undefined })
   })
-  it("a .break is stale only when its holder is stale and it is older than BREAK_STALE_MS", () => {
+  it("a .break is stale at once when its pid is dead here; otherwise only when stale and older than BREAK_STALE_MS", () => {
     const old = judge.now - LockFile.BREAK_STALE_MS - 1
-    expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: old }), judge)).toBe(true)
-    expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: judge.now - LockFile.BREAK_STALE_MS }), judge)).toBe(false)
-    expect(LockFile.isStaleBreak(observed(holder(300)), judge)).toBe(false)
+    const young = judge.now - LockFile.UNREADABLE_GRACE_MS - 1
+    // A crash during a recovery: healed by the next sweep, not 30 s later.
+    expect(LockFile.isStaleBreak(observed(holder(300), { mtimeMs: judge.now }), judge)).toBe(true)
+    expect(LockFile.isStaleBreak(observed(holder(300)), judge)).toBe(true)
+    // A live recoverer: never.
     expect(LockFile.isStaleBreak(observed(holder(200), { mtimeMs: old }), judge)).toBe(false)
+    // Unreadable, or a live pid started at another time: only once old.
+    expect(LockFile.isStaleBreak(observed(undefined, { mtimeMs: young }), judge)).toBe(false)
+    expect(LockFile.isStaleBreak(observed(undefined, { mtimeMs: old }), judge)).toBe(true)
+    const reused: LockFile.Judge = { ...judge, startTimeOf: () => "999" }
+    expect(LockFile.isStaleBreak(observed(holder(200), { startTime: "500", mtimeMs: young }), reused)).toBe(false)
+    expect(LockFile.isStaleBreak(observed(holder(200), { startTime: "500", mtimeMs: old }), reused)).toBe(true)
+  })
+  it("asidePid reads the pid of a renamed-aside lock name, and nothing else", () => {
+    expect(LockFile.asidePid("x.lock", "x.lock.123-abc-def-4.stale")).toBe(123)
+    expect(LockFile.asidePid("x.lock", "x.lock.break.77-abc-1.stale")).toBe(77)
+    expect(LockFile.asidePid("x.lock", "x.lock")).toBeUndefined()
+    expect(LockFile.asidePid("x.lock", "x.lock.break")).toBeUndefined()
+    expect(LockFile.asidePid("x.lock", "y.lock.12-a-1.stale")).toBeUndefined()
+    expect(LockFile.asidePid("x.lock", "x.lock.abc-1.stale")).toBeUndefined()
   })
   it("an unreadable lock is stale only once older than the grace period", () => {
     expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS }), judge)).toBe(false)
@@ -198,6 +214,20 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       yield* fs.utimes(`${dir}/x.lock`, past, past)
       yield* Effect.scoped(LockFile.acquire(`${dir}/x.lock`, "t"))
       expect(yield* fs.readDirectory(dir)).toEqual([])
+    })))
+
+  it.scopedLive("a crash during a recovery leaves a young .break of a dead pid and a .stale aside file: the next acquire heals both at once", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const dead = deadPid()
+      yield* fs.writeFileString(`${dir}/x.lock.break`, holderJson(dead))
+      yield* fs.writeFileString(`${dir}/x.lock.${dead}-k1-r1-1.stale`, holderJson(dead))
+      yield* fs.writeFileString(`${dir}/x.lock.${process.pid}-k1-r1-1.stale`, holderJson(process.pid)) // ours: left alone
+      const { scope, exit } = yield* acquireOpen(`${dir}/x.lock`)
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect((yield* fs.readDirectory(dir)).sort()).toEqual(["x.lock", `x.lock.${process.pid}-k1-r1-1.stale`])
+      yield* Scope.close(scope, Exit.void)
     })))
 
   it.scopedLive("a .break left by a crash during recovery (dead pid, older than BREAK_STALE_MS) is recovered too", () =>

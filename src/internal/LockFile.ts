@@ -26,18 +26,17 @@
  *   A holder on another host is never judged stale: remove its file by hand.
  * - Recovery never lets two recoverers both win: it runs under a second lock,
  *   `<lockPath>.break` (taken the same way; a `.break` left by a crash during recovery is
- *   stale when its holder is stale by the rules above AND it is older than
- *   `BREAK_STALE_MS`, since a recovery takes milliseconds), removes the lock file, then
- *   retries the `"wx"` create.
+ *   stale at once when its pid is dead on this host, otherwise when it is stale by the rules
+ *   above AND older than `BREAK_STALE_MS`), removes the lock file, then retries the `"wx"` create.
  * - Nothing judged stale is removed by name (between the read and the remove, another
  *   recoverer may have replaced it): it is renamed aside to `<name>.<process id>-<n>.stale`,
  *   the renamed file is checked to hold exactly what was judged, and only then removed;
  *   otherwise it is linked back and the acquire fails with `LockHeld`.
  *
  * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file,
- * or a `<name>.<id>.stale` file renamed aside). The next `acquire` on the same host heals the
- * first two as above (a `.break` once it is `BREAK_STALE_MS` old); a `.stale` file is inert
- * (no one reads it as a lock) and may be removed by hand.
+ * or a `<name>.<id>.stale` file renamed aside). The next `acquire` on the same host heals all
+ * three: the lock as above, and once it holds the lock, a stale `.break` and the `.stale` files
+ * of dead processes (`healLeftovers`).
  *
  * Not supported: holders on several hosts sharing the directory (NFS and other network file
  * systems: `O_EXCL` and pid liveness are not reliable there). Without /proc (no boot id, no
@@ -61,9 +60,8 @@ export type Holder = LockHolder
 export const UNREADABLE_GRACE_MS = 5_000
 
 /**
- * A `.break` file younger than this is held even when its pid is dead: a recovery takes
- * milliseconds, so a young `.break` with a dead pid is more likely a judgement that raced
- * another recoverer than a crash.
+ * A `.break` file younger than this is held unless its writer is certainly gone (a dead pid on
+ * this host): an unreadable one, or one whose live pid has another start time, waits this long.
  */
 export const BREAK_STALE_MS = 30_000
 
@@ -166,9 +164,31 @@ export const isStale = (observed: Observed, judge: Judge): boolean => {
   return now !== undefined && now !== observed.startTime
 }
 
-/** Whether a `.break` file may be removed: stale as a lock and older than `BREAK_STALE_MS`. Pure. */
-export const isStaleBreak = (observed: Observed, judge: Judge): boolean =>
-  isStale(observed, judge) && observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > BREAK_STALE_MS
+/**
+ * Whether a `.break` file may be removed: stale as a lock, and either its writer is certainly
+ * gone (another process of this host whose pid is dead, or a holder from another boot: a crash
+ * during a recovery, healed at once so the directory is not blocked for `BREAK_STALE_MS`) or it
+ * is older than `BREAK_STALE_MS` (an unreadable `.break`, or a live pid with another start
+ * time). Pure.
+ */
+export const isStaleBreak = (observed: Observed, judge: Judge): boolean => {
+  if (!isStale(observed, judge)) return false
+  const holder = observed.holder
+  const gone = holder !== undefined && holder.hostname === judge.hostname && holder.pid !== judge.pid &&
+    (!judge.isAlive(holder.pid) ||
+      (observed.bootId !== undefined && judge.bootId !== undefined && observed.bootId !== judge.bootId))
+  return gone || (observed.mtimeMs !== undefined && judge.now - observed.mtimeMs > BREAK_STALE_MS)
+}
+
+/** The process id in a renamed-aside name `<lock>.<pid>-<…>-<n>.stale` (see `removeIfSame`). Pure. */
+export const asidePid = (lockName: string, name: string): number | undefined => {
+  for (const prefix of [`${lockName}.`, `${lockName}.break.`]) {
+    if (!name.startsWith(prefix) || !name.endsWith(".stale")) continue
+    const match = /^(\d+)-/.exec(name.slice(prefix.length))
+    if (match !== null) return Number(match[1])
+  }
+  return undefined
+}
 
 /** Parses lock file contents; `undefined` holder for anything that is not one. Pure. */
 export const parse = (raw: string): Pick<Observed, "holder" | "instance" | "bootId" | "startTime"> => {
@@ -417,6 +437,30 @@ const breakStale = (
     )
   })
 
+/**
+ * Once the lock is ours, removes what crashed recoveries left beside it: a `.break` that is
+ * stale (`isStaleBreak`), and `<lock>.<pid>-….stale` files renamed aside by a process of this
+ * host that is dead. Best effort: a failure here is logged, never fails the acquire.
+ */
+const healLeftovers = (fs: FileSystem.FileSystem, path: string, isAliveFn: (pid: number) => boolean) =>
+  Effect.gen(function* () {
+    const breakPath = `${path}.break`
+    const other = yield* read(fs, breakPath)
+    if (other !== undefined && holderHere(fs, breakPath) === undefined && isStaleBreak(other, yield* judgeOf(other, isAliveFn))) {
+      yield* removeIfSame(fs, breakPath, other.raw)
+    }
+    const lockName = Path.basename(path)
+    for (const name of yield* fs.readDirectory(Path.dirname(path))) {
+      const pid = asidePid(lockName, name)
+      if (pid !== undefined && pid !== process.pid && !isAliveFn(pid)) {
+        yield* fs.remove(Path.join(Path.dirname(path), name))
+      }
+    }
+  }).pipe(Effect.catchAll((error) =>
+    Effect.logDebug("could not clean up after an earlier crashed lock recovery").pipe(
+      Effect.annotateLogs({ path, error: error.message })
+    )))
+
 const take = (
   fs: FileSystem.FileSystem,
   path: string,
@@ -435,7 +479,10 @@ const take = (
       let last: Observed | undefined
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const created = yield* create(fs, path, raw)
-        if (created !== undefined) return [holder, created] as const
+        if (created !== undefined) {
+          yield* healLeftovers(fs, path, isAliveFn)
+          return [holder, created] as const
+        }
         const observed = yield* read(fs, path)
         if (observed === undefined) continue
         last = observed
