@@ -353,8 +353,17 @@ export const make = (
         }
       })
 
-    /** Writes a batch piece by piece, rotating at its cuts; `progress` says how far it got. */
-    const writeBatch = (batch: Batch, progress: { offset: number; cut: number }): Effect.Effect<void, AppendError> =>
+    /**
+     * Writes a batch piece by piece, rotating at its cuts; `progress` says how far it got.
+     * `bytesOpen` (for `appendBytes`): whether the batch continues a line left open by the last
+     * one; then no rotation goes in front of a piece that continues a line, and the cuts stay as
+     * planned.
+     */
+    const writeBatch = (
+      batch: Batch,
+      progress: { offset: number; cut: number },
+      bytesOpen?: boolean
+    ): Effect.Effect<void, AppendError> =>
       Effect.gen(function* () {
         while (true) {
           const cut = batch.cuts[progress.cut]
@@ -363,10 +372,12 @@ export const make = (
             // Open first, so `written` is the size of the file the piece goes into (a rotation
             // that found its source gone closed it; the path may have a file again).
             yield* ensureOpen
+            const startsLine = bytesOpen === undefined ||
+              (progress.offset === 0 ? !bytesOpen : batch.bytes[progress.offset - 1] === 10)
             // Only after a reopen onto a longer file can a planned piece not fit: rotate first.
-            if (maxBytes > 0 && written > 0 && written + (end - progress.offset) > maxBytes) {
+            if (startsLine && maxBytes > 0 && written > 0 && written + (end - progress.offset) > maxBytes) {
               yield* rotate
-              replan(batch.length - progress.offset, progress.cut < batch.cuts.length)
+              if (bytesOpen === undefined) replan(batch.length - progress.offset, progress.cut < batch.cuts.length)
             }
             const piece = batch.bytes.subarray(progress.offset, end)
             yield* write(piece)
@@ -415,33 +426,6 @@ export const make = (
       )
     })
 
-    /**
-     * `writeBatch` for `appendBytes`: the same pieces, rotations and after-write check, but no
-     * rotation in front of a piece that continues an open line.
-     */
-    const writeBytes = (batch: Batch, progress: { offset: number; cut: number }, startsOpen: boolean): Effect.Effect<void, AppendError> =>
-      Effect.gen(function* () {
-        while (true) {
-          const cut = batch.cuts[progress.cut]
-          const end = cut ?? batch.length
-          if (end > progress.offset) {
-            yield* ensureOpen
-            const startsLine = progress.offset === 0 ? !startsOpen : batch.bytes[progress.offset - 1] === 10
-            // Only after a reopen onto a longer file can a planned piece not fit: rotate first.
-            if (startsLine && maxBytes > 0 && written > 0 && written + (end - progress.offset) > maxBytes) {
-              yield* rotate
-            }
-            const piece = batch.bytes.subarray(progress.offset, end)
-            yield* write(piece)
-            progress.offset = end
-            yield* checkWritten(piece, progress, batch.length - end, progress.cut < batch.cuts.length)
-          }
-          if (cut === undefined) return
-          yield* rotate
-          progress.cut++
-        }
-      })
-
     const appendBytes = (bytes: Uint8Array): Effect.Effect<void, AppendError> =>
       Effect.suspend(() =>
         closed ? useAfterClose : lock.withPermits(1)(Effect.gen(function* () {
@@ -453,7 +437,7 @@ export const make = (
           const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
           const batch: Batch = { bytes: data, length: data.length, cuts: plan.cuts }
           const progress = { offset: 0, cut: 0 }
-          const result = yield* Effect.exit(writeBytes(batch, progress, startsOpen))
+          const result = yield* Effect.exit(writeBatch(batch, progress, startsOpen))
           byteLineOpen = plan.open
           if (result._tag === "Failure") pending.restore(batch, progress.offset, progress.cut)
           replan(0, false)
