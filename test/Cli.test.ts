@@ -563,6 +563,23 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(listing(dir)).toEqual([day(10), "notes.txt"])
   })
 
+  it("a built-in that takes no value, given one (--help=false, --version=0, --wizard=no), is a usage error: the dry run never becomes a sweep", async () => {
+    const { dir } = datedDir([40])
+    const before = snapshot(dir)
+    for (const args of [["sweep", dir, "--dry-run", "--help=false"], ["sweep", "--dry-run", dir, "--version=0"],
+      ["--wizard=no", "sweep", dir, "--dry-run"], ["sweep", dir, "--dry-run", "--help=no", "--max-age-days", "30"]]) {
+      const result = await run(args)
+      const option = args.find((a) => /^--(help|version|wizard)=/.test(a))!
+      expect([args, result.code, result.stdout, result.stderr.split("\n")[0]]).toEqual([args, 2, "",
+        expect.stringContaining(`option "${option}": ${option.slice(0, option.indexOf("="))} takes no value`)])
+      expect(snapshot(dir)).toEqual(before)
+    }
+    // the built-ins that take a value keep both spellings
+    const logLevel = await run(["sweep", dir, "--dry-run", "--log-level=warning"])
+    expect(logLevel.code).toBe(0)
+    expect(snapshot(dir)).toEqual(before)
+  })
+
   it("sweep and watch without any directory are usage errors (exit 2)", async () => {
     for (const command of ["sweep", "watch"]) {
       const result = await run([command])
