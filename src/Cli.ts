@@ -8,7 +8,8 @@
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
  * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
- * `--env-prefix P`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
+ * `--env-prefix P`; `P_` is read as `P`, and a prefix that matches none of the command's variables
+ * while one is set under another spelling is a usage error: see `internal/EnvPrefix`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
  * 2 bad usage or configuration (nothing on disk touched).
  *
  * Before @effect/cli parses the command line, `CliArgs` checks it against the options declared
@@ -45,6 +46,7 @@ import * as LogrotateConfig from "./LogrotateConfig.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
+import * as EnvPrefix from "./internal/EnvPrefix.js"
 import { parseUserGroup } from "./internal/UserIds.js"
 import * as SweepOutput from "./SweepOutput.js"
 import type * as Sweeper from "./Sweeper.js"
@@ -69,9 +71,22 @@ export const EXIT = { ok: 0, filesFailed: 1, usage: 2 } as const
 
 const envPrefix = Options.text("env-prefix").pipe(
     Options.withPseudoName("PREFIX"),
-  Options.withDescription("read LOG_* variables under this host prefix, e.g. TAU reads TAU_LOG_ROTATION_MAX_BYTES"),
+  Options.withDescription("read LOG_* variables under this host prefix, e.g. TAU reads TAU_LOG_ROTATION_MAX_BYTES (TAU_ is read as TAU); a prefix that matches no variable while a similar one is set is a usage error"),
   Options.optional
 )
+
+/**
+ * `--env-prefix`, checked against the environment (see EnvPrefix): normalised (`TAU_` is `TAU`), and
+ * a usage error when malformed or when it matches no variable of the command while a similar one is set.
+ */
+const checkedPrefix = (raw: Option.Option<string>, family: EnvPrefix.Family) =>
+  Option.match(raw, {
+    onNone: () => Effect.succeed(Option.none<string>()),
+    onSome: (value) => Effect.flatMap(Effect.sync(() => EnvPrefix.check(value, family, process.env)), Either.match({
+      onLeft: (message) => Effect.fail(new UsageError({ message })),
+      onRight: (prefix) => Effect.succeed(Option.some(prefix))
+    }))
+  })
 
 const nested = <A>(config: Config.Config<A>, prefix: Option.Option<string>) =>
   Option.match(prefix, { onNone: () => config, onSome: (p) => Config.nested(config, p) })
@@ -276,7 +291,7 @@ const append = Command.make("append", {
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* resolveRotation(args, args.envPrefix)
+    const policy = yield* resolveRotation(args, yield* checkedPrefix(args.envPrefix, "LOG_ROTATION"))
     const { LineReader, RenameShift, RotatingAppender } = yield* commandsCode
     const stop = yield* Deferred.make<void>()
     // A signal makes the pump stop reading and write what it has, instead of interrupting it.
@@ -327,7 +342,7 @@ const sweep = Command.make("sweep", {
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const { Sweeper, SweeperLive } = yield* commandsCode
     const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
@@ -349,7 +364,7 @@ const watch = Command.make("watch", {
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const { RetentionWorker, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
@@ -368,7 +383,7 @@ const logrotateConfig = Command.make("logrotate-config", {
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* resolveRetention(args, args.envPrefix)
+    const policy = yield* resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION"))
     yield* Console.log(LogrotateConfig.render(policy).trimEnd())
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 

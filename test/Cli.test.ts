@@ -447,6 +447,30 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(listing(dir)).toEqual(["notes.txt"])
   })
 
+  it("--env-prefix: TAU_ is read as TAU; a prefix matching no variable while a similar one is set, or a malformed one, exits 2 touching nothing", async () => {
+    const { dir, name: day } = datedDir([40])
+    const before = snapshot(dir)
+    const env = { TAU_LOG_RETENTION_MAX_AGE_DAYS: "5000" }
+    for (const prefix of ["TAU_", "TAU"]) {
+      const result = await run(["sweep", dir, "--env-prefix", prefix, "--json"], { env })
+      expect([prefix, result.code, (JSON.parse(result.stdout) as { deleted: Array<unknown> }).deleted]).toEqual([prefix, 0, []])
+    }
+    for (const prefix of ["tau", "TAUX"]) {
+      const result = await run(["sweep", dir, "--env-prefix", prefix], { env })
+      expect([prefix, result.code, result.stdout, result.stderr]).toEqual([prefix, 2, "", expect.stringContaining(
+        `--env-prefix "${prefix}": no variable ${prefix}_LOG_RETENTION_… is set (did you mean --env-prefix TAU? set: TAU_LOG_RETENTION_MAX_AGE_DAYS)`)])
+    }
+    const malformed = await run(["sweep", dir, "--env-prefix", "TA-U"], { env })
+    expect([malformed.code, malformed.stderr]).toEqual([2, expect.stringContaining('--env-prefix "TA-U": expected letters, digits and underscores')])
+    expect(snapshot(dir)).toEqual(before)
+    // append reads LOG_ROTATION_*: the same rule, before the file is created
+    const cwd = tempDir()
+    const append = await run(["append", "app.jsonl", "--env-prefix", "TAUX"], { cwd, input: "{}\n", env: { TAU_LOG_ROTATION_MAX_BYTES: "1" } })
+    expect([append.code, append.stderr]).toEqual([2, expect.stringContaining("did you mean --env-prefix TAU?")])
+    expect(listing(cwd)).toEqual([])
+    expect(listing(dir)).toContain(day(40))
+  })
+
   it("sweep exits 1 when a directory is missing, says so in one short line on stderr, and still does the rest", async () => {
     const { dir } = datedDir([40])
     const missing = path.join(dir, "no-such-dir")
