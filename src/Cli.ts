@@ -23,6 +23,7 @@
  * command runs and its settings are resolved: `--help`, `--version` and usage errors do not load it.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -41,13 +42,13 @@ import * as ByteSize from "./ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
-import { InvalidConfig } from "./Errors.js"
+import { InvalidConfig, InvalidSu } from "./Errors.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
 import * as EnvPrefix from "./internal/EnvPrefix.js"
-import { parseUserGroup } from "./internal/UserIds.js"
+import { numericId, parseUserGroup, resolveIds, SU_FORM } from "./internal/UserIds.js"
 import * as SweepOutput from "./SweepOutput.js"
 import type * as Sweeper from "./Sweeper.js"
 import { VERSION } from "./version.js"
@@ -160,12 +161,30 @@ const suOption = Options.text("su").pipe(
   Options.withDescription("sweep as this user and group (names or ids), like logrotate's `su`; needed as root for directories others can write"),
   Options.optional)
 
-const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>) =>
+/**
+ * `--su`, checked and resolved once, before anything runs: a malformed value, a numeric id outside
+ * 0..4294967294 or a name missing from /etc/passwd or /etc/group is a usage error (exit 2), not a
+ * failure of every directory (or, for `watch`, a warning every interval). The policy then carries the
+ * numeric ids, so the sweep looks nothing up again.
+ */
+const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>): Effect.Effect<RetentionPolicy.Policy, UsageError | InvalidSu> =>
   Option.match(raw, {
     onNone: () => Effect.succeed(policy),
     onSome: (value) => Either.match(parseUserGroup(value), {
-      onLeft: (reason) => Effect.fail(new UsageError({ message: `--su: ${reason} (names or numeric ids, e.g. --su www-data:adm)` })),
-      onRight: (su) => Effect.succeed({ ...policy, su })
+      onLeft: (reason) => Effect.fail(new UsageError({ message: `--su ${JSON.stringify(value)}: ${reason}; expected ${SU_FORM}` })),
+      onRight: (su) => Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const read = (file: string, needed: boolean) => needed
+          ? fs.readFileString(file).pipe(Effect.mapError((e) => new InvalidSu({ value, reason: `cannot read ${file}: ${e.message}` })))
+          : Effect.succeed("")
+        const passwd = yield* read("/etc/passwd", numericId(su.user) === undefined)
+        const group = yield* read("/etc/group", numericId(su.group) === undefined)
+        const ids = yield* Either.match(resolveIds(su, () => passwd, () => group), {
+          onLeft: (reason) => Effect.fail(new InvalidSu({ value, reason })),
+          onRight: Effect.succeed
+        })
+        return { ...policy, su: { user: String(ids.uid), group: String(ids.gid) } } satisfies RetentionPolicy.Policy
+      }).pipe(Effect.provide(FileSystemLive))
     })
   })
 

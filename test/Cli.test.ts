@@ -604,6 +604,24 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
+  it("--su with an id out of range or a name that does not exist exits 2 before anything runs, naming the value and the accepted form", async () => {
+    const { dir } = datedDir([40])
+    const before = snapshot(dir)
+    for (const [su, reason] of [["99999999999:0", "uid 99999999999 is out of range"], ["4294967295:4294967295", "uid 4294967295 is out of range"],
+      ["nosuchuser-xyz:nosuchgroup-xyz", 'no "nosuchuser-xyz" in /etc/passwd']]) {
+      for (const args of [["sweep", dir, "--su", su!], ["sweep", dir, "--su", su!, "--dry-run"]]) {
+        const result = await run(args)
+        expect([args, result.code, result.stdout, result.stderr]).toEqual([args, 2, "", expect.stringContaining(`"${su}": ${reason}`)])
+        expect(result.stderr).toContain("numeric ids 0..4294967294")
+        expect(snapshot(dir)).toEqual(before)
+      }
+    }
+    // watch refused it at start, instead of warning every interval
+    const watch = await run(["watch", dir, "--su", "nosuchuser-xyz:nosuchgroup-xyz"], { timeout: 20_000 })
+    expect([watch.code, watch.stderr]).toEqual([2, expect.stringContaining('no "nosuchuser-xyz" in /etc/passwd')])
+    expect(snapshot(dir)).toEqual(before)
+  })
+
   it("sweep and watch without any directory are usage errors (exit 2)", async () => {
     for (const command of ["sweep", "watch"]) {
       const result = await run([command])
