@@ -376,7 +376,7 @@ const watch = Command.make("watch", {
   ...retentionOptions,
   intervalSeconds: Options.text("interval-seconds").pipe(
     Options.withPseudoName("SECONDS"),
-    Options.withDescription("seconds between sweeps (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
+    Options.withDescription("seconds between sweeps, 1 to 2147483 (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
   su: suOption,
   logFormat: logFormatOption,

@@ -622,6 +622,17 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
+  it("watch: an interval above 2147483 seconds (the longest timer) exits 2 naming the flag or variable and the maximum", async () => {
+    const { dir } = datedDir([40])
+    const before = snapshot(dir)
+    const flag = await run(["watch", dir, "--interval-seconds", "2147484"], { timeout: 20_000 })
+    expect([flag.code, flag.stderr]).toEqual([2, expect.stringContaining('--interval-seconds="2147484" is invalid: expected a whole number from 1 to 2147483')])
+    const variable = await run(["watch", dir], { env: { LOG_RETENTION_CHECK_INTERVAL_SECONDS: "99999999999" }, timeout: 20_000 })
+    expect([variable.code, variable.stderr]).toEqual([2,
+      expect.stringContaining('LOG_RETENTION_CHECK_INTERVAL_SECONDS="99999999999" is invalid: expected a whole number from 1 to 2147483')])
+    expect(snapshot(dir)).toEqual(before)
+  })
+
   it("sweep and watch without any directory are usage errors (exit 2)", async () => {
     for (const command of ["sweep", "watch"]) {
       const result = await run([command])
