@@ -303,6 +303,24 @@ const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
       (onHup) => Effect.sync(() => void process.off("SIGHUP", onHup))
     ))
 
+/**
+ * `<file>` must name a file: an empty path or a directory is a usage error (exit 2), not a raw
+ * ENOENT/EISDIR from the open (exit 1). Anything else about the path is the appender's to report.
+ */
+const checkAppendPath = (file: string) =>
+  Effect.gen(function* () {
+    if (file.trim() === "") {
+      return yield* new UsageError({ message: `append: <file> is empty or blank; expected the active file's path, e.g. logs/app.jsonl` })
+    }
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.option(fs.stat(file))
+    if (file.endsWith("/") || (Option.isSome(info) && info.value.type === "Directory")) {
+      return yield* new UsageError({
+        message: `append: ${JSON.stringify(file)} is a directory; expected the active file's path, e.g. ${JSON.stringify(`${file.replace(/\/+$/, "")}/app.jsonl`)}`
+      })
+    }
+  }).pipe(Effect.provide(FileSystemLive))
+
 const append = Command.make("append", {
   file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),
   ...rotationOptions,
@@ -311,6 +329,7 @@ const append = Command.make("append", {
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRotation(args, yield* checkedPrefix(args.envPrefix, "LOG_ROTATION"))
+    yield* checkAppendPath(args.file)
     const { LineReader, RenameShift, RotatingAppender } = yield* commandsCode
     const stop = yield* Deferred.make<void>()
     // A signal makes the pump stop reading and write what it has, instead of interrupting it.

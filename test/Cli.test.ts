@@ -554,6 +554,24 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
+  it("append: an empty <file> or a directory is a usage error (exit 2) naming the path; nothing is created", async () => {
+    const cwd = tempDir()
+    fs.mkdirSync(path.join(cwd, "c"))
+    fs.symlinkSync("c", path.join(cwd, "link"))
+    for (const [file, message] of [
+      ["c", 'append: "c" is a directory; expected the active file\'s path, e.g. "c/app.jsonl"'],
+      ["c/", 'append: "c/" is a directory; expected the active file\'s path, e.g. "c/app.jsonl"'],
+      ["link", 'append: "link" is a directory'],
+      [cwd, `append: ${JSON.stringify(cwd)} is a directory`],
+      ["", "append: <file> is empty or blank; expected the active file's path, e.g. logs/app.jsonl"]
+    ] as const) {
+      const result = await run(["append", file], { cwd, input: "{}\n" })
+      expect([file, result.code, result.stderr]).toEqual([file, 2, expect.stringContaining(message)])
+    }
+    expect(listing(cwd)).toEqual(["c", "link"])
+    expect(listing(path.join(cwd, "c"))).toEqual([])
+  })
+
   it("append: an unknown option is a usage error before stdin is read; no file is created", async () => {
     const cwd = tempDir()
     const result = await run(["append", "a.jsonl", "--maxbytes", "1KiB"], { cwd, input: '{"a":1}\n' })
