@@ -249,7 +249,8 @@ export const suggestCommand = (argument: string, commands: ReadonlyArray<string>
 /**
  * Whose help a checked command line asks for (`-h`, `--help`, `--help=true`, or nothing at all):
  * `{ command: undefined }` for the program's, `{ command: "sweep" }` for a command's; `undefined`
- * when it asks for none. Built-ins after `--` never reach here (see {@link check}).
+ * when it asks for none. Built-ins after `--`, and `--help=…` (a built-in given a value), are refused
+ * by {@link check} and never reach here; `--help=true` is still read as help for a caller that skips it.
  */
 export const helpRequest = (grammar: Grammar, args: ReadonlyArray<string>): { readonly command: string | undefined } | undefined => {
   if (args.length === 0) return { command: undefined }
