@@ -8,7 +8,8 @@
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
  * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
- * `--env-prefix P`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
+ * `--env-prefix P`; `P_` is read as `P`, and a prefix that matches none of the command's variables
+ * while one is set under another spelling is a usage error: see `internal/EnvPrefix`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
  * 2 bad usage or configuration (nothing on disk touched).
  *
  * Before @effect/cli parses the command line, `CliArgs` checks it against the options declared
@@ -22,6 +23,7 @@
  * command runs and its settings are resolved: `--help`, `--version` and usage errors do not load it.
  */
 import { Args, type CliApp, Command, Options, ValidationError } from "@effect/cli"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -41,12 +43,13 @@ import * as ByteSize from "./ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
-import { InvalidConfig } from "./Errors.js"
+import { InvalidConfig, InvalidSu } from "./Errors.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
-import { parseUserGroup } from "./internal/UserIds.js"
+import * as EnvPrefix from "./internal/EnvPrefix.js"
+import { numericId, parseUserGroup, resolveIds, SU_FORM } from "./internal/UserIds.js"
 import * as SweepOutput from "./SweepOutput.js"
 import type * as Sweeper from "./Sweeper.js"
 import { VERSION } from "./version.js"
@@ -70,9 +73,22 @@ export const EXIT = { ok: 0, filesFailed: 1, usage: 2 } as const
 
 const envPrefix = Options.text("env-prefix").pipe(
     Options.withPseudoName("PREFIX"),
-  Options.withDescription("read LOG_* variables under this host prefix, e.g. TAU reads TAU_LOG_ROTATION_MAX_BYTES"),
+  Options.withDescription("read LOG_* variables under this host prefix, e.g. TAU reads TAU_LOG_ROTATION_MAX_BYTES (TAU_ is read as TAU); a prefix that matches no variable while a similar one is set is a usage error"),
   Options.optional
 )
+
+/**
+ * `--env-prefix`, checked against the environment (see EnvPrefix): normalised (`TAU_` is `TAU`), and
+ * a usage error when malformed or when it matches no variable of the command while a similar one is set.
+ */
+const checkedPrefix = (raw: Option.Option<string>, family: EnvPrefix.Family) =>
+  Option.match(raw, {
+    onNone: () => Effect.succeed(Option.none<string>()),
+    onSome: (value) => Effect.flatMap(Effect.sync(() => EnvPrefix.check(value, family, process.env)), Either.match({
+      onLeft: (message) => Effect.fail(new UsageError({ message })),
+      onRight: (prefix) => Effect.succeed(Option.some(prefix))
+    }))
+  })
 
 const nested = <A>(config: Config.Config<A>, prefix: Option.Option<string>) =>
   Option.match(prefix, { onNone: () => config, onSome: (p) => Config.nested(config, p) })
@@ -146,12 +162,30 @@ const suOption = Options.text("su").pipe(
   Options.withDescription("sweep as this user and group (names or ids), like logrotate's `su`; needed as root for directories others can write"),
   Options.optional)
 
-const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>) =>
+/**
+ * `--su`, checked and resolved once, before anything runs: a malformed value, a numeric id outside
+ * 0..4294967294 or a name missing from /etc/passwd or /etc/group is a usage error (exit 2), not a
+ * failure of every directory (or, for `watch`, a warning every interval). The policy then carries the
+ * numeric ids, so the sweep looks nothing up again.
+ */
+const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>): Effect.Effect<RetentionPolicy.Policy, UsageError | InvalidSu> =>
   Option.match(raw, {
     onNone: () => Effect.succeed(policy),
     onSome: (value) => Either.match(parseUserGroup(value), {
-      onLeft: (reason) => Effect.fail(new UsageError({ message: `--su: ${reason} (names or numeric ids, e.g. --su www-data:adm)` })),
-      onRight: (su) => Effect.succeed({ ...policy, su })
+      onLeft: (reason) => Effect.fail(new UsageError({ message: `--su ${JSON.stringify(value)}: ${reason}; expected ${SU_FORM}` })),
+      onRight: (su) => Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const read = (file: string, needed: boolean) => needed
+          ? fs.readFileString(file).pipe(Effect.mapError((e) => new InvalidSu({ value, reason: `cannot read ${file}: ${e.message}` })))
+          : Effect.succeed("")
+        const passwd = yield* read("/etc/passwd", numericId(su.user) === undefined)
+        const group = yield* read("/etc/group", numericId(su.group) === undefined)
+        const ids = yield* Either.match(resolveIds(su, () => passwd, () => group), {
+          onLeft: (reason) => Effect.fail(new InvalidSu({ value, reason })),
+          onRight: Effect.succeed
+        })
+        return { ...policy, su: { user: String(ids.uid), group: String(ids.gid) } } satisfies RetentionPolicy.Policy
+      }).pipe(Effect.provide(FileSystemLive))
     })
   })
 
@@ -270,6 +304,24 @@ const reopenOnSighup = (appender: RotatingAppender.RotatingAppender) =>
       (onHup) => Effect.sync(() => void process.off("SIGHUP", onHup))
     ))
 
+/**
+ * `<file>` must name a file: an empty path or a directory is a usage error (exit 2), not a raw
+ * ENOENT/EISDIR from the open (exit 1). Anything else about the path is the appender's to report.
+ */
+const checkAppendPath = (file: string) =>
+  Effect.gen(function* () {
+    if (file.trim() === "") {
+      return yield* new UsageError({ message: `append: <file> is empty or blank; expected the active file's path, e.g. logs/app.jsonl` })
+    }
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.option(fs.stat(file))
+    if (file.endsWith("/") || (Option.isSome(info) && info.value.type === "Directory")) {
+      return yield* new UsageError({
+        message: `append: ${JSON.stringify(file)} is a directory; expected the active file's path, e.g. ${JSON.stringify(`${file.replace(/\/+$/, "")}/app.jsonl`)}`
+      })
+    }
+  }).pipe(Effect.provide(FileSystemLive))
+
 const append = Command.make("append", {
   file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),
   ...rotationOptions,
@@ -281,7 +333,8 @@ const append = Command.make("append", {
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* resolveRotation(args, args.envPrefix)
+    const policy = yield* resolveRotation(args, yield* checkedPrefix(args.envPrefix, "LOG_ROTATION"))
+    yield* checkAppendPath(args.file)
     const grace = Option.getOrElse(yield* integerFlag("--stop-grace-seconds", args.stopGraceSeconds, 0, "a whole number of seconds >= 0"), () => 2)
     const { LineReader, RenameShift, RotatingAppender } = yield* commandsCode
     const stop = yield* Deferred.make<void>()
@@ -333,7 +386,7 @@ const sweep = Command.make("sweep", {
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const { Sweeper, SweeperLive } = yield* commandsCode
     const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
@@ -348,14 +401,14 @@ const watch = Command.make("watch", {
   ...retentionOptions,
   intervalSeconds: Options.text("interval-seconds").pipe(
     Options.withPseudoName("SECONDS"),
-    Options.withDescription("seconds between sweeps (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
+    Options.withDescription("seconds between sweeps, 1 to 2147483 (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
   su: suOption,
   logFormat: logFormatOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* Effect.flatMap(resolveRetention(args, args.envPrefix), (p) => withSu(p, args.su))
+    const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const { RetentionWorker, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
@@ -374,7 +427,7 @@ const logrotateConfig = Command.make("logrotate-config", {
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
-    const policy = yield* resolveRetention(args, args.envPrefix)
+    const policy = yield* resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION"))
     yield* Console.log(LogrotateConfig.render(policy).trimEnd())
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 

@@ -16,8 +16,12 @@
  * (`-h`/`--help`, `--version`, `--log-level`, `--completions`, `--wizard`), at most once, with a
  * value when the option takes one (`--name VALUE` or `--name=VALUE`; a value may not start with
  * `-` unless it is a negative number, which the setting then rejects by name; an option with a
- * fixed set of values, like `--log-level`, takes one of them). A boolean option is written alone
- * or as `--name=true|false`. Everything after `--` is a positional argument, so a directory or
+ * fixed set of values, like `--log-level`, takes one of them). A boolean option of the command is
+ * written alone or as `--name=true|false`; a built-in that takes no value (`--help`, `--version`,
+ * `--wizard`) is written alone only: `@effect/cli` does not recognise `--help=false` and stops
+ * reading options there, so `sweep d --dry-run --help=false` was a real sweep. The built-ins that
+ * take a value are written `--log-level LEVEL` or `--log-level=LEVEL`, `--completions SHELL` or
+ * `--completions=SHELL` (both spellings are parsed by `@effect/cli`). Everything after `--` is a positional argument, so a directory or
  * file whose name starts with `-` is given there, except the spellings of the built-ins, which
  * `@effect/cli` still reads there (such a path is written `./--help`). Anything else is an
  * {@link ArgvError}: the CLI exits 2 before touching anything. What passes is handed on with the
@@ -71,6 +75,7 @@ export type Problem =
   | "ambiguous-boolean" // `--flag 0`: the 0 would silently become the flag's value
   | "not-a-choice" // `--log-level debg`: @effect/cli would take both as <dir>s
   | "built-in-after-dashes" // `-- --help`: @effect/cli still reads built-ins after `--`
+  | "built-in-with-value" // `--help=false`: @effect/cli does not know it, stops reading options there
 
 /** A command line rejected before parsing; nothing has been read or touched. */
 export class ArgvError extends Data.TaggedError("ArgvError")<{
@@ -113,6 +118,8 @@ export class ArgvError extends Data.TaggedError("ArgvError")<{
           return `option ${arg}: a flag takes no value, or one of true, false, 1, 0, yes, no, on, off, y, n`
         case "not-a-choice":
           return `option ${arg} takes one of ${this.choices.join(", ")}, not ${JSON.stringify(this.next)}`
+        case "built-in-with-value":
+          return `option ${arg}: ${this.argument.slice(0, this.argument.indexOf("="))} takes no value; write it alone, or leave it out`
         case "built-in-after-dashes":
           return `${arg} after "--" would still be read as a built-in option; to name a path, write ./${this.argument}`
         case "ambiguous-boolean":
@@ -242,7 +249,8 @@ export const suggestCommand = (argument: string, commands: ReadonlyArray<string>
 /**
  * Whose help a checked command line asks for (`-h`, `--help`, `--help=true`, or nothing at all):
  * `{ command: undefined }` for the program's, `{ command: "sweep" }` for a command's; `undefined`
- * when it asks for none. Built-ins after `--` never reach here (see {@link check}).
+ * when it asks for none. Built-ins after `--`, and `--help=…` (a built-in given a value), are refused
+ * by {@link check} and never reach here; `--help=true` is still read as help for a caller that skips it.
  */
 export const helpRequest = (grammar: Grammar, args: ReadonlyArray<string>): { readonly command: string | undefined } | undefined => {
   if (args.length === 0) return { command: undefined }
@@ -311,6 +319,10 @@ const checkSegment = (
     // option and its value to the <dir>s.
     const choices = choicesOf(flag)
     if (equals > 0) {
+      // `--help=false`, `--version=0`, `--wizard=no`: @effect/cli knows no such option, and where
+      // it stands (moved to the front) it stops reading options: `sweep d --dry-run --help=false`
+      // was a real sweep of `d`, `--dry-run` and `--help=false`.
+      if (into === segment.builtIns && flag.value === undefined) return fail(arg, "built-in-with-value")
       const value = arg.slice(equals + 1)
       if (value === "") return fail(name, "empty-value")
       if (flag.value === undefined && !isBooleanLiteral(value)) return fail(arg, "not-boolean")

@@ -149,7 +149,7 @@ export class InvalidSu extends Data.TaggedError("InvalidSu")<{
 }> {
   override get message() {
     return `su ${JSON.stringify(this.value)}: ${this.reason}; expected USER:GROUP, names from /etc/passwd and ` +
-      `/etc/group or numeric ids, and a sweep run as root (or already as that user)`
+      `/etc/group or numeric ids 0..4294967294, and a sweep run as root (or already as that user)`
   }
 }
 

@@ -42,8 +42,15 @@ export type MaxAgeDays = typeof MaxAgeDays.Type
 export const CompressAgeDays = Schema.NonNegativeInt.pipe(Schema.brand("CompressAgeDays"))
 export type CompressAgeDays = typeof CompressAgeDays.Type
 
-/** Seconds from the end of one sweep to the start of the next. */
-export const CheckIntervalSeconds = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1), Schema.brand("CheckIntervalSeconds"))
+/**
+ * The longest interval: Effect's (and Node's) timers hold at most 2^31-1 ms; a longer one was
+ * accepted and then the worker never swept again. 2147483 seconds is about 24.8 days.
+ */
+export const MAX_CHECK_INTERVAL_SECONDS = 2147483
+
+/** Seconds from the end of one sweep to the start of the next: 1..{@link MAX_CHECK_INTERVAL_SECONDS}. */
+export const CheckIntervalSeconds = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1),
+  Schema.lessThanOrEqualTo(MAX_CHECK_INTERVAL_SECONDS), Schema.brand("CheckIntervalSeconds"))
 export type CheckIntervalSeconds = typeof CheckIntervalSeconds.Type
 
 /**
@@ -103,7 +110,8 @@ export const variables: Names = {
 
 export const MAX_AGE_DAYS_FORM = "a whole number >= 1 (days a file is kept)"
 export const COMPRESS_AGE_DAYS_FORM = "a whole number >= 0 (days before compression; 0 = never compress)"
-export const CHECK_INTERVAL_SECONDS_FORM = "a whole number >= 1 (seconds between sweeps)"
+export const CHECK_INTERVAL_SECONDS_FORM =
+  `a whole number from 1 to ${MAX_CHECK_INTERVAL_SECONDS} (seconds between sweeps; at most about 24.8 days, the longest timer the runtime keeps)`
 
 const field = <A, I>(schema: Schema.Schema<A, I>, name: string, value: unknown, expected: string) =>
   Either.mapLeft(Schema.decodeUnknownEither(schema)(value), () =>

@@ -69,7 +69,7 @@ import { type Compressed, Compressor, type Identity } from "./Compressor.js"
 import * as DatedFile from "./DatedFile.js"
 import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "./Errors.js"
 import * as LockFile from "./internal/LockFile.js"
-import { lookupId, numericId } from "./internal/UserIds.js"
+import { lookupId, numericId, outOfRange } from "./internal/UserIds.js"
 import * as RetentionPlan from "./RetentionPlan.js"
 import * as SafeFs from "./SafeFs.js"
 
@@ -496,6 +496,8 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
     Effect.gen(function* () {
       const value = `${su.user}:${su.group}`
       const lookup = (file: string, name: string) => Effect.gen(function* () {
+        const range = outOfRange(name, file === "/etc/passwd" ? "uid" : "gid")
+        if (range !== undefined) return yield* Effect.fail(new InvalidSu({ value, reason: range }))
         const numeric = numericId(name)
         if (numeric !== undefined) return numeric
         const text = yield* fs.readFileString(file).pipe(

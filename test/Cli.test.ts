@@ -522,6 +522,30 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(listing(dir)).toEqual(["notes.txt"])
   })
 
+  it("--env-prefix: TAU_ is read as TAU; a prefix matching no variable while a similar one is set, or a malformed one, exits 2 touching nothing", async () => {
+    const { dir, name: day } = datedDir([40])
+    const before = snapshot(dir)
+    const env = { TAU_LOG_RETENTION_MAX_AGE_DAYS: "5000" }
+    for (const prefix of ["TAU_", "TAU"]) {
+      const result = await run(["sweep", dir, "--env-prefix", prefix, "--json"], { env })
+      expect([prefix, result.code, (JSON.parse(result.stdout) as { deleted: Array<unknown> }).deleted]).toEqual([prefix, 0, []])
+    }
+    for (const prefix of ["tau", "TAUX"]) {
+      const result = await run(["sweep", dir, "--env-prefix", prefix], { env })
+      expect([prefix, result.code, result.stdout, result.stderr]).toEqual([prefix, 2, "", expect.stringContaining(
+        `--env-prefix "${prefix}": no variable ${prefix}_LOG_RETENTION_… is set (did you mean --env-prefix TAU? set: TAU_LOG_RETENTION_MAX_AGE_DAYS)`)])
+    }
+    const malformed = await run(["sweep", dir, "--env-prefix", "TA-U"], { env })
+    expect([malformed.code, malformed.stderr]).toEqual([2, expect.stringContaining('--env-prefix "TA-U": expected letters, digits and underscores')])
+    expect(snapshot(dir)).toEqual(before)
+    // append reads LOG_ROTATION_*: the same rule, before the file is created
+    const cwd = tempDir()
+    const append = await run(["append", "app.jsonl", "--env-prefix", "TAUX"], { cwd, input: "{}\n", env: { TAU_LOG_ROTATION_MAX_BYTES: "1" } })
+    expect([append.code, append.stderr]).toEqual([2, expect.stringContaining("did you mean --env-prefix TAU?")])
+    expect(listing(cwd)).toEqual([])
+    expect(listing(dir)).toContain(day(40))
+  })
+
   it("sweep exits 1 when a directory is missing, says so in one short line on stderr, and still does the rest", async () => {
     const { dir } = datedDir([40])
     const missing = path.join(dir, "no-such-dir")
@@ -605,6 +629,24 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
+  it("append: an empty <file> or a directory is a usage error (exit 2) naming the path; nothing is created", async () => {
+    const cwd = tempDir()
+    fs.mkdirSync(path.join(cwd, "c"))
+    fs.symlinkSync("c", path.join(cwd, "link"))
+    for (const [file, message] of [
+      ["c", 'append: "c" is a directory; expected the active file\'s path, e.g. "c/app.jsonl"'],
+      ["c/", 'append: "c/" is a directory; expected the active file\'s path, e.g. "c/app.jsonl"'],
+      ["link", 'append: "link" is a directory'],
+      [cwd, `append: ${JSON.stringify(cwd)} is a directory`],
+      ["", "append: <file> is empty or blank; expected the active file's path, e.g. logs/app.jsonl"]
+    ] as const) {
+      const result = await run(["append", file], { cwd, input: "{}\n" })
+      expect([file, result.code, result.stderr]).toEqual([file, 2, expect.stringContaining(message)])
+    }
+    expect(listing(cwd)).toEqual(["c", "link"])
+    expect(listing(path.join(cwd, "c"))).toEqual([])
+  })
+
   it("append: an unknown option is a usage error before stdin is read; no file is created", async () => {
     const cwd = tempDir()
     const result = await run(["append", "a.jsonl", "--maxbytes", "1KiB"], { cwd, input: '{"a":1}\n' })
@@ -636,6 +678,52 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect([logLevel.code, logLevel.stderr]).toEqual([0, ""])
     expect((JSON.parse(logLevel.stdout) as { dirs: Array<string> }).dirs).toEqual([fs.realpathSync(dir)])
     expect(listing(dir)).toEqual([day(10), "notes.txt"])
+  })
+
+  it("a built-in that takes no value, given one (--help=false, --version=0, --wizard=no), is a usage error: the dry run never becomes a sweep", async () => {
+    const { dir } = datedDir([40])
+    const before = snapshot(dir)
+    for (const args of [["sweep", dir, "--dry-run", "--help=false"], ["sweep", "--dry-run", dir, "--version=0"],
+      ["--wizard=no", "sweep", dir, "--dry-run"], ["sweep", dir, "--dry-run", "--help=no", "--max-age-days", "30"]]) {
+      const result = await run(args)
+      const option = args.find((a) => /^--(help|version|wizard)=/.test(a))!
+      expect([args, result.code, result.stdout, result.stderr.split("\n")[0]]).toEqual([args, 2, "",
+        expect.stringContaining(`option "${option}": ${option.slice(0, option.indexOf("="))} takes no value`)])
+      expect(snapshot(dir)).toEqual(before)
+    }
+    // the built-ins that take a value keep both spellings
+    const logLevel = await run(["sweep", dir, "--dry-run", "--log-level=warning"])
+    expect(logLevel.code).toBe(0)
+    expect(snapshot(dir)).toEqual(before)
+  })
+
+  it("--su with an id out of range or a name that does not exist exits 2 before anything runs, naming the value and the accepted form", async () => {
+    const { dir } = datedDir([40])
+    const before = snapshot(dir)
+    for (const [su, reason] of [["99999999999:0", "uid 99999999999 is out of range"], ["4294967295:4294967295", "uid 4294967295 is out of range"],
+      ["nosuchuser-xyz:nosuchgroup-xyz", 'no "nosuchuser-xyz" in /etc/passwd']]) {
+      for (const args of [["sweep", dir, "--su", su!], ["sweep", dir, "--su", su!, "--dry-run"]]) {
+        const result = await run(args)
+        expect([args, result.code, result.stdout, result.stderr]).toEqual([args, 2, "", expect.stringContaining(`"${su}": ${reason}`)])
+        expect(result.stderr).toContain("numeric ids 0..4294967294")
+        expect(snapshot(dir)).toEqual(before)
+      }
+    }
+    // watch refused it at start, instead of warning every interval
+    const watch = await run(["watch", dir, "--su", "nosuchuser-xyz:nosuchgroup-xyz"], { timeout: 20_000 })
+    expect([watch.code, watch.stderr]).toEqual([2, expect.stringContaining('no "nosuchuser-xyz" in /etc/passwd')])
+    expect(snapshot(dir)).toEqual(before)
+  })
+
+  it("watch: an interval above 2147483 seconds (the longest timer) exits 2 naming the flag or variable and the maximum", async () => {
+    const { dir } = datedDir([40])
+    const before = snapshot(dir)
+    const flag = await run(["watch", dir, "--interval-seconds", "2147484"], { timeout: 20_000 })
+    expect([flag.code, flag.stderr]).toEqual([2, expect.stringContaining('--interval-seconds="2147484" is invalid: expected a whole number from 1 to 2147483')])
+    const variable = await run(["watch", dir], { env: { LOG_RETENTION_CHECK_INTERVAL_SECONDS: "99999999999" }, timeout: 20_000 })
+    expect([variable.code, variable.stderr]).toEqual([2,
+      expect.stringContaining('LOG_RETENTION_CHECK_INTERVAL_SECONDS="99999999999" is invalid: expected a whole number from 1 to 2147483')])
+    expect(snapshot(dir)).toEqual(before)
   })
 
   it("sweep and watch without any directory are usage errors (exit 2)", async () => {

@@ -1,7 +1,8 @@
 import { Args, Command, Options } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc, Option } from "effect"
+import * as Descriptor from "@effect/cli/CommandDescriptor"
+import { Console, Effect, Either, FastCheck as fc, HashMap, Option } from "effect"
 import * as CliArgs from "../src/CliArgs.js"
 import { command } from "../src/Cli.js"
 
@@ -104,6 +105,14 @@ describe("CliArgs", () => {
     // @effect/cli still reads its built-ins after "--" (the directory would be lost or help shown)
     [["sweep", "d", "--", "--log-level=warning"], "sweep", "--log-level=warning", "built-in-after-dashes", []],
     [["sweep", "d", "--", "-x", "-H"], "sweep", "-H", "built-in-after-dashes", []],
+    // @effect/cli does not know `--help=…` and stops reading options there: the dry run became a real sweep
+    [["sweep", "d", "--dry-run", "--help=false"], "sweep", "--help=false", "built-in-with-value", []],
+    [["sweep", "d", "--dry-run", "--help=no"], "sweep", "--help=no", "built-in-with-value", []],
+    [["sweep", "--dry-run", "d", "--version=0"], "sweep", "--version=0", "built-in-with-value", []],
+    [["sweep", "d", "--wizard=false", "--dry-run"], "sweep", "--wizard=false", "built-in-with-value", []],
+    [["watch", "d", "--help=true"], "watch", "--help=true", "built-in-with-value", []],
+    [["logrotate-config", "d", "--version=false"], "logrotate-config", "--version=false", "built-in-with-value", []],
+    [["--version=false", "sweep", "d"], undefined, "--version=false", "built-in-with-value", []],
     // a boolean flag silently takes a following 0/1/yes/no… as its value
     [["sweep", "d", "--dry-run", "0"], "sweep", "--dry-run", "ambiguous-boolean", []],
     [["sweep", "--json", "yes", "d"], "sweep", "--json", "ambiguous-boolean", []]
@@ -121,6 +130,11 @@ describe("CliArgs", () => {
     expect(dashes).toBe('  a <dir> whose name starts with "-" goes after "--": effect-logrotate sweep [options] -- <dir>...')
   })
 
+  it("a built-in that takes no value, given one, is named with the accepted form", () => {
+    const error = Either.getLeft(CliArgs.check(grammar, ["sweep", "d", "--dry-run", "--help=false"])).pipe(Option.getOrThrow)
+    expect(error.message.split("\n")[0]).toBe('sweep: option "--help=false": --help takes no value; write it alone, or leave it out')
+  })
+
   it.each([
     ["--dryrun", "--dry-run", 1], ["--max-age-days", "--max-age-days", 0], ["", "abc", 3], ["abc", "", 3], ["kitten", "sitting", 3]
   ] as const)("distance(%j, %j) = %d", (a, b, d) => {
@@ -128,30 +142,37 @@ describe("CliArgs", () => {
   })
 
   // The check is only sound if what it accepts, @effect/cli parses as the check reads it: every
-  // "-" argument an option (with its value), everything else, and everything after "--", a <dir>.
-  const probe = Command.make("sweep", {
-    dirs: Args.text({ name: "dir" }).pipe(Args.repeated),
-    maxAgeDays: Options.text("max-age-days").pipe(Options.optional),
-    dryRun: Options.boolean("dry-run"),
-    json: Options.boolean("json"),
-    envPrefix: Options.text("env-prefix").pipe(Options.optional)
-  }, () => Effect.void)
+  // "-" argument an option (with its value), everything else, and everything after "--", a <dir>;
+  // a built-in that answers instead of running (--help, --version, --completions) runs no sweep.
+  // The probe is the real `sweep`, every option of it, with a handler that records what it was given.
+  const sweepDescriptor = Option.getOrThrow(HashMap.get(Command.getSubcommands(command), "sweep")) as Descriptor.Command<{
+    readonly name: string
+    readonly options: ReadonlyArray<unknown>
+    readonly args: ReadonlyArray<ReadonlyArray<string>>
+  }>
+  let seen: unknown
+  const probe = Command.fromDescriptor(sweepDescriptor, (a) => Effect.sync(() => {
+    seen = { dirs: a.args[0], options: a.options.map((o) => Option.isOption(o) ? Option.getOrUndefined(o) : o) }
+  }))
   const probeRoot = Command.make("prog").pipe(Command.withSubcommands([probe]))
   const probeGrammar = CliArgs.grammarOf(probeRoot)
+  const sweepFlags = probeGrammar.commands.get("sweep")!.flags
+  const runProbe = Command.run(probeRoot, { name: "prog", version: "0" })
+  const silent = (base: Console.Console): Console.Console => ({
+    ...base, log: () => Effect.void, info: () => Effect.void, error: () => Effect.void, warn: () => Effect.void
+  })
   const parse = (args: ReadonlyArray<string>) =>
     Effect.gen(function* () {
-      let seen: unknown
-      const run = Command.run(probeRoot.pipe(Command.withSubcommands([probe.pipe(Command.withHandler((a) => Effect.sync(() => {
-        seen = { dirs: a.dirs, maxAgeDays: Option.getOrUndefined(a.maxAgeDays), dryRun: a.dryRun, json: a.json,
-          envPrefix: Option.getOrUndefined(a.envPrefix) }
-      })))])), { name: "prog", version: "0" })
-      yield* run(["node", "prog", "sweep", ...args]).pipe(Effect.provide(NodeContext.layer))
+      seen = undefined
+      yield* Console.consoleWith((base) => Effect.withConsole(runProbe(["node", "prog", "sweep", ...args]), silent(base))).pipe(
+        Effect.provide(NodeContext.layer))
       return seen
     })
-  /** How the check reads an accepted command line. */
+  const TRUE = ["true", "1", "y", "yes", "on"]
+  /** How the check reads an accepted command line: the sweep's options in order and its <dir>s, or undefined if no sweep runs. */
   const model = (args: ReadonlyArray<string>) => {
-    const read = { dirs: [] as Array<string>, maxAgeDays: undefined as string | undefined, dryRun: false, json: false,
-      envPrefix: undefined as string | undefined }
+    const read = { dirs: [] as Array<string>, options: sweepFlags.map((f): unknown => f.value === undefined ? false : undefined) }
+    let answered = false
     for (let i = 0; i < args.length; i++) {
       const arg = args[i]!
       if (arg === "--") {
@@ -163,23 +184,36 @@ describe("CliArgs", () => {
         continue
       }
       const [name, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined]
-      const value = () => inline ?? args[++i]!
-      if (name === "--max-age-days") read.maxAgeDays = value()
-      else if (name === "--env-prefix") read.envPrefix = value()
-      else if (name === "--dry-run") read.dryRun = inline === undefined ? true : ["true", "1", "y", "yes", "on"].includes(inline)
-      else if (name === "--json") read.json = inline === undefined ? true : ["true", "1", "y", "yes", "on"].includes(inline)
-      else if (name === "--log-level") value()
+      const own = sweepFlags.findIndex((f) => f.names.includes(name))
+      if (own >= 0) {
+        read.options[own] = sweepFlags[own]!.value === undefined ? inline === undefined || TRUE.includes(inline) : inline ?? args[++i]!
+        continue
+      }
+      const builtIn = probeGrammar.builtIns.find((f) => f.names.includes(name))!
+      if (builtIn.value !== undefined && inline === undefined) i++
+      if (name !== "--log-level") answered = true
     }
-    return read
+    return answered ? undefined : read
   }
   // Raw tokens (mostly rejected) and well-formed pieces (mostly accepted), so both sides are exercised.
-  const token = fc.constantFrom("d1", "d2", "sweep", "0", "yes", "5", "-1", "P", "--", "-x", "--dry-run", "--dry-run=false",
-    "--dry-run=1", "--json", "--dryrun", "--max-age-days", "--max-age-days=7", "--env-prefix", "--env-prefix=Q", "--log-level",
-    "info", "debg", "--log-level=warning", "--max-age-days=", "-", "--dry-run=no")
-  const piece = fc.constantFrom(["d1"], ["d2"], ["0"], ["--dry-run"], ["--json"], ["--dry-run=no"], ["--max-age-days", "5"],
-    ["--max-age-days", "-1"], ["--max-age-days=7"], ["--env-prefix", "P"], ["--log-level", "info"], ["--log-level=warning"],
+  // (No bare --wizard: it would prompt on stdin.)
+  const token = fc.constantFrom("d1", "d2", "sweep", "0", "yes", "5", "-1", "P", "a:b", "--", "-x", "--dry-run", "--dry-run=false",
+    "--dry-run=1", "--json", "--quiet", "--quiet=no", "--dryrun", "--max-age-days", "--max-age-days=7", "--compress-age-days",
+    "--compress-age-days=3", "--su", "--su=a:b", "--env-prefix", "--env-prefix=Q", "--log-level", "info", "debg",
+    "--log-level=warning", "--max-age-days=", "-", "--dry-run=no", "--help=false", "--help=true", "--version=0", "--wizard=no",
+    "--log-level=info", "--completions=bash", "--completions", "bash", "--help", "-h", "--version")
+  const piece = fc.constantFrom(["d1"], ["d2"], ["0"], ["--dry-run"], ["--json"], ["--quiet"], ["--dry-run=no"], ["--max-age-days", "5"],
+    ["--max-age-days", "-1"], ["--max-age-days=7"], ["--compress-age-days", "2"], ["--su", "a:b"], ["--su=0:0"], ["--env-prefix", "P"],
+    ["--log-level", "info"], ["--log-level=warning"], ["--completions", "bash"], ["--help=false"], ["--version=0"], ["--wizard=no"],
     ["--", "-x"], ["--", "0", "--json"])
   const commandLine = fc.array(fc.oneof(token.map((t) => [t]), piece), { maxLength: 6 }).map((parts) => parts.flat())
+
+  it("the probe is the real sweep command: the same options and built-ins", () => {
+    expect(probeGrammar.commands.get("sweep")).toEqual(grammar.commands.get("sweep"))
+    expect(probeGrammar.builtIns).toEqual(grammar.builtIns)
+    expect(sweepFlags.map((f) => f.names[0])).toEqual(
+      ["--max-age-days", "--compress-age-days", "--dry-run", "--json", "--quiet", "--su", "--env-prefix"])
+  })
 
   it.effect("a boolean option followed by a built-in and a boolean-looking <dir> stays a flag: the <dir> is not its value", () =>
     Effect.gen(function* () {

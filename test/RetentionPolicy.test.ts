@@ -52,8 +52,11 @@ describe("RetentionPolicy from configuration", () => {
     ["LOG_RETENTION_MAX_AGE_DAYS", "30d", "a whole number >= 1"],
     ["LOG_RETENTION_MAX_AGE_DAYS", "", "a whole number >= 1"],
     ["LOG_RETENTION_COMPRESS_AGE_DAYS", "1.5", "a whole number >= 0"],
-    ["LOG_RETENTION_CHECK_INTERVAL_SECONDS", "0", "a whole number >= 1"],
-    ["LOG_RETENTION_CHECK_INTERVAL_SECONDS", "1h", "a whole number >= 1"]
+    ["LOG_RETENTION_CHECK_INTERVAL_SECONDS", "0", "a whole number from 1 to 2147483"],
+    ["LOG_RETENTION_CHECK_INTERVAL_SECONDS", "1h", "a whole number from 1 to 2147483"],
+    // above 2^31-1 ms the timer is dropped: the worker would never sweep again
+    ["LOG_RETENTION_CHECK_INTERVAL_SECONDS", "2147484", "a whole number from 1 to 2147483"],
+    ["LOG_RETENTION_CHECK_INTERVAL_SECONDS", "99999999999", "a whole number from 1 to 2147483"]
   ] as const)("%s=%j is an InvalidConfig naming it", ([variable, value, expected]) =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(load({ [`TAU_${variable}`]: value }, "TAU"))
@@ -103,12 +106,18 @@ describe("RetentionPolicy.make (code and CLI flags)", () => {
     }))
   })
 
+  it("the longest interval is MAX_CHECK_INTERVAL_SECONDS, the longest timer the runtime keeps (2^31-1 ms)", () => {
+    expect(RetentionPolicy.MAX_CHECK_INTERVAL_SECONDS).toBe(Math.floor((2 ** 31 - 1) / 1000))
+    expect(Either.map(RetentionPolicy.make({ checkIntervalSeconds: 2147483 }), (p) => p.checkIntervalSeconds)).toEqual(Either.right(2147483))
+  })
+
   it.each([
     [{ maxAgeDays: 0 }, "--max-age-days", "0"],
     [{ maxAgeDays: 2.5 }, "--max-age-days", "2.5"],
     [{ compressAgeDays: -1 }, "--compress-age-days", "-1"],
     [{ maxAgeDays: 7, compressAgeDays: 7 }, "--compress-age-days", "7"],
     [{ checkIntervalSeconds: 0 }, "--check-interval-seconds", "0"],
+    [{ checkIntervalSeconds: 2147484 }, "--check-interval-seconds", "2147484"],
     [{ enabled: true }, "--dir", ""]
   ] as const)("%j fails naming the flag %s with its value", (input, flag, value) => {
     const names = {
