@@ -501,7 +501,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
     Effect.gen(function* () {
       if (!dryRun) {
         const lockPath = Path.join(dir, LOCK_NAME)
-        const locked = yield* Effect.either(LockFile.acquire(lockPath, `effect-logrotate sweep of ${dir}`).pipe(
+        const locked = yield* Effect.either(LockFile.acquire(lockPath, `effect-logrotate sweep of ${dir}`, { safe }).pipe(
           Effect.provideService(FileSystem.FileSystem, fs)))
         if (Either.isLeft(locked)) return emptyDir([failure(dir, "lock")(locked.left)])
       }
