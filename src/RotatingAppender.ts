@@ -68,10 +68,12 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import { SystemError } from "@effect/platform/Error"
 import * as Path from "node:path"
 import { type AppendError, FileClaimed, InvalidLine, WriteError } from "./Errors.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
 import * as LockFile from "./internal/LockFile.js"
+import { ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import { RenameShift } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
 
@@ -188,8 +190,23 @@ export const make = (
         return size + 1
       })
 
+    /**
+     * Fails when `path` is a symbolic link (logrotate refuses them too): appending through a
+     * link planted in a directory others can write would write wherever it points. Checked
+     * before every open and again right after it (narrowing, not closing, a swap in between).
+     */
+    const refuseLink = Effect.flatMap(
+      fs.readLink(path).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
+      (isLink) => isLink ? Effect.fail(new WriteError({ path, operation: "open", cause: new SystemError({
+        module: "FileSystem", method: "open", reason: "BadResource", pathOrDescriptor: path,
+        description: "is a symbolic link; effect-logrotate does not follow links at the active path: " +
+          "point it at the file itself"
+      }) })) : Effect.void
+    )
+
     const open: Effect.Effect<number, WriteError> = Effect.gen(function* () {
       yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
+      yield* refuseLink
       // Its own scope, not a child of the appender's: the final flush (which may reopen
       // after a rotation) runs while the appender's scope is already closing.
       const fileScope = yield* Scope.make()
@@ -200,6 +217,7 @@ export const make = (
         writeError("open"),
         closeOnError
       )
+      yield* refuseLink.pipe(closeOnError)
       const info = yield* handle.stat.pipe(writeError("stat"), closeOnError)
       const size = yield* terminateTornTail(handle, Number(info.size)).pipe(closeOnError)
       file = { handle, scope: fileScope, identity: { dev: info.dev, ino: info.ino } }
@@ -452,6 +470,13 @@ export const make = (
         return line === undefined ? invalid("the value has no JSON representation") : append(line)
       })
 
+    const reserved = reservedReason(Path.basename(path))
+    if (reserved !== undefined) {
+      return yield* new WriteError({ path, operation: "claim", cause: new SystemError({
+        module: "FileSystem", method: "open", reason: "InvalidData", pathOrDescriptor: path,
+        description: `not an active file name: ${reserved}; expected ${ACCEPTED}`
+      }) })
+    }
     // The claim comes first, so it is released last: after the final flush and close.
     yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
     // The claim names the directory's real path: two appenders reaching one file through a
