@@ -204,6 +204,33 @@ describe.runIf(isRoot)("sweeping as root a directory nobody can write (issue 9)"
     }
   }, 60_000)
 
+  it("the CLI as root: append refuses a symlink nobody planted at the active path (exit 1), root's file untouched", () => {
+    const a = arena()
+    try {
+      asNobody('ln -s "$2" "$1/app.jsonl"', a.logs, a.victim)
+      const r = spawnSync(process.execPath, [bin, "append", path.join(a.logs, "app.jsonl")], { input: '{"x":1}\n', encoding: "utf8", timeout: 30_000 })
+      expect(r.status).toBe(1)
+      expect(r.stderr).toContain("is a symbolic link; effect-logrotate does not follow links at the active path")
+      expectVictimUntouched(a.victim)
+      expect(nfs.lstatSync(path.join(a.logs, "app.jsonl")).isSymbolicLink()).toBe(true)
+    } finally {
+      a.cleanup()
+    }
+  }, 60_000)
+
+  it.each(["effect-logrotate", ".a.jsonl.lock"])("the CLI: append to %s (a name of our lock files) is a usage error, exit 2, nothing created", (name) => {
+    const a = arena()
+    try {
+      const r = spawnSync(process.execPath, [bin, "append", path.join(a.logs, name)], { input: '{"x":1}\n', encoding: "utf8", timeout: 30_000 })
+      expect(r.status).toBe(2)
+      expect(r.stderr).toContain(name)
+      expect(r.stderr).toContain("lock names")
+      expect(nfs.readdirSync(a.logs)).toEqual([])
+    } finally {
+      a.cleanup()
+    }
+  }, 60_000)
+
   it.effect("real processes: the CLI sweeping as root while nobody swaps every .gz.tmp it sees for a symlink to root's file", () => {
     const a = arena()
     return Effect.gen(function* () {
