@@ -26,6 +26,14 @@
  *   the path and the holder. The claim is released after the final flush and close; one
  *   left by a crash is taken over when its pid is dead. The hidden name is never a backup
  *   name (`RenameShift` only touches `<name>.<N>`). Not for network file systems.
+ * - The active path itself is never a symbolic link (as logrotate refuses symlinked logs):
+ *   every open (`make`, `reopen`, after a rotation) probes it with `readLink` before and right
+ *   after the open and fails with `WriteError` ("is a symbolic link…") on a link. A link swapped
+ *   in and out between the two probes is opened through once (no `O_NOFOLLOW` on `FileSystem`);
+ *   hard links to the active file are not detected.
+ * - A name of one of effect-logrotate's lock files (`.<x>.lock`, `.<x>.lock.break`,
+ *   `.<x>.lock.<id>.stale`, `effect-logrotate`, see `internal/LockNames`) is not an active file
+ *   name: `make` fails with `WriteError` (operation `"claim"`) before creating anything.
  *
  * What others may do to the file:
  * - A last line without its `\n` (a crash, another tool) is terminated with `\n` at open,

@@ -34,6 +34,19 @@
  *   the renamed file is checked to hold exactly what was judged, and only then removed;
  *   otherwise it is linked back and the acquire fails with `LockHeld`.
  *
+ * - A lock file is read without following a link, without blocking and at most
+ *   `MAX_LOCK_BYTES` of it: anything at a lock path (or its `.break`) that is not a regular
+ *   file of at most that size (a symbolic link, FIFO, socket, device, directory, a longer file)
+ *   is not a lock this module wrote: `acquire` fails with a `LockError` naming the path and
+ *   what was found, and leaves it there (never followed, renamed or removed). With a `SafeFs`
+ *   (`Options.safe`, or in context) the read is `O_NOFOLLOW|O_NONBLOCK` and `fstat`; on
+ *   `FileSystem` alone, a `readLink`/`stat` probe comes before the open, the open file must be
+ *   the probed inode, and the read is bounded by `READ_TIMEOUT_MS` (a FIFO swapped in after
+ *   the probe blocks `open(2)` in a libuv thread until a writer comes: the read fails, the
+ *   thread stays).
+ * - Logs name a holder by its parsed pid, host and purpose (`describeHolder`), never by the
+ *   file's contents.
+ *
  * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file,
  * or a `<name>.<id>.stale` file renamed aside). The next `acquire` on the same host heals the
  * first two as above (a `.break` once it is `BREAK_STALE_MS` old); a `.stale` file is inert
