@@ -39,11 +39,13 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import * as Path from "node:path"
 import * as ByteSize from "./ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig, InvalidSu } from "./Errors.js"
+import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 import type * as RotatingAppender from "./RotatingAppender.js"
@@ -336,6 +338,10 @@ const append = Command.make("append", {
     const policy = yield* resolveRotation(args, yield* checkedPrefix(args.envPrefix, "LOG_ROTATION"))
     yield* checkAppendPath(args.file)
     const grace = Option.getOrElse(yield* integerFlag("--stop-grace-seconds", args.stopGraceSeconds, 0, "a whole number of seconds >= 0"), () => 2)
+    // A name of one of our lock files: writing it would collide with a claim or the sweep's lock.
+    if (reservedReason(Path.basename(args.file)) !== undefined) {
+      return yield* new InvalidConfig({ variable: "<file>", value: args.file, expected: LOCK_NAMES_ACCEPTED })
+    }
     const { LineReader, RenameShift, RotatingAppender } = yield* commandsCode
     const stop = yield* Deferred.make<void>()
     // A signal makes the pump stop reading and write what it has, instead of interrupting it.

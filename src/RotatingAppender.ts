@@ -30,6 +30,14 @@
  *   the path and the holder. The claim is released after the final flush and close; one
  *   left by a crash is taken over when its pid is dead. The hidden name is never a backup
  *   name (`RenameShift` only touches `<name>.<N>`). Not for network file systems.
+ * - The active path itself is never a symbolic link (as logrotate refuses symlinked logs):
+ *   every open (`make`, `reopen`, after a rotation) probes it with `readLink` before and right
+ *   after the open and fails with `WriteError` ("is a symbolic link…") on a link. A link swapped
+ *   in and out between the two probes is opened through once (no `O_NOFOLLOW` on `FileSystem`);
+ *   hard links to the active file are not detected.
+ * - A name of one of effect-logrotate's lock files (`.<x>.lock`, `.<x>.lock.break`,
+ *   `.<x>.lock.<id>.stale`, `effect-logrotate`, see `internal/LockNames`) is not an active file
+ *   name: `make` fails with `WriteError` (operation `"claim"`) before creating anything.
  *
  * What others may do to the file:
  * - A last line without its `\n` (a crash, another tool) is terminated with `\n` at open,
@@ -72,11 +80,13 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import { SystemError } from "@effect/platform/Error"
 import * as Path from "node:path"
 import { type AppendError, FileClaimed, InvalidLine, WriteError } from "./Errors.js"
 import { planByteCuts } from "./internal/ByteCuts.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
 import * as LockFile from "./internal/LockFile.js"
+import { ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import { RenameShift } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
 
@@ -216,8 +226,23 @@ export const make = (
         return size + 1
       })
 
+    /**
+     * Fails when `path` is a symbolic link (logrotate refuses them too): appending through a
+     * link planted in a directory others can write would write wherever it points. Checked
+     * before every open and again right after it (narrowing, not closing, a swap in between).
+     */
+    const refuseLink = Effect.flatMap(
+      fs.readLink(path).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
+      (isLink) => isLink ? Effect.fail(new WriteError({ path, operation: "open", cause: new SystemError({
+        module: "FileSystem", method: "open", reason: "BadResource", pathOrDescriptor: path,
+        description: "is a symbolic link; effect-logrotate does not follow links at the active path: " +
+          "point it at the file itself"
+      }) })) : Effect.void
+    )
+
     const open: Effect.Effect<number, WriteError> = Effect.gen(function* () {
       yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
+      yield* refuseLink
       // Its own scope, not a child of the appender's: the final flush (which may reopen
       // after a rotation) runs while the appender's scope is already closing.
       const fileScope = yield* Scope.make()
@@ -228,6 +253,7 @@ export const make = (
         writeError("open"),
         closeOnError
       )
+      yield* refuseLink.pipe(closeOnError)
       const info = yield* handle.stat.pipe(writeError("stat"), closeOnError)
       const size = yield* terminateTornTail(handle, Number(info.size)).pipe(closeOnError)
       file = { handle, scope: fileScope, identity: { dev: info.dev, ino: info.ino } }
@@ -605,6 +631,13 @@ export const make = (
         return line === undefined ? invalid("the value has no JSON representation") : append(line)
       })
 
+    const reserved = reservedReason(Path.basename(path))
+    if (reserved !== undefined) {
+      return yield* new WriteError({ path, operation: "claim", cause: new SystemError({
+        module: "FileSystem", method: "open", reason: "InvalidData", pathOrDescriptor: path,
+        description: `not an active file name: ${reserved}; expected ${ACCEPTED}`
+      }) })
+    }
     // The claim comes first, so it is released last: after the final flush and close.
     yield* fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(writeError("makeDirectory"))
     // The claim names the directory's real path: two appenders reaching one file through a

@@ -69,6 +69,7 @@ import { type Compressed, Compressor, type Identity } from "./Compressor.js"
 import * as DatedFile from "./DatedFile.js"
 import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "./Errors.js"
 import * as LockFile from "./internal/LockFile.js"
+import { SWEEP_LOCK_NAME } from "./internal/LockNames.js"
 import { lookupId, numericId, outOfRange } from "./internal/UserIds.js"
 import * as RetentionPlan from "./RetentionPlan.js"
 import * as SafeFs from "./SafeFs.js"
@@ -99,7 +100,7 @@ export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", 
  * recovered when its holder is dead), and the `.break` file of a recovery. Neither is ever
  * listed as a managed or skipped file.
  */
-export const LOCK_NAME = ".effect-logrotate.lock"
+export const LOCK_NAME = SWEEP_LOCK_NAME
 const LOCK_NAMES: ReadonlySet<string> = new Set([LOCK_NAME, `${LOCK_NAME}.break`])
 
 export interface SweepOptions {
@@ -529,7 +530,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
     Effect.gen(function* () {
       if (!dryRun) {
         const lockPath = Path.join(dir, LOCK_NAME)
-        const locked = yield* Effect.either(LockFile.acquire(lockPath, `effect-logrotate sweep of ${dir}`).pipe(
+        const locked = yield* Effect.either(LockFile.acquire(lockPath, `effect-logrotate sweep of ${dir}`, { safe }).pipe(
           Effect.provideService(FileSystem.FileSystem, fs)))
         if (Either.isLeft(locked)) return emptyDir([failure(dir, "lock")(locked.left)])
       }

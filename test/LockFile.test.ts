@@ -1,12 +1,13 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, HashMap, Layer, Logger, Scope } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Os from "node:os"
 import type { LockHeld } from "../src/Errors.js"
 import * as LockFile from "../src/internal/LockFile.js"
 import type { RenameShift } from "../src/RenameShift.js"
-import { fileSystems, tempDir } from "./support/fileSystems.js"
+import * as SafeFs from "../src/SafeFs.js"
+import { fileSystems, memoryLayer, tempDir } from "./support/fileSystems.js"
 
 /** A pid that was alive a moment ago and is not any more (the child was reaped). */
 const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid
@@ -347,5 +348,85 @@ describe.each(fileSystems)("LockFile on $name", ({ layer }) => {
       yield* fs.writeFileString(`${dir}/x.lock`, other)
       yield* Scope.close(scope, Exit.void)
       expect(yield* fs.readFileString(`${dir}/x.lock`)).toBe(other)
+    })))
+})
+
+/**
+ * What is at a lock path that is not a regular file of ours (planted by another user in a
+ * directory they own) is refused with a `LockError` saying what it is: never followed, never
+ * waited on, never read past `MAX_LOCK_BYTES`, never removed; its contents never logged.
+ * Both ways of reading: plain `FileSystem` (probe, then open) and through `SafeFs`.
+ */
+describe.each([
+  { name: "MemoryFileSystem, plain", layer: () => memoryLayer(), viaSafe: false, node: false },
+  { name: "MemoryFileSystem, SafeFs", layer: () => SafeFs.layerMemory.pipe(Layer.provideMerge(memoryLayer())), viaSafe: true, node: false },
+  { name: "NodeFileSystem, plain", layer: () => fileSystems[1]!.layer(), viaSafe: false, node: true },
+  { name: "NodeFileSystem, SafeFs", layer: () => Layer.merge(SafeFs.layerNode, fileSystems[1]!.layer()), viaSafe: true, node: true }
+])("LockFile refuses what is not a lock file ($name)", ({ layer, node, viaSafe }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift | SafeFs.SafeFs>) =>
+    (self as Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift | SafeFs.SafeFs>).pipe(
+      Effect.provide(layer() as Layer.Layer<FileSystem.FileSystem | RenameShift | SafeFs.SafeFs>)
+    )
+  const refused = (path: string) =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(path, "t")))
+      expect(error._tag).toBe("LockError")
+      expect(error.message).toContain(path)
+      return error.message
+    })
+
+  it.scoped("a symbolic link at the lock path is a LockError, neither followed nor removed, its target never logged", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      // A stale-looking holder (dead pid) with a secret in it: followed, it would be judged
+      // stale, logged and the link renamed aside.
+      const secret = JSON.stringify({ pid: deadPid(), hostname: Os.hostname(), acquiredAt: "t", purpose: "p", secret: "TOPSECRET" })
+      yield* fs.writeFileString(`${dir}/secret`, secret)
+      yield* fs.symlink(`${dir}/secret`, `${dir}/x.lock`)
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message, annotations }) => void logs.push(`${String(message)} ${JSON.stringify([...HashMap.toEntries(annotations)])}`))
+      const message = yield* refused(`${dir}/x.lock`).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(message).toContain("is a symbolic link, not a lock file")
+      expect(yield* fs.readLink(`${dir}/x.lock`)).toBe(`${dir}/secret`)
+      expect(yield* fs.readFileString(`${dir}/secret`)).toBe(secret)
+      expect((yield* fs.readDirectory(dir)).sort()).toEqual(["secret", "x.lock"])
+      expect(logs.join("\n")).not.toContain("TOPSECRET")
+    })))
+
+  it.scoped("a directory at the lock path is a LockError saying so, and is left", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.makeDirectory(`${dir}/x.lock`)
+      expect(yield* refused(`${dir}/x.lock`)).toContain("is a directory")
+      expect((yield* fs.stat(`${dir}/x.lock`)).type).toBe("Directory")
+    })))
+
+  it.scoped("a regular file longer than MAX_LOCK_BYTES is not a lock of ours: refused, left", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const big = holderJson(deadPid()).trim().slice(0, -1) + `,"pad":"${"x".repeat(LockFile.MAX_LOCK_BYTES)}"}`
+      yield* fs.writeFileString(`${dir}/x.lock`, big)
+      expect(yield* refused(`${dir}/x.lock`)).toContain(`longer than ${LockFile.MAX_LOCK_BYTES} bytes`)
+      expect(yield* fs.readFileString(`${dir}/x.lock`)).toBe(big)
+    })))
+
+  it.scoped.runIf(node)("a FIFO at the lock path (or its .break) is a LockError at once, never waited on", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      expect(spawnSync("mkfifo", [`${dir}/x.lock`]).status).toBe(0)
+      expect(yield* refused(`${dir}/x.lock`)).toMatch(viaSafe ? /is not a regular file/ : /is a FIFO/)
+      expect((yield* fs.stat(`${dir}/x.lock`)).type).toBe("FIFO")
+      // A stale lock whose .break is a FIFO: the recovery is refused, nothing removed.
+      const stale = holderJson(deadPid())
+      yield* fs.writeFileString(`${dir}/y.lock`, stale)
+      expect(spawnSync("mkfifo", [`${dir}/y.lock.break`]).status).toBe(0)
+      const error = yield* Effect.flip(Effect.scoped(LockFile.acquire(`${dir}/y.lock`, "t")))
+      expect(error._tag).toBe("LockError")
+      expect(error.message).toContain(`${dir}/y.lock.break`)
+      expect(yield* fs.readFileString(`${dir}/y.lock`)).toBe(stale)
     })))
 })

@@ -34,6 +34,64 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
   const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
     self.pipe(Effect.provide(layer()))
 
+  it.scoped("a symbolic link at the active path is refused at open (WriteError naming it); its target is never written", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/private`, "root only\n")
+      yield* fs.symlink(`${dir}/private`, `${dir}/app.jsonl`)
+      const error = yield* Effect.flip(RotatingAppender.make(`${dir}/app.jsonl`, { policy: policy(100, 2) }))
+      expect(error._tag).toBe("WriteError")
+      expect(error.message).toContain(`${dir}/app.jsonl`)
+      expect(error.message).toContain("is a symbolic link; effect-logrotate does not follow links at the active path")
+      expect(yield* fs.readFileString(`${dir}/private`)).toBe("root only\n")
+      expect((yield* fs.readDirectory(dir)).filter((n) => !isLock(n)).sort()).toEqual(["app.jsonl", "private"])
+    })))
+
+  it.scoped("two appenders, one through a symlink to the other's file: the one through the link is refused", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const first = yield* RotatingAppender.make(`${dir}/app.jsonl`, { policy: policy(100, 2) })
+      yield* fs.symlink("app.jsonl", `${dir}/link.jsonl`)
+      const error = yield* Effect.flip(RotatingAppender.make(`${dir}/link.jsonl`, { policy: policy(100, 2) }))
+      expect(error._tag).toBe("WriteError")
+      expect(error.message).toContain("is a symbolic link")
+      yield* first.append("a")
+      yield* first.flush
+      expect(yield* fs.readFileString(`${dir}/app.jsonl`)).toBe("a\n")
+    })))
+
+  it.scoped("a symbolic link swapped in at the active path: reopen refuses it, its target is never written", () =>
+    run(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      yield* fs.writeFileString(`${dir}/private`, "root only\n")
+      const log = yield* RotatingAppender.make(`${dir}/app.jsonl`, { policy: policy(100, 2) })
+      yield* log.append("a")
+      yield* log.flush
+      yield* fs.rename(`${dir}/app.jsonl`, `${dir}/old.jsonl`)
+      yield* fs.symlink(`${dir}/private`, `${dir}/app.jsonl`)
+      const error = yield* Effect.flip(log.reopen)
+      expect(error._tag).toBe("WriteError")
+      expect(error.message).toContain("is a symbolic link")
+      yield* Effect.exit(Effect.zipRight(log.append("b"), log.flush))
+      expect(yield* fs.readFileString(`${dir}/private`)).toBe("root only\n")
+    })))
+
+  it.scoped.each([".a.jsonl.lock", "effect-logrotate", ".effect-logrotate.lock", ".a.jsonl.lock.break", ".a.jsonl.lock.1-x-2.stale"])(
+    "an active file named like one of our lock files (%s) is refused before anything is created",
+    (name) =>
+      run(Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* tempDir
+        const error = yield* Effect.flip(RotatingAppender.make(`${dir}/${name}`, { policy: policy(100, 2) }))
+        expect(error._tag).toBe("WriteError")
+        expect(error.message).toContain(`${dir}/${name}`)
+        expect(error.message).toContain("not an active file name")
+        expect(yield* fs.readDirectory(dir)).toEqual([])
+      })))
+
   it.scoped("a line that makes the file exactly maxBytes stays; the next one rotates first", () =>
     run(Effect.gen(function* () {
       const dir = yield* tempDir

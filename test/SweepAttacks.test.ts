@@ -174,6 +174,63 @@ describe.runIf(isRoot)("sweeping as root a directory nobody can write (issue 9)"
     }).pipe(Effect.ensuring(Effect.sync(a.cleanup)))
   }, 60_000)
 
+  it.each([
+    { what: "a FIFO", plant: 'mkfifo "$1/.effect-logrotate.lock"', says: "not a regular file" },
+    { what: "a FIFO as the .break of a stale lock", plant: 'echo "{}" > "$1/.effect-logrotate.lock" && touch -d 2020-01-01 "$1/.effect-logrotate.lock" && mkfifo "$1/.effect-logrotate.lock.break"', says: "not a regular file" },
+    { what: "a symlink to root's private file", plant: 'ln -s "$2" "$1/.effect-logrotate.lock"', says: "is a symbolic link, not a lock file" },
+    { what: "a symlink to /dev/zero", plant: 'ln -s /dev/zero "$1/.effect-logrotate.lock"', says: "is a symbolic link, not a lock file" }
+  ])("the CLI as root: $what planted by nobody as the directory lock fails that directory, at once, follows and reveals nothing; the others are swept", ({ plant, says }) => {
+    const a = arena()
+    try {
+      const name = dated("app", new Date(), 40)
+      a.put(name, ndjson(100))
+      const other = path.join(a.root, "other")
+      nfs.mkdirSync(other, { mode: 0o755 })
+      nfs.writeFileSync(path.join(other, name), ndjson(100))
+      asNobody(plant, a.logs, a.victim)
+      const before = nfs.readdirSync(a.logs).sort()
+      const r = spawnSync(process.execPath, [bin, "sweep", a.logs, other, "--max-age-days", "30", "--log-level", "debug"],
+        { encoding: "utf8", timeout: 30_000, killSignal: "SIGKILL" })
+      expect(r.signal).toBe(null) // not hung
+      expect(r.status).toBe(1)
+      expect(r.stderr).toContain(`${a.logs}/.effect-logrotate.lock`)
+      expect(r.stderr).toContain(says)
+      expect(r.stdout + r.stderr).not.toContain("SECRET")
+      expect(nfs.readdirSync(a.logs).sort()).toEqual(before) // nothing removed, renamed or swept there
+      expect(nfs.readdirSync(other)).toEqual([]) // the other directory was swept
+      expectVictimUntouched(a.victim)
+    } finally {
+      a.cleanup()
+    }
+  }, 60_000)
+
+  it("the CLI as root: append refuses a symlink nobody planted at the active path (exit 1), root's file untouched", () => {
+    const a = arena()
+    try {
+      asNobody('ln -s "$2" "$1/app.jsonl"', a.logs, a.victim)
+      const r = spawnSync(process.execPath, [bin, "append", path.join(a.logs, "app.jsonl")], { input: '{"x":1}\n', encoding: "utf8", timeout: 30_000 })
+      expect(r.status).toBe(1)
+      expect(r.stderr).toContain("is a symbolic link; effect-logrotate does not follow links at the active path")
+      expectVictimUntouched(a.victim)
+      expect(nfs.lstatSync(path.join(a.logs, "app.jsonl")).isSymbolicLink()).toBe(true)
+    } finally {
+      a.cleanup()
+    }
+  }, 60_000)
+
+  it.each(["effect-logrotate", ".a.jsonl.lock"])("the CLI: append to %s (a name of our lock files) is a usage error, exit 2, nothing created", (name) => {
+    const a = arena()
+    try {
+      const r = spawnSync(process.execPath, [bin, "append", path.join(a.logs, name)], { input: '{"x":1}\n', encoding: "utf8", timeout: 30_000 })
+      expect(r.status).toBe(2)
+      expect(r.stderr).toContain(name)
+      expect(r.stderr).toContain("lock names")
+      expect(nfs.readdirSync(a.logs)).toEqual([])
+    } finally {
+      a.cleanup()
+    }
+  }, 60_000)
+
   it.effect("real processes: the CLI sweeping as root while nobody swaps every .gz.tmp it sees for a symlink to root's file", () => {
     const a = arena()
     return Effect.gen(function* () {
@@ -186,9 +243,15 @@ describe.runIf(isRoot)("sweeping as root a directory nobody can write (issue 9)"
         originals[name] = ndjson(i % 2 === 0 ? 3 * 1024 * 1024 : 200_000, i + 1)
         a.put(name, originals[name]!)
       }
+      // The attacker logs "ready" once looping, then one line per swap it made, to a file of its own.
+      const swaps = path.join(a.root, "swaps")
+      nfs.writeFileSync(swaps, "")
+      nfs.chownSync(swaps, NOBODY, NOBODY)
       const attacker = spawn("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "sh", "-c",
-        'cd "$1" && while :; do for f in *.gz.tmp; do [ -f "$f" ] && rm -f "$f" && ln -s "$2" "$f"; done; done',
-        "sh", a.logs, a.victim], { stdio: "ignore" })
+        'cd "$1" && echo ready >> "$3" && while :; do for f in *.gz.tmp; do [ -f "$f" ] && rm -f "$f" && ln -s "$2" "$f" && echo "$f" >> "$3"; done; done',
+        "sh", a.logs, a.victim, swaps], { stdio: "ignore" })
+      // Sweep only once the attacker is looping, so its swaps race the whole sweep.
+      while (!nfs.readFileSync(swaps, "utf8").startsWith("ready")) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 10)))
       const sweep = yield* Effect.promise(() => new Promise<number | null>((resolve) => {
         const child = spawn(process.execPath, [bin, "sweep", a.logs, "--max-age-days", "30", "--compress-age-days", "7"], { stdio: "ignore" })
         child.on("exit", (code) => resolve(code))
@@ -196,6 +259,10 @@ describe.runIf(isRoot)("sweeping as root a directory nobody can write (issue 9)"
       attacker.kill("SIGKILL")
       yield* Effect.promise(() => new Promise((resolve) => attacker.once("exit", resolve)))
       expect([0, 1]).toContain(sweep)
+      // The race was run: the attacker swapped at least one .gz.tmp while the sweep compressed.
+      const swapped = nfs.readFileSync(swaps, "utf8").split("\n").filter((l) => l.endsWith(".gz.tmp"))
+      expect(swapped.length).toBeGreaterThanOrEqual(1)
+      expect(sweep).toBe(1) // a swapped .gz.tmp fails that file's compression, reported
       expectVictimUntouched(a.victim)
       expectOnlyHonestArchives(a.logs, originals)
       // Every original is still there, or its .gz is (checked above to be its exact copy).

@@ -33,6 +33,19 @@
  *   the renamed file is checked to hold exactly what was judged, and only then removed;
  *   otherwise it is linked back and the acquire fails with `LockHeld`.
  *
+ * - A lock file is read without following a link, without blocking and at most
+ *   `MAX_LOCK_BYTES` of it: anything at a lock path (or its `.break`) that is not a regular
+ *   file of at most that size (a symbolic link, FIFO, socket, device, directory, a longer file)
+ *   is not a lock this module wrote: `acquire` fails with a `LockError` naming the path and
+ *   what was found, and leaves it there (never followed, renamed or removed). With a `SafeFs`
+ *   (`Options.safe`, or in context) the read is `O_NOFOLLOW|O_NONBLOCK` and `fstat`; on
+ *   `FileSystem` alone, a `readLink`/`stat` probe comes before the open, the open file must be
+ *   the probed inode, and the read is bounded by `READ_TIMEOUT_MS` (a FIFO swapped in after
+ *   the probe blocks `open(2)` in a libuv thread until a writer comes: the read fails, the
+ *   thread stays).
+ * - Logs name a holder by its parsed pid, host and purpose (`describeHolder`), never by the
+ *   file's contents.
+ *
  * What a crash leaves: the lock file (and, if the crash hit a recovery, a `.break` file,
  * or a `<name>.<id>.stale` file renamed aside). The next `acquire` on the same host heals all
  * three: the lock as above, and once it holds the lock, a stale `.break` and the `.stale` files
@@ -45,7 +58,7 @@
  * @internal
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import type { PlatformError } from "@effect/platform/Error"
+import { type PlatformError, SystemError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -53,6 +66,7 @@ import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { LockError, LockHeld, type LockHolder } from "../Errors.js"
+import * as SafeFs from "../SafeFs.js"
 
 export type Holder = LockHolder
 
@@ -68,6 +82,12 @@ export const BREAK_STALE_MS = 30_000
 export interface Options {
   /** Whether a pid on this host is alive. Default: `process.kill(pid, 0)` does not throw ESRCH. */
   readonly isAlive?: (pid: number) => boolean
+  /**
+   * Read lock files through `SafeFs` (`O_NOFOLLOW|O_NONBLOCK`, `fstat`): the Sweeper passes
+   * its own. Without it, `FileSystem` is used with a `readLink`/`stat` probe before the open
+   * and a `READ_TIMEOUT_MS` bound on the read (see `read`).
+   */
+  readonly safe?: SafeFs.Service | undefined
 }
 
 /** `process.kill(pid, 0)`: ESRCH means gone; EPERM (another user's process) means alive. */
@@ -302,30 +322,169 @@ const create = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Ef
     return { identity }
   }))
 
-/** Reads a lock file; `undefined` when it is gone. `contentsOnly`: no `stat` (no mtime, no identity). */
-const read = (fs: FileSystem.FileSystem, path: string, contentsOnly = false): Effect.Effect<Observed | undefined, LockError> =>
+/** The most a lock file of ours holds; a longer file is not one of ours and is not read past this. */
+export const MAX_LOCK_BYTES = 4096
+
+/** How long reading a lock file may take before it fails (a FIFO swapped in after the probe). */
+export const READ_TIMEOUT_MS = 5_000
+
+/** A `LockError` for something at the lock path that is not a lock file we wrote. */
+export const notALock = (path: string, what: string) =>
+  new LockError({
+    path,
+    operation: "read",
+    cause: new SystemError({
+      module: "FileSystem",
+      method: "LockFile.read",
+      reason: "BadResource",
+      pathOrDescriptor: path,
+      description: `${what}, not a lock file (a regular file of at most ${MAX_LOCK_BYTES} bytes); ` +
+        "effect-logrotate never follows, reads or removes it: remove it by hand"
+    })
+  })
+
+const kindOf = (type: string): string => {
+  switch (type) {
+    case "SymbolicLink":
+      return "is a symbolic link"
+    case "Directory":
+      return "is a directory"
+    case "FIFO":
+      return "is a FIFO (named pipe)"
+    case "Socket":
+      return "is a socket"
+    case "BlockDevice":
+    case "CharacterDevice":
+      return "is a device"
+    default:
+      return "is not a regular file"
+  }
+}
+
+const tooLong = (path: string) => notALock(path, `is longer than ${MAX_LOCK_BYTES} bytes`)
+
+/** Reads at most `MAX_LOCK_BYTES + 1` bytes with `readInto`; fails when there are more than the cap. */
+const readCapped = (path: string, readInto: (buffer: Uint8Array) => Effect.Effect<number, PlatformError>) =>
   Effect.gen(function* () {
-    const raw = yield* fs.readFileString(path).pipe(
-      Effect.map((s) => s as string | undefined),
+    const buffer = new Uint8Array(MAX_LOCK_BYTES + 1)
+    let filled = 0
+    while (filled < buffer.length) {
+      const n = yield* readInto(buffer.subarray(filled)).pipe(Effect.mapError(lockError(path, "read")))
+      if (n === 0) break
+      filled += n
+    }
+    if (filled > MAX_LOCK_BYTES) return yield* tooLong(path)
+    return new TextDecoder().decode(buffer.subarray(0, filled))
+  })
+
+interface Read {
+  readonly raw: string
+  readonly mtimeMs: number | undefined
+  readonly identity: string | undefined
+}
+
+/**
+ * Through `SafeFs` (when the caller has it): `O_NOFOLLOW|O_NONBLOCK`, then `fstat` of the open
+ * file. Never follows a link, never blocks on a FIFO, and what is read is what was checked.
+ */
+const readSafe = (safe: SafeFs.Service, path: string): Effect.Effect<Read | undefined, LockError> =>
+  Effect.scoped(Effect.gen(function* () {
+    const file = yield* safe.openRead(path).pipe(
+      Effect.map((f) => f as SafeFs.Handle | undefined),
       Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
-      Effect.mapError(lockError(path, "read"))
+      Effect.catchIf(
+        (e) => e._tag === "SystemError" && e.reason === "BadResource" && e.description === "ELOOP",
+        () => Effect.fail(notALock(path, kindOf("SymbolicLink")))
+      ),
+      Effect.catchIf(
+        (e) => e._tag === "SystemError" && e.reason === "BadResource" && e.description === "EISDIR",
+        () => Effect.fail(notALock(path, kindOf("Directory")))
+      ),
+      Effect.mapError((e) => e instanceof LockError ? e : lockError(path, "read")(e))
     )
-    if (raw === undefined) return undefined
-    const parsed = parse(raw)
-    if (contentsOnly) return { raw, ...parsed, mtimeMs: undefined }
-    const info = yield* fs.stat(path).pipe(
+    if (file === undefined) return undefined
+    const info = yield* file.stat.pipe(Effect.mapError(lockError(path, "read")))
+    if (info.type !== "File") return yield* notALock(path, info.type === "Other" ? "is not a regular file (a FIFO, socket or device)" : kindOf(info.type))
+    if (info.size > MAX_LOCK_BYTES) return yield* tooLong(path)
+    const raw = yield* readCapped(path, file.read)
+    return { raw, mtimeMs: info.mtimeMs, identity: `${info.dev}:${info.ino}` }
+  }))
+
+/**
+ * Through `FileSystem` (no `O_NOFOLLOW`, no `O_NONBLOCK`): `readLink` succeeds only on a link
+ * (refused), `stat` must say a regular file of at most the cap, and only then is it opened and
+ * its handle `fstat`ed (same device and inode, else it changed: read again). A swap for a FIFO
+ * between the `stat` and the open would block the open: the whole read is bounded by
+ * `READ_TIMEOUT_MS` (a `LockError`).
+ */
+const readPlain = (fs: FileSystem.FileSystem, path: string): Effect.Effect<Read | undefined, LockError> =>
+  Effect.gen(function* () {
+    const link = yield* fs.readLink(path).pipe(
+      Effect.map(() => "link" as const),
+      Effect.catchIf(isReason("NotFound"), () => Effect.succeed("gone" as const)),
+      Effect.orElseSucceed(() => "not a link" as const)
+    )
+    if (link === "gone") return undefined
+    if (link === "link") return yield* notALock(path, kindOf("SymbolicLink"))
+    const probe = yield* fs.stat(path).pipe(
       Effect.map((i) => i as FileSystem.File.Info | undefined),
       Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
       Effect.mapError(lockError(path, "read"))
     )
-    if (info === undefined) return undefined
-    return {
-      raw,
-      ...parsed,
-      mtimeMs: info.mtime._tag === "Some" ? info.mtime.value.getTime() : undefined,
-      identity: identityOf(info)
-    }
+    if (probe === undefined) return undefined
+    if (probe.type !== "File") return yield* notALock(path, kindOf(probe.type))
+    if (Number(probe.size) > MAX_LOCK_BYTES) return yield* tooLong(path)
+    return yield* Effect.scoped(Effect.gen(function* () {
+      const file = yield* fs.open(path, { flag: "r" }).pipe(
+        Effect.map((f) => f as FileSystem.File | undefined),
+        Effect.catchIf(isReason("NotFound"), () => Effect.succeed(undefined)),
+        Effect.mapError(lockError(path, "read"))
+      )
+      if (file === undefined) return undefined
+      const info = yield* file.stat.pipe(Effect.mapError(lockError(path, "read")))
+      // Swapped between the probe and the open: not what was checked; the caller reads again.
+      if (info.type !== "File" || identityOf(info) !== identityOf(probe)) return undefined
+      const raw = yield* readCapped(path, (buffer) => Effect.map(file.read(buffer), Number))
+      return {
+        raw,
+        mtimeMs: info.mtime._tag === "Some" ? info.mtime.value.getTime() : undefined,
+        identity: identityOf(info)
+      } satisfies Read
+    }))
+  }).pipe(
+    Effect.timeoutFail({
+      duration: READ_TIMEOUT_MS,
+      onTimeout: () => notALock(path, `could not be read within ${READ_TIMEOUT_MS / 1000} s (is it a FIFO?)`)
+    })
+  )
+
+/**
+ * Reads a lock file; `undefined` when it is gone (or changed while being read). Never follows
+ * a link, never blocks, never reads more than `MAX_LOCK_BYTES`: anything at `path` that is not
+ * a regular file of at most that size fails with a `LockError` saying what it is.
+ * `contentsOnly`: the mtime and identity are not needed.
+ */
+const read = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  contentsOnly = false,
+  safe?: SafeFs.Service
+): Effect.Effect<Observed | undefined, LockError> =>
+  Effect.gen(function* () {
+    const found = yield* (safe === undefined ? readPlain(fs, path) : readSafe(safe, path))
+    if (found === undefined) return undefined
+    const parsed = parse(found.raw)
+    if (contentsOnly) return { raw: found.raw, ...parsed, mtimeMs: undefined }
+    return { raw: found.raw, ...parsed, mtimeMs: found.mtimeMs, identity: found.identity }
   })
+
+/** What a log line may say about a holder: its parsed fields only, quoted and cut short. */
+export const describeHolder = (observed: Observed): string => {
+  const h = observed.holder
+  if (h === undefined) return "unreadable (empty or not a holder)"
+  const q = (s: string) => JSON.stringify(s.length > 64 ? s.slice(0, 64) + "…" : s)
+  return `pid ${h.pid} on ${q(h.hostname)} for ${q(h.purpose)}`
+}
 
 let asideCounter = 0
 
@@ -337,7 +496,7 @@ let asideCounter = 0
  * appeared at `path` meanwhile) and the remove fails with `LockHeld` naming its holder.
  * Gone already: done. What a crash leaves: a `.stale` file, never a lock anyone checks.
  */
-const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Effect.Effect<void, LockHeld | LockError> =>
+const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string, safe?: SafeFs.Service): Effect.Effect<void, LockHeld | LockError> =>
   Effect.gen(function* () {
     const aside = `${path}.${registry.processId}-${++asideCounter}.stale`
     const moved = yield* fs.rename(path, aside).pipe(
@@ -346,15 +505,15 @@ const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string): Eff
       Effect.mapError(lockError(path, "remove"))
     )
     if (!moved) return
+    // Not removed (or not readable): put it back under its name (if still free), where the
+    // next acquire judges and heals it, rather than leave a `.stale` file nobody looks at.
+    const putBack = Effect.ignore(Effect.flatMap(fs.exists(path), (taken) => taken ? Effect.void : fs.rename(aside, path)))
     const removeAside = fs.remove(aside).pipe(
       Effect.catchIf(isReason("NotFound"), () => Effect.void),
       Effect.mapError(lockError(aside, "remove")),
-      // Not removed: put it back under its name (if still free), where the next acquire
-      // judges and heals it, rather than leave a `.stale` file nobody looks at.
-      Effect.tapError(() =>
-        Effect.ignore(Effect.flatMap(fs.exists(path), (taken) => taken ? Effect.void : fs.rename(aside, path))))
+      Effect.tapError(() => putBack)
     )
-    const current = yield* read(fs, aside, true)
+    const current = yield* read(fs, aside, true, safe).pipe(Effect.tapError(() => putBack))
     if (current === undefined || current.raw === raw) return yield* removeAside
     // Not what was judged: someone took `path` in between. Put it back.
     yield* fs.link(aside, path).pipe(
@@ -404,7 +563,8 @@ const breakStale = (
   fs: FileSystem.FileSystem,
   path: string,
   observed: Observed,
-  isAliveFn: (pid: number) => boolean
+  isAliveFn: (pid: number) => boolean,
+  safe: SafeFs.Service | undefined
 ): Effect.Effect<void, LockHeld | LockError> =>
   Effect.gen(function* () {
     const breakPath = `${path}.break`
@@ -417,11 +577,11 @@ const breakStale = (
       for (let attempt = 0; ; attempt++) {
         const created = yield* create(fs, breakPath, raw)
         if (created !== undefined) return created
-        const other = yield* read(fs, breakPath)
+        const other = yield* read(fs, breakPath, false, safe)
         if (other === undefined && attempt < BREAK_WAITS) continue
         if (other === undefined) return yield* new LockHeld({ path: breakPath, holder: undefined })
         if (isStaleBreak(other, yield* judgeOf(other, isAliveFn))) {
-          yield* removeIfSame(fs, breakPath, other.raw)
+          yield* removeIfSame(fs, breakPath, other.raw, safe)
           continue
         }
         if (attempt >= BREAK_WAITS) return yield* new LockHeld({ path: breakPath, holder: other.holder })
@@ -429,8 +589,8 @@ const breakStale = (
       }
     })
     const created = yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
-    yield* removeIfSame(fs, path, observed.raw).pipe(
-      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw)).pipe(Effect.zipRight(Effect.sync(() => {
+    yield* removeIfSame(fs, path, observed.raw, safe).pipe(
+      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw, safe)).pipe(Effect.zipRight(Effect.sync(() => {
         unregister(fs, breakPath)
         releaseFile(created.identity)
       }))))
@@ -442,12 +602,17 @@ const breakStale = (
  * stale (`isStaleBreak`), and `<lock>.<pid>-….stale` files renamed aside by a process of this
  * host that is dead. Best effort: a failure here is logged, never fails the acquire.
  */
-const healLeftovers = (fs: FileSystem.FileSystem, path: string, isAliveFn: (pid: number) => boolean) =>
+const healLeftovers = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  isAliveFn: (pid: number) => boolean,
+  safe: SafeFs.Service | undefined
+) =>
   Effect.gen(function* () {
     const breakPath = `${path}.break`
-    const other = yield* read(fs, breakPath)
+    const other = yield* read(fs, breakPath, false, safe)
     if (other !== undefined && holderHere(fs, breakPath) === undefined && isStaleBreak(other, yield* judgeOf(other, isAliveFn))) {
-      yield* removeIfSame(fs, breakPath, other.raw)
+      yield* removeIfSame(fs, breakPath, other.raw, safe)
     }
     const lockName = Path.basename(path)
     for (const name of yield* fs.readDirectory(Path.dirname(path))) {
@@ -465,7 +630,8 @@ const take = (
   fs: FileSystem.FileSystem,
   path: string,
   purpose: string,
-  isAliveFn: (pid: number) => boolean
+  isAliveFn: (pid: number) => boolean,
+  safe: SafeFs.Service | undefined
 ): Effect.Effect<readonly [Holder, Created], LockHeld | LockError> =>
   Effect.gen(function* () {
     const mine = holderHere(fs, path)
@@ -480,26 +646,31 @@ const take = (
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const created = yield* create(fs, path, raw)
         if (created !== undefined) {
-          yield* healLeftovers(fs, path, isAliveFn)
+          yield* healLeftovers(fs, path, isAliveFn, safe)
           return [holder, created] as const
         }
-        const observed = yield* read(fs, path)
+        const observed = yield* read(fs, path, false, safe)
         if (observed === undefined) continue
         last = observed
         if (!isStale(observed, yield* judgeOf(observed, isAliveFn))) {
           return yield* new LockHeld({ path, holder: observed.holder })
         }
         yield* Effect.logWarning("removing a stale lock file").pipe(
-          Effect.annotateLogs({ path, holder: observed.raw.trim() })
+          Effect.annotateLogs({ path, holder: describeHolder(observed) })
         )
-        yield* breakStale(fs, path, observed, isAliveFn)
+        yield* breakStale(fs, path, observed, isAliveFn, safe)
       }
       return yield* new LockHeld({ path, holder: last?.holder })
     }).pipe(Effect.onError(() => Effect.sync(() => unregister(fs, path))))
   })
 
-const release = (fs: FileSystem.FileSystem, path: string, [holder, created]: readonly [Holder, Created]) =>
-  removeIfSame(fs, path, contentOf(holder)).pipe(
+const release = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  [holder, created]: readonly [Holder, Created],
+  safe: SafeFs.Service | undefined
+) =>
+  removeIfSame(fs, path, contentOf(holder), safe).pipe(
     Effect.catchAll((error) =>
       Effect.logWarning("could not remove a lock file; the next acquire treats it as stale").pipe(
         Effect.annotateLogs({ path, error: error.message })
@@ -520,11 +691,13 @@ export const acquire = (
   purpose: string,
   options?: Options
 ): Effect.Effect<Holder, LockHeld | LockError, Scope.Scope | FileSystem.FileSystem> =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    Effect.map(
-      Effect.acquireRelease(
-        take(fs, lockPath, purpose, options?.isAlive ?? isAlive),
-        (taken) => release(fs, lockPath, taken)
-      ),
-      ([holder]) => holder
-    ))
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const inContext = yield* Effect.serviceOption(SafeFs.SafeFs)
+    const safe = options?.safe ?? (inContext._tag === "Some" ? inContext.value : undefined)
+    const [holder] = yield* Effect.acquireRelease(
+      take(fs, lockPath, purpose, options?.isAlive ?? isAlive, safe),
+      (taken) => release(fs, lockPath, taken, safe)
+    )
+    return holder
+  })

@@ -213,14 +213,17 @@ const violations = (s: Scenario, o: Outcome): ReadonlyArray<string> => {
   for (let k = 1; k <= s.maxFiles && segs.length - 1 - k >= 0; k++) expected.set(`${NAME}.${k}`, segs[segs.length - 1 - k]!)
   const dropped = segs.slice(0, Math.max(0, segs.length - 1 - s.maxFiles)).flat()
 
-  // The claim is removed at close (renamed aside to `<lock>.<id>.stale`, read, removed); only a
+  // The claim is removed at close (renamed aside to `<lock>.<id>.stale`, read (stat, open,
+  // fstat, read: LockFile never uses readFile, which follows links and blocks on FIFOs), removed); only a
   // fault on that removal may leave it (LockFile logs it, puts it back under its name, and the
   // next appender on the path finds it stale).
   const lockPath = RotatingAppender.lockPathOf(PATH)
   const lockName = Path.basename(lockPath)
   const claimLeft = byName.has(lockName)
   const hitRelease = (c: ObservedCall) =>
-    c.path.startsWith(lockPath) && (c.method === "remove" || c.method === "rename" || c.method === "readFile")
+    c.path.startsWith(lockPath) &&
+    (c.method === "remove" || c.method === "rename" || c.method === "readFile" || c.method === "stat" || c.method === "open" ||
+      c.method === "read")
   if (claimLeft && !o.fired.some(hitRelease)) {
     problems.push(`the claim ${lockName} is still there after close`)
   }
