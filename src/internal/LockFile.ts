@@ -610,12 +610,15 @@ const healLeftovers = (
 ) =>
   Effect.gen(function* () {
     const breakPath = `${path}.break`
-    const other = yield* read(fs, breakPath, false, safe)
-    if (other !== undefined && holderHere(fs, breakPath) === undefined && isStaleBreak(other, yield* judgeOf(other, isAliveFn))) {
-      yield* removeIfSame(fs, breakPath, other.raw, safe)
-    }
     const lockName = Path.basename(path)
-    for (const name of yield* fs.readDirectory(Path.dirname(path))) {
+    const names = yield* fs.readDirectory(Path.dirname(path))
+    if (names.includes(`${lockName}.break`) && holderHere(fs, breakPath) === undefined) {
+      const other = yield* read(fs, breakPath, false, safe)
+      if (other !== undefined && isStaleBreak(other, yield* judgeOf(other, isAliveFn))) {
+        yield* removeIfSame(fs, breakPath, other.raw, safe)
+      }
+    }
+    for (const name of names) {
       const pid = asidePid(lockName, name)
       if (pid !== undefined && pid !== process.pid && !isAliveFn(pid)) {
         yield* fs.remove(Path.join(Path.dirname(path), name))
