@@ -223,9 +223,9 @@ const violations = (s: Scenario, o: Outcome): ReadonlyArray<string> => {
   const hitRelease = (c: ObservedCall) =>
     c.path.startsWith(lockPath) &&
     (c.method === "remove" || c.method === "rename" || c.method === "readFile" || c.method === "stat" || c.method === "open" ||
-      c.method === "read")
+      c.method === "read" || c.method.startsWith("file.")) // file.*: calls on the open lock file's handle
   if (claimLeft && !o.fired.some(hitRelease)) {
-    problems.push(`the claim ${lockName} is still there after close`)
+    problems.push(`the claim ${lockName} is still there after close; fired: ${o.fired.map((c) => `${c.method} ${c.path}`).join(", ")}`)
   }
   byName.delete(lockName)
   // A release whose put-back failed too leaves the claim renamed aside (`<lock>.<id>.stale`,
