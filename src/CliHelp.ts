@@ -25,19 +25,7 @@ import * as Option from "effect/Option"
 import * as HelpText from "./internal/HelpText.js"
 
 /** A span's text, without styles. */
-export const spanText = (span: Span.Span): string => {
-  switch (span._tag) {
-    case "Text":
-    case "URI":
-      return span.value
-    case "Sequence":
-      return spanText(span.left) + spanText(span.right)
-    case "Highlight":
-    case "Strong":
-    case "Weak":
-      return spanText(span.value)
-  }
-}
+export const spanText = HelpText.spanText
 
 /** Paragraphs the parser adds to every option of a kind: they say nothing about this option. */
 export const isBoilerplate = (text: string): boolean =>

@@ -102,19 +102,22 @@ class Printer {
   }
 }
 
-const spanWidth = (span: Span.Span): number => {
+/** A span's text, without styles. */
+export const spanText = (span: Span.Span): string => {
   switch (span._tag) {
     case "Text":
     case "URI":
-      return span.value.length
+      return span.value
     case "Sequence":
-      return spanWidth(span.left) + spanWidth(span.right)
+      return spanText(span.left) + spanText(span.right)
     case "Highlight":
     case "Strong":
     case "Weak":
-      return spanWidth(span.value)
+      return spanText(span.value)
   }
 }
+
+const spanWidth = (span: Span.Span): number => spanText(span).length
 
 const span = (p: Printer, s: Span.Span): void => {
   switch (s._tag) {
