@@ -462,10 +462,11 @@ const checkArgv = (argv: ReadonlyArray<string>) =>
 
 const APP = { name: "effect-logrotate", version: VERSION, commands: COMMANDS }
 
-/** `--help` is answered here (see CliHelp); everything else goes to @effect/cli. */
+/** `--help` and `--version` are answered here (see CliHelp, CliArgs.versionRequest); everything else goes to @effect/cli. */
 const dispatch = (argv: ReadonlyArray<string>) => {
   const help = CliArgs.helpRequest(grammar, argv.slice(2))
-  return help === undefined ? runCommand(argv) : Console.log(CliHelp.render(command, APP, help.command))
+  if (help !== undefined) return Console.log(CliHelp.render(command, APP, help.command))
+  return CliArgs.versionRequest(argv.slice(2)) ? Console.log(VERSION) : runCommand(argv)
 }
 
 /**

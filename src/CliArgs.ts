@@ -76,6 +76,7 @@ export type Problem =
   | "not-a-choice" // `--log-level debg`: @effect/cli would take both as <dir>s
   | "built-in-after-dashes" // `-- --help`: @effect/cli still reads built-ins after `--`
   | "built-in-with-value" // `--help=false`: @effect/cli does not know it, stops reading options there
+  | "built-in-before-boolean" // `sweep 0 --wizard`: moved to the front, `--wizard 0` would read the 0 as its value
 
 /** A command line rejected before parsing; nothing has been read or touched. */
 export class ArgvError extends Data.TaggedError("ArgvError")<{
@@ -85,7 +86,7 @@ export class ArgvError extends Data.TaggedError("ArgvError")<{
   /** The argument at fault, or for `repeated`/`empty-value` the option's name. */
   readonly argument: string
   readonly problem: Problem
-  /** For `missing-value`, `ambiguous-boolean` and `not-a-choice`: the value, or the argument after the option. */
+  /** For `missing-value`, `ambiguous-boolean`, `built-in-before-boolean` and `not-a-choice`: the value, or the argument after the option. */
   readonly next: string | undefined
   /** For `not-a-choice`: the accepted values. */
   readonly choices: ReadonlyArray<string>
@@ -120,6 +121,9 @@ export class ArgvError extends Data.TaggedError("ArgvError")<{
           return `option ${arg} takes one of ${this.choices.join(", ")}, not ${JSON.stringify(this.next)}`
         case "built-in-with-value":
           return `option ${arg}: ${this.argument.slice(0, this.argument.indexOf("="))} takes no value; write it alone, or leave it out`
+        case "built-in-before-boolean":
+          return `option ${arg} and a <dir> named ${JSON.stringify(this.next)}: ${arg} would read it as its value; ` +
+            `give ${JSON.stringify(this.next)} after "--" (or as ./${this.next})`
         case "built-in-after-dashes":
           return `${arg} after "--" would still be read as a built-in option; to name a path, write ./${this.argument}`
         case "ambiguous-boolean":
@@ -265,6 +269,17 @@ export const helpRequest = (grammar: Grammar, args: ReadonlyArray<string>): { re
   return sub.some(isHelp) ? { command: args[at]! } : undefined
 }
 
+/**
+ * Whether a checked command line asks for the version (`--version` anywhere before `--`). The CLI
+ * answers it itself, as it does help: once the built-ins are moved to the front, `sweep 0 --version`
+ * reaches @effect/cli as `sweep --version 0`, which reads the `0` as the flag's value and sweeps
+ * `--version` and `0` as directories.
+ */
+export const versionRequest = (args: ReadonlyArray<string>): boolean => {
+  const dashes = args.indexOf("--")
+  return (dashes < 0 ? args : args.slice(0, dashes)).includes("--version")
+}
+
 /** A segment's arguments split into built-in options (with their values) and the rest, in order. */
 interface Segment {
   readonly builtIns: Array<string>
@@ -345,8 +360,20 @@ const checkSegment = (
       into.push(into === segment.rest && arg.startsWith("--") ? `${arg}=true` : arg)
     }
   }
+  // The built-ins go to the front (see check): a bare one that would end up right before a <dir>
+  // spelled like a boolean would take it as its value. Help and version are answered before
+  // @effect/cli sees the line (helpRequest, versionRequest); any other bare built-in is refused.
+  const last = segment.builtIns.at(-1)
+  const first = segment.rest[0]
+  if (last !== undefined && first !== undefined && isBooleanLiteral(first) && !ANSWERED_HERE.has(last)) {
+    const flag = grammar.builtIns.find((f) => f.names.includes(last))
+    if (flag !== undefined && flag.value === undefined) return fail(last, "built-in-before-boolean", first)
+  }
   return Either.right(segment)
 }
+
+/** The built-ins the CLI answers itself, before @effect/cli parses anything. */
+const ANSWERED_HERE: ReadonlySet<string> = new Set(["-h", "--help", "--version"])
 
 /**
  * Checks a command line (the arguments after `node script`) against a grammar and returns it as

@@ -85,6 +85,31 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     }
   })
 
+  it("--version after a <dir> spelled like a boolean prints the version and sweeps nothing (`sweep 0 --version`)", async () => {
+    // Found by the CliArgs property (seed 1571616457): @effect/cli read `sweep --version 0` as a
+    // sweep of `--version` and `0`.
+    const cwd = tempDir()
+    const old = path.join(cwd, "0", "app-2020-01-01.ndjson")
+    fs.mkdirSync(path.dirname(old))
+    fs.writeFileSync(old, "{\"a\":1}\n")
+    for (const args of [["sweep", "0", "--version"], ["sweep", "0", "--log-level", "info", "--version"], ["watch", "no", "--version"]]) {
+      const result = await run(args, { cwd })
+      expect([args, result.code, result.stdout.trim(), result.stderr]).toEqual([args, 0, VERSION, ""])
+    }
+    expect(fs.readdirSync(path.dirname(old))).toEqual(["app-2020-01-01.ndjson"])
+  })
+
+  it("a bare --wizard moved in front of a <dir> spelled like a boolean is a usage error, nothing swept", async () => {
+    const cwd = tempDir()
+    const old = path.join(cwd, "0", "app-2020-01-01.ndjson")
+    fs.mkdirSync(path.dirname(old))
+    fs.writeFileSync(old, "{\"a\":1}\n")
+    const result = await run(["sweep", "0", "--wizard"], { cwd })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`option "--wizard" and a <dir> named "0"`)
+    expect(fs.readdirSync(path.dirname(old))).toEqual(["app-2020-01-01.ndjson"])
+  })
+
   it("--help of the program and of every command: the usage names the program, every option and argument has its own description", async () => {
     const top = await run(["--help"])
     expect(top.code).toBe(0)
