@@ -41,6 +41,7 @@ import * as Option from "effect/Option"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Path from "node:path"
+import * as FaultSchedule from "./internal/FaultSchedule.js"
 
 /** A file, directory or symlink. Handles keep a reference to the node, as an fd keeps an inode. */
 interface Node {
@@ -63,17 +64,8 @@ export type FaultMethod =
   // readFileString as readFile, writeFileString as writeFile, stream as open + read, sink as open + write).
   | "exists" | "readFileString" | "writeFileString" | "stream" | "sink"
 
-export interface Fault {
-  readonly method: FaultMethod
-  /** Fail the n-th matching call from now on (1-based). Default 1. */
-  readonly nth?: number
-  /** How many consecutive matching calls fail, starting at `nth`. Default 1; `Infinity` for all. */
-  readonly times?: number
-  /** Only calls on this path (exact), or matching this RegExp, count. Default: every path. */
-  readonly path?: string | RegExp
-  /** The `SystemError` reason. Default `"Unknown"`. */
-  readonly reason?: SystemErrorReason
-}
+/** A fault to inject: see {@link FaultSchedule.Fault} (method, `nth`, `times`, `path`, `reason`). */
+export interface Fault extends FaultSchedule.Fault<FaultMethod> {}
 
 export interface MemoryFileSystem extends FileSystem.FileSystem {
   /** Makes the n-th matching call fail with a `SystemError`. Faults are checked in the order injected. */
@@ -134,7 +126,7 @@ export const make = (options: Options = {}): MemoryFileSystem => {
   let umask = (options.umask ?? 0o022) & 0o777
   const openHandles = new Map<number, string>()
   const nodes = new Map<string, Node>()
-  const faults: Array<{ fault: Fault; seen: number }> = []
+  const faults = FaultSchedule.make<FaultMethod>(normalize)
   const calls: Record<string, number> = {}
 
   const newNode = (kind: Node["kind"], mtime: number, mode: number): Node => ({
@@ -149,23 +141,12 @@ export const make = (options: Options = {}): MemoryFileSystem => {
       ...(description === undefined ? {} : { description })
     })
 
-  const pathMatches = (fault: Fault, path: string) =>
-    fault.path === undefined ? true : typeof fault.path === "string" ? normalize(fault.path) === path : fault.path.test(path)
-
   /** Counts the call and fails it when an injected fault says so. */
   const guard = (method: FaultMethod, path: string): Effect.Effect<void, SystemError> =>
     Effect.suspend(() => {
       calls[method] = (calls[method] ?? 0) + 1
-      for (const entry of faults) {
-        if (entry.fault.method !== method || !pathMatches(entry.fault, path)) continue
-        entry.seen++
-        const first = entry.fault.nth ?? 1
-        const last = first + (entry.fault.times ?? 1) - 1
-        if (entry.seen >= first && entry.seen <= last) {
-          return Effect.fail(error(method, path, entry.fault.reason ?? "Unknown", "injected fault"))
-        }
-      }
-      return Effect.void
+      const fault = faults.due(method, path)
+      return fault === undefined ? Effect.void : Effect.fail(error(method, path, fault.reason ?? "Unknown", "injected fault"))
     })
 
   /**
@@ -681,8 +662,8 @@ export const make = (options: Options = {}): MemoryFileSystem => {
 
   return Object.assign({ ...fs, ...derived }, {
     internals,
-    injectFault: (fault: Fault) => void faults.push({ fault, seen: 0 }),
-    clearFaults: () => void faults.splice(0, faults.length),
+    injectFault: faults.inject,
+    clearFaults: faults.clear,
     calls,
     files: () =>
       [...nodes.entries()]

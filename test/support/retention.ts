@@ -10,7 +10,8 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import * as zlib from "node:zlib"
 import * as Compressor from "../../src/Compressor.js"
-import type { Fault as MemoryFault, FaultMethod as MemoryFaultMethod } from "../../src/MemoryFileSystem.js"
+import * as FaultSchedule from "../../src/internal/FaultSchedule.js"
+import type { FaultMethod as MemoryFaultMethod } from "../../src/MemoryFileSystem.js"
 import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
 import * as SafeFs from "../../src/SafeFs.js"
 import * as Sweeper from "../../src/Sweeper.js"
@@ -22,7 +23,7 @@ import * as Sweeper from "../../src/Sweeper.js"
  */
 export type FaultMethod = MemoryFaultMethod | "lstat" | "link" | "unlink" | "chown" | "syncDirectory"
 
-export type Fault = Omit<MemoryFault, "method"> & { readonly method: FaultMethod }
+export type Fault = FaultSchedule.Fault<FaultMethod>
 
 export interface Call {
   readonly method: FaultMethod
@@ -74,30 +75,23 @@ export const instrumentBoth = (
   base: FileSystem.FileSystem,
   safeBase: SafeFs.Service | undefined
 ): readonly [FileSystem.FileSystem, SafeFs.Service | undefined, Instrument] => {
-  const faults: Array<{ fault: Fault; seen: number }> = []
+  const faults = FaultSchedule.make<FaultMethod>()
   const hooks: Array<{ method: FaultMethod; path: RegExp; effect: (call: Call) => Effect.Effect<void> }> = []
   const calls: Array<Call> = []
   const fired: Array<Fired> = []
-  const matches = (fault: Fault, path: string) =>
-    fault.path === undefined ? true : typeof fault.path === "string" ? fault.path === path : fault.path.test(path)
 
   const guard = (method: FaultMethod, path: string): Effect.Effect<void, SystemError> =>
     Effect.suspend(() => {
       calls.push({ method, path })
-      for (const entry of faults) {
-        if (entry.fault.method !== method || !matches(entry.fault, path)) continue
-        entry.seen++
-        const first = entry.fault.nth ?? 1
-        const last = first + (entry.fault.times ?? 1) - 1
-        if (entry.seen >= first && entry.seen <= last) {
-          const error = new SystemError({
-            module: "FileSystem", method, reason: entry.fault.reason ?? "Unknown",
-            // Numbered: an error that passes through a span may reach the caller as a copy.
-            pathOrDescriptor: path, description: `injected fault #${fired.length + 1}`
-          })
-          fired.push({ method, path, index: calls.length - 1, error })
-          return Effect.fail(error)
-        }
+      const fault = faults.due(method, path)
+      if (fault !== undefined) {
+        const error = new SystemError({
+          module: "FileSystem", method, reason: fault.reason ?? "Unknown",
+          // Numbered: an error that passes through a span may reach the caller as a copy.
+          pathOrDescriptor: path, description: `injected fault #${fired.length + 1}`
+        })
+        fired.push({ method, path, index: calls.length - 1, error })
+        return Effect.fail(error)
       }
       const run = hooks.filter((h) => h.method === method && h.path.test(path))
       return Effect.forEach(run, (h) => h.effect({ method, path }), { discard: true })
@@ -167,12 +161,12 @@ export const instrumentBoth = (
     readDirectory: (path) => Effect.zipRight(guard("readDirectory", path), safeBase.readDirectory(path))
   }
   return [fs, safe, {
-    inject: (fault) => void faults.push({ fault, seen: 0 }),
+    inject: faults.inject,
     hook: (method, path, effect) => void hooks.push({ method, path, effect }),
     calls,
     clearCalls: () => void calls.splice(0, calls.length),
     fired,
-    clearFaults: () => void faults.splice(0, faults.length)
+    clearFaults: faults.clear
   }]
 }
 
