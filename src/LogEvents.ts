@@ -35,22 +35,25 @@
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
- * import { Console, Effect, Layer, Stream } from "effect"
+ * import { Console, Effect, Fiber, Layer, Stream } from "effect"
  * import { LogEvents, RenameShift, RotatingAppender, RotationPolicy } from "effect-logrotate"
  *
  * const program = Effect.gen(function* () {
  *   // Subscribed now: every event from here on is delivered.
  *   const events = yield* LogEvents.subscribe
- *   yield* events.pipe(
- *     Stream.filter((e) => e._tag === "Rotated"),
- *     Stream.runForEach((e) => Console.log(`rotated ${e.path}`)),
+ *   const first = yield* events.pipe(
+ *     Stream.filter((e): e is LogEvents.Rotated => e._tag === "Rotated"),
+ *     Stream.take(1),
+ *     Stream.runForEach((e) => Console.log(`rotated ${e.path} (${e.bytes} B) -> ${e.backup}`)),
  *     Effect.fork
  *   )
  *   const log = yield* RotatingAppender.RotatingAppender
- *   yield* log.appendJson({ event: "started" })
+ *   for (let i = 0; i < 100; i++) yield* log.appendJson({ i, padding: "x".repeat(20) })
+ *   yield* log.flush // a background fiber writes (and rotates): wait for it
+ *   yield* Fiber.join(first)
  * })
  * const Live = RotatingAppender.layer("logs/app.jsonl").pipe(
- *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layer(RotationPolicy.make({ maxBytes: 1e6, maxFiles: 5 })))),
+ *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layer(RotationPolicy.make({ maxBytes: 1024, maxFiles: 5 })))),
  *   Layer.provideMerge(LogEvents.layer()), // the appender and the program share one LogEvents
  *   Layer.provide(NodeFileSystem.layer)
  * )
