@@ -53,6 +53,11 @@
  *   first if the next lines would pass `maxBytes`). Either is a warning, counted in
  *   `activeFileReopened`. A rotation whose source vanished starts a fresh file instead of failing.
  * - `reopen` flushes and reopens the path on request (the CLI does it on `SIGHUP`).
+ *
+ * Events and metrics: with a `LogEvents` layer in context at `make`, each rotation publishes
+ * `Rotated` and, per backup it removed past `maxFiles`, `BackupRemoved` (sized by one `stat`
+ * each, only then); without one (the default) nothing is published. Never per line. The
+ * counters below carry a `directory` tag: the active file's directory.
  * - Another process appending to the file behind our back (without the claim) makes the
  *   tracked size wrong: rotation may come early or late.
  *

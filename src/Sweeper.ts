@@ -37,7 +37,10 @@
  *
  * Every sweep logs a summary (`Effect.logInfo`, annotated with counts, bytes freed and
  * duration) and each failure as a warning annotated with its path, operation and error; the
- * counters below are updated as files are handled.
+ * counters below are updated as files are handled, each with a `directory` tag (`forDirectory`).
+ * With a `LogEvents` layer in context when the sweeper is built, it also publishes one
+ * `Compressed`, `Deleted` or `FileFailed` event per entry of the report's `compressed`, `deleted`
+ * and `failed`, as each happens, then one `SweepCompleted`; without one (the default), nothing.
  *
  * @example
  * ```ts
