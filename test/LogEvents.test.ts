@@ -107,15 +107,18 @@ describe.each(fileSystems)("RotatingAppender events on $name", ({ layer }) => {
       yield* log.flush
     }))
 
-  it.scoped("under concurrent appends, the Rotated events in order match the backups on disk: the k-th of n is now .n-k, with its size", () =>
+  it.scoped("under concurrent appends, the Rotated events in order match the backups on disk: the k-th of n is now .n-k, with its size; two subscribers see the same sequence", () =>
     run(Effect.gen(function* () {
       yield* TestClock.setTime(T.getTime())
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
       const events = yield* LogEvents.make()
-      const { finish } = yield* collector(events)
+      const first = yield* collector(events)
+      const second = yield* events.subscribe
+      const secondSeen = yield* Effect.fork(Stream.runCollect(Stream.takeWhile(second, (e) => !isEnd(e))))
       yield* concurrentLoad(dir, events, 500, 1000)
-      const seen = yield* finish
+      const seen = yield* first.finish
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(secondSeen))).toEqual(seen)
       const backups = (yield* fs.readDirectory(dir)).filter((n) => /^app\.jsonl\.\d+$/.test(n))
       const n = backups.length
       expect(n).toBeGreaterThanOrEqual(20) // 600 lines of 20 bytes, 500 per file
