@@ -15,8 +15,9 @@
  * the one past maxAgeDays (30) and gzips the one past compressAgeDays (7). A ./logs left by an
  * earlier run is used as it is, and it says so: nothing is seeded again (remove ./logs to see
  * the first sweep once more). Every second it prints each file's size, `+N` for N rotated
- * backups (explained where it first appears), the `.gz` files, what rotated, and each sweep's
- * summary with every failure. Ctrl-C interrupts the program; closing the Layers flushes and
+ * backups (explained where it first appears) and the `.gz` files; as they happen, what rotated; and each sweep's
+ * summary with every failure. Rotations are not found by polling: the host subscribes to `LogEvents`
+ * and prints a line for each `Rotated` (and `BackupRemoved`) event the appenders publish. Ctrl-C interrupts the program; closing the Layers flushes and
  * closes every file, then the final listing prints. Run from another directory, it writes to
  * that directory's ./logs (test/examples.test.ts runs it twice in a temp directory).
  */
@@ -32,11 +33,13 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 import {
   Compressor,
   DailyAppender,
+  LogEvents,
   NdjsonLogger,
   RenameShift,
   RetentionPolicy,
@@ -194,18 +197,11 @@ const family = (sizes: ReadonlyMap<string, number>, active: string) =>
 
 const statusPrinter = (started: number) =>
   Effect.gen(function* () {
-    let previous = new Map<string, number>()
     let explained = false
     yield* Effect.gen(function* () {
       const sizes = yield* snapshot(LOGS)
       const actives = [...sizes.keys()].filter((n) => /\.jsonl$|^events-.*\.ndjson$/.test(n))
       const gzipped = [...sizes.keys()].filter((n) => n.endsWith(".gz"))
-      // Rotated since the last look: the active file shrank, or it has more backups.
-      const rotated = actives.filter((active) => {
-        const before = previous.get(active)
-        return before !== undefined &&
-          ((sizes.get(active) ?? 0) < before || family(sizes, active).length > family(previous, active).length)
-      })
       const seconds = Math.round(((yield* Clock.currentTimeMillis) - started) / 1000)
       const line = actives.map((active) => {
         const backups = family(sizes, active).length - 1
@@ -217,15 +213,28 @@ const statusPrinter = (started: number) =>
         explained = true
         yield* Console.log(explainBackups(withBackups, family(sizes, withBackups).length - 1, policyOf(withBackups).maxFiles))
       }
-      for (const active of rotated) {
-        const files = family(sizes, active).map((n) => `${n} ${kib(sizes.get(n) ?? 0)}`)
-        yield* Console.log(`       rotated ${active}: ${files.join(", ")}`)
-      }
-      previous = sizes
     }).pipe(
       Effect.catchAll((error) => Console.error(`status: ${error.message}`)), // never stops the service
       Effect.repeat(Schedule.spaced("1 second"))
     )
+  })
+
+/**
+ * What rotated, as it happens: the appenders publish `Rotated` (and `BackupRemoved`) on the
+ * `LogEvents` of the Layer graph; `events` was subscribed before any appender wrote.
+ */
+const rotationPrinter = (events: Stream.Stream<LogEvents.Element>) =>
+  Stream.runForEach(events, (event) => {
+    switch (event._tag) {
+      case "Rotated":
+        return Console.log(`       rotated ${Path.basename(event.path)} (${kib(event.bytes)}) -> ${event.backup === undefined ? "deleted" : Path.basename(event.backup)}`)
+      case "BackupRemoved":
+        return Console.log(`       removed ${Path.basename(event.path)} (${kib(event.bytes ?? 0)}): more than ${policyOf(Path.basename(event.active)).maxFiles} backups`)
+      case "Missed":
+        return Console.log(`       (${event.count} events missed)`)
+      default:
+        return Effect.void // the sweep's events: printSweep shows its report
+    }
   })
 
 const printSweep = (report: Sweeper.SweepReport) =>
@@ -305,6 +314,8 @@ export const HostLive = Layer.mergeAll(
   Layer.provideMerge(LoggingLive),
   // Seeding decides from ./logs as the last run left it: before any appender creates a file.
   Layer.provide(Layer.mergeAll(RenameShift.layer, ProgramPolicy, SeedOldFiles)),
+  // One LogEvents for the whole graph: the appenders and the sweeper publish, main subscribes.
+  Layer.provideMerge(LogEvents.layer()),
   Layer.provideMerge(NodeFileSystem.layer)
 )
 
@@ -329,9 +340,13 @@ const main = Effect.gen(function* () {
     onSome: (n) => `stopping after ${n} s`
   })}`)
   for (const line of describeLimits()) yield* Console.log(line)
-  const work = Effect.all([heartbeat, jobWorker(1), jobWorker(2), jobWorker(3), audit, telemetry, statusPrinter(started)], {
-    concurrency: "unbounded", discard: true
-  })
+  const work = Effect.gen(function* () {
+    // Subscribed before the loops write (the appenders publish nothing until a line is written).
+    const events = yield* LogEvents.subscribe
+    yield* Effect.all([heartbeat, jobWorker(1), jobWorker(2), jobWorker(3), audit, telemetry, statusPrinter(started), rotationPrinter(events)], {
+      concurrency: "unbounded", discard: true
+    })
+  }).pipe(Effect.scoped)
   const bounded = Option.match(seconds, {
     onNone: () => work,
     onSome: (n) => Effect.raceFirst(work, Effect.sleep(`${n} seconds`))

@@ -4,7 +4,8 @@
  * - `append <file>`: stdin lines → size-rotated file (the job of rotatelogs / svlogd).
  * - `sweep <dir>...`: one retention sweep (`--dry-run`, `--json`, `--quiet`); its human output is
  *   `SweepOutput`'s: a line per file, then counts, failures on stderr.
- * - `watch [<dir>...]`: the retention worker as a daemon.
+ * - `watch [<dir>...]`: the retention worker as a daemon; `--events` prints each `LogEvents` event of its
+ *   sweeps on stdout as one JSON object a line (`LogEvents.toJson`), subscribed before the first sweep.
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
  * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
@@ -410,21 +411,30 @@ const watch = Command.make("watch", {
     Options.withDescription("seconds between sweeps, 1 to 2147483 (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
   su: suOption,
+  events: Options.boolean("events").pipe(Options.withDescription(
+    "print what each sweep does on stdout, one JSON object a line with _tag its name (Compressed, Deleted, FileFailed, SweepCompleted, Missed)")),
   logFormat: logFormatOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
-    const { RetentionWorker, SweeperLive } = yield* commandsCode
+    const { LogEvents, printEvents, RetentionWorker, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
-      intervalSeconds: policy.checkIntervalSeconds
+      intervalSeconds: policy.checkIntervalSeconds, events: args.events
     }))
-    return yield* Layer.launch(RetentionWorker.layer.pipe(
+    const worker = (sweeper: typeof SweeperLive) => RetentionWorker.layer.pipe(
       // This process runs nothing but the worker: switching its effective ids affects no one else.
       Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...policy, allowProcessWideSu: true })),
-      Layer.provide(SweeperLive)
-    ))
+      Layer.provide(sweeper)
+    )
+    if (!args.events) return yield* Layer.launch(worker(SweeperLive))
+    return yield* Effect.scoped(Effect.gen(function* () {
+      const events = yield* LogEvents.make()
+      // Subscribed before the worker starts, so the first sweep's events are printed too.
+      yield* printEvents(events)
+      return yield* Layer.launch(worker(SweeperLive.pipe(Layer.provide(Layer.succeed(LogEvents.LogEvents, events)))))
+    }))
   }).pipe(withLogFormat(args.logFormat))).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
 
 const logrotateConfig = Command.make("logrotate-config", {

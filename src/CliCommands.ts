@@ -5,12 +5,18 @@
  * in dist/cli/, shared by the commands.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as LogEvents from "./LogEvents.js"
 import * as Compressor from "./Compressor.js"
 import * as SafeFs from "./SafeFs.js"
 import * as Sweeper from "./Sweeper.js"
 
 export * as LineReader from "./LineReader.js"
+export * as LogEvents from "./LogEvents.js"
 export * as RenameShift from "./RenameShift.js"
 export * as RetentionWorker from "./RetentionWorker.js"
 export * as RotatingAppender from "./RotatingAppender.js"
@@ -22,3 +28,11 @@ export const SweeperLive = Sweeper.layer.pipe(
   Layer.provide(SafeFs.layerNode),
   Layer.provide(NodeFileSystem.layer)
 )
+
+/**
+ * `watch --events`: subscribes to `events` now and, for the scope's life, prints each element on
+ * stdout as one JSON object a line (`LogEvents.toJson`: `_tag` first).
+ */
+export const printEvents = (events: LogEvents.Service): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(events.subscribe, (stream) =>
+    Effect.asVoid(Effect.forkScoped(Stream.runForEach(stream, (event) => Console.log(JSON.stringify(LogEvents.toJson(event)))))))

@@ -72,18 +72,30 @@ export const planShift = (name: string, entries: ReadonlyArray<string>, maxFiles
 
 export interface ShiftResult {
   readonly removed: ReadonlyArray<string>
+  /**
+   * The size of each `removed` path just before its removal (same order): measured (one `stat`
+   * each) only with `ShiftOptions.measureRemoved`, otherwise undefined.
+   */
+  readonly removedBytes: ReadonlyArray<number | undefined>
   readonly renamed: ReadonlyArray<readonly [from: string, to: string]>
+}
+
+export interface ShiftOptions {
+  /** Stat each file before removing it, for `ShiftResult.removedBytes` (what `LogEvents` reports). Default false. */
+  readonly measureRemoved?: boolean
 }
 
 export class RenameShift extends Context.Tag("effect-logrotate/RenameShift")<RenameShift, {
   /** Rotates `path` (which must exist) into `path.1`, keeping at most `maxFiles` backups. */
-  readonly shift: (path: string, maxFiles: number) => Effect.Effect<ShiftResult, RotateError>
+  readonly shift: (path: string, maxFiles: number, options?: ShiftOptions) => Effect.Effect<ShiftResult, RotateError>
 }>() {}
 
 /** `RenameShift` over whatever `FileSystem` is provided (Node or in-memory). */
 export const make = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
-  const shift = (path: string, maxFiles: number) =>
+  const sizeOf = (path: string, measure: boolean) =>
+    measure ? fs.stat(path).pipe(Effect.map((info) => Number(info.size)), Effect.orElseSucceed(() => undefined)) : Effect.succeed(undefined)
+  const shift = (path: string, maxFiles: number, options?: ShiftOptions) =>
     Effect.gen(function* () {
       const dir = Path.dirname(path)
       const at = (name: string) => Path.join(dir, name)
@@ -91,14 +103,23 @@ export const make = Effect.gen(function* () {
         Effect.mapError((cause: RotateError["cause"]) => new RotateError({ path, operation, target, cause }))
       const entries = yield* fs.readDirectory(dir).pipe(fail("readDirectory", dir))
       const plan = planShift(Path.basename(path), entries, maxFiles)
-      for (const name of plan.remove) yield* fs.remove(at(name), { force: true }).pipe(fail("remove", at(name)))
+      const removedBytes: Array<number | undefined> = []
+      const measure = options?.measureRemoved === true
+      for (const name of plan.remove) {
+        removedBytes.push(yield* sizeOf(at(name), measure))
+        yield* fs.remove(at(name), { force: true }).pipe(fail("remove", at(name)))
+      }
       for (const [from, to] of plan.rename) {
         yield* fs.remove(at(to), { force: true }).pipe(fail("remove", at(to)))
         yield* fs.rename(at(from), at(to)).pipe(fail("rename", at(from)))
       }
-      if (plan.removeActive) yield* fs.remove(path).pipe(fail("remove", path))
+      if (plan.removeActive) {
+        removedBytes.push(yield* sizeOf(path, measure))
+        yield* fs.remove(path).pipe(fail("remove", path))
+      }
       return {
         removed: [...plan.remove, ...(plan.removeActive ? [Path.basename(path)] : [])].map(at),
+        removedBytes,
         renamed: plan.rename.map(([from, to]) => [at(from), at(to)] as const)
       }
     })

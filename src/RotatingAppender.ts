@@ -53,6 +53,11 @@
  *   first if the next lines would pass `maxBytes`). Either is a warning, counted in
  *   `activeFileReopened`. A rotation whose source vanished starts a fresh file instead of failing.
  * - `reopen` flushes and reopens the path on request (the CLI does it on `SIGHUP`).
+ *
+ * Events and metrics: with a `LogEvents` layer in context at `make`, each rotation publishes
+ * `Rotated` and, per backup it removed past `maxFiles`, `BackupRemoved` (sized by one `stat`
+ * each, only then); without one (the default) nothing is published. Never per line. The
+ * counters below carry a `directory` tag: the active file's directory.
  * - Another process appending to the file behind our back (without the claim) makes the
  *   tracked size wrong: rotation may come early or late.
  *
@@ -87,7 +92,8 @@ import { planByteCuts } from "./internal/ByteCuts.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
 import * as LockFile from "./internal/LockFile.js"
 import { ACCEPTED, reservedReason } from "./internal/LockNames.js"
-import { RenameShift } from "./RenameShift.js"
+import { BackupRemoved, LogEvents, Rotated } from "./LogEvents.js"
+import { RenameShift, type ShiftResult } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
 
 export interface RotatingAppender {
@@ -180,9 +186,14 @@ export const make = (
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const renameShift = yield* RenameShift
+    // The default publishes nowhere (LogEvents.none); events are published per rotation, never per line.
+    const events = yield* LogEvents
     const scope = yield* Effect.scope
     const { maxBytes, maxFiles } = options.policy
     const highWaterMark = options.highWaterMark ?? 1024 * 1024
+    // The appender's counters carry the directory of its file (`directory` tag).
+    const tornTails = Metric.tagged(tornTailsTerminated, "directory", Path.dirname(path))
+    const reopened = Metric.tagged(activeFileReopened, "directory", Path.dirname(path))
     const writeError = (operation: WriteError["operation"]) =>
       Effect.mapError((cause: WriteError["cause"]) => new WriteError({ path, operation, cause }))
 
@@ -219,7 +230,7 @@ export const make = (
         const n = yield* handle.read(last).pipe(writeError("open"))
         if (Number(n) !== 1 || last[0] === 10) return size
         yield* handle.writeAll(NEWLINE).pipe(writeError("write"))
-        yield* Metric.increment(tornTailsTerminated)
+        yield* Metric.increment(tornTails)
         yield* Effect.logWarning("the active file ended in a torn line: terminated it with \\n before appending").pipe(
           Effect.annotateLogs({ path, size })
         )
@@ -294,7 +305,7 @@ export const make = (
     const reopenNow = (reason: string): Effect.Effect<void, WriteError> =>
       Effect.gen(function* () {
         yield* reopenFile
-        yield* Metric.increment(activeFileReopened)
+        yield* Metric.increment(reopened)
         yield* Effect.logWarning(`the active file was ${reason}: reopened ${path}`).pipe(
           Effect.annotateLogs({ path, size: written })
         )
@@ -319,19 +330,37 @@ export const make = (
       }
       if (file === undefined && !(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => true)))) return
       if (file !== undefined && written === 0) return // nothing to rotate: the segment fits the empty file
-      yield* renameShift.shift(path, maxFiles).pipe(
+      // Backups' sizes are measured (a stat each) only when someone listens for BackupRemoved.
+      const shifted = yield* renameShift.shift(path, maxFiles, events.enabled ? { measureRemoved: true } : undefined).pipe(
         // The source vanished during the rotation: a fresh file, not a rotation failing forever.
         Effect.catchTag("RotateError", (error) =>
           Effect.flatMap(pathChange, (now) => now === "removed"
             ? Effect.logWarning("the active file vanished during a rotation: starting a fresh one").pipe(
               Effect.annotateLogs({ path, error: error.message }),
-              Effect.zipRight(Metric.increment(activeFileReopened))
+              Effect.zipRight(Metric.increment(reopened)),
+              Effect.as(undefined)
             )
             : Effect.fail(error)))
       )
       yield* closeFile
+      const bytes = written
       written = 0
+      if (shifted !== undefined && events.enabled) yield* publishRotation(shifted, bytes)
     })
+
+    /** `Rotated`, then a `BackupRemoved` for each backup the shift removed (not the active file when `maxFiles` is 0). */
+    const publishRotation = (shifted: ShiftResult, bytes: number) =>
+      Effect.gen(function* () {
+        // The active file's rename is the last one; with maxFiles 0 it was removed (the last of `removed`).
+        const backup = maxFiles === 0 ? undefined : shifted.renamed[shifted.renamed.length - 1]?.[1]
+        yield* events.emit((at) => new Rotated({ path, backup, bytes, at }))
+        const backups = maxFiles === 0 ? shifted.removed.length - 1 : shifted.removed.length
+        for (let i = 0; i < backups; i++) {
+          const removed = shifted.removed[i]!
+          const removedBytes = shifted.removedBytes[i]
+          yield* events.emit((at) => new BackupRemoved({ path: removed, active: path, bytes: removedBytes, at }))
+        }
+      })
 
     const write = (data: Buffer) =>
       Effect.flatMap(ensureOpen, (handle) =>

@@ -37,7 +37,10 @@
  *
  * Every sweep logs a summary (`Effect.logInfo`, annotated with counts, bytes freed and
  * duration) and each failure as a warning annotated with its path, operation and error; the
- * counters below are updated as files are handled.
+ * counters below are updated as files are handled, each with a `directory` tag (`forDirectory`).
+ * With a `LogEvents` layer in context when the sweeper is built, it also publishes one
+ * `Compressed`, `Deleted` or `FileFailed` event per entry of the report's `compressed`, `deleted`
+ * and `failed`, as each happens, then one `SweepCompleted`; without one (the default), nothing.
  *
  * @example
  * ```ts
@@ -69,6 +72,7 @@ import { type Compressed, Compressor, type Identity } from "./Compressor.js"
 import * as DatedFile from "./DatedFile.js"
 import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "./Errors.js"
 import * as LockFile from "./internal/LockFile.js"
+import { Compressed as CompressedEvent, Deleted, FileFailed, LogEvents, SweepCompleted } from "./LogEvents.js"
 import { SWEEP_LOCK_NAME } from "./internal/LockNames.js"
 import { lookupId, numericId, outOfRange } from "./internal/UserIds.js"
 import * as RetentionPlan from "./RetentionPlan.js"
@@ -90,6 +94,22 @@ export const filesFailed = Metric.counter("effect_logrotate_retention_files_fail
 export const bytesFreed = Metric.counter("effect_logrotate_retention_bytes_freed_total", {
   description: "bytes freed by retention", incremental: true
 })
+/**
+ * The counters above as updated for one directory: each sweep counter carries a `directory` tag
+ * (the directory swept, resolved; as given when it could not be resolved). `sweeps` does not.
+ *
+ * @example
+ * ```ts
+ * const compressedHere = yield* Metric.value(Sweeper.forDirectory("/var/log/relay").filesCompressed)
+ * ```
+ */
+export const forDirectory = (directory: string) => ({
+  filesCompressed: Metric.tagged(filesCompressed, "directory", directory),
+  filesDeleted: Metric.tagged(filesDeleted, "directory", directory),
+  filesFailed: Metric.tagged(filesFailed, "directory", directory),
+  bytesFreed: Metric.tagged(bytesFreed, "directory", directory)
+})
+
 /** Sweeps run (dry runs included). */
 export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", {
   description: "retention sweeps run", incremental: true
@@ -312,6 +332,8 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
   const fs = yield* FileSystem.FileSystem
   const safe = yield* SafeFs.SafeFs
   const compressor = yield* Compressor
+  // The default publishes nowhere (LogEvents.none).
+  const events = yield* LogEvents
   const decoder = new TextDecoder("utf-8", { fatal: true })
 
   type Probe =
@@ -372,27 +394,44 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
   const runGroup = (
     group: ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>,
     stats: ReadonlyMap<string, SafeFs.Stat>,
-    cpu: Effect.Semaphore
+    cpu: Effect.Semaphore,
+    metrics: ReturnType<typeof forDirectory>
   ): Effect.Effect<GroupResult> =>
     Effect.gen(function* () {
       const outcomes: Array<Outcome> = []
       for (const action of group) {
         const result = yield* Effect.either(execute(action, stats, cpu))
         if (Either.isLeft(result)) {
-          yield* Metric.increment(filesFailed)
+          yield* Metric.increment(metrics.filesFailed)
+          yield* publishFailure(result.left)
           return { outcomes, failure: Option.some(result.left) }
         }
         const outcome = result.right
         if (outcome._tag === "Deleted") {
-          yield* Metric.increment(filesDeleted)
-          yield* Metric.incrementBy(bytesFreed, outcome.file.bytes)
+          const { path, bytes, reason } = outcome.file
+          yield* Metric.increment(metrics.filesDeleted)
+          yield* Metric.incrementBy(metrics.bytesFreed, bytes)
+          yield* events.emit((at) => new Deleted({ path, bytes, reason, at }))
         } else {
-          yield* Metric.increment(filesCompressed)
-          yield* Metric.incrementBy(bytesFreed, Math.max(0, outcome.file.bytesBefore - outcome.file.bytesAfter))
+          const { path, gzip, bytesBefore, bytesAfter, reason } = outcome.file
+          yield* Metric.increment(metrics.filesCompressed)
+          yield* Metric.incrementBy(metrics.bytesFreed, Math.max(0, bytesBefore - bytesAfter))
+          yield* events.emit((at) => new CompressedEvent({ path, gzip, bytesBefore, bytesAfter, reason, at }))
         }
         outcomes.push(outcome)
       }
       return { outcomes, failure: Option.none<SweepFailure>() }
+    })
+
+  const publishFailure = (f: SweepFailure) =>
+    events.emit((at) => new FileFailed({ path: f.path, operation: f.operation, error: f.error, at }))
+
+  /** A directory's failures outside its actions (resolve, su, permissions, lock, listing): counted and published. */
+  const reportFailures = (dir: string, failures: ReadonlyArray<SweepFailure>) =>
+    Effect.gen(function* () {
+      if (failures.length === 0) return
+      yield* Metric.incrementBy(forDirectory(dir).filesFailed, failures.length)
+      for (const f of failures) yield* publishFailure(f)
     })
 
   type Actions = ReadonlyArray<Exclude<RetentionPlan.Action, RetentionPlan.Skip>>
@@ -477,7 +516,8 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
     groups: ReadonlyArray<Actions>,
     stats: ReadonlyMap<string, SafeFs.Stat>,
     concurrency: number,
-    ioConcurrency: number
+    ioConcurrency: number,
+    metrics: ReturnType<typeof forDirectory>
   ): Effect.Effect<ReadonlyArray<GroupResult>> =>
     Effect.flatMap(Effect.makeSemaphore(concurrency), (cpu) => {
       const results: Array<GroupResult> = new Array(groups.length)
@@ -487,7 +527,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const run = (indices: ReadonlyArray<number>) =>
         inPool(ioConcurrency, indices.length, (k) => {
           const i = indices[k]!
-          return Effect.map(runGroup(groups[i]!, stats, cpu), (r) => void (results[i] = r))
+          return Effect.map(runGroup(groups[i]!, stats, cpu, metrics), (r) => void (results[i] = r))
         })
       return Effect.as(Effect.all([run(compressing), run(deleting)], { concurrency: 2, discard: true }), results)
     })
@@ -517,6 +557,9 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
   }
 
   const emptyDir = (failed: ReadonlyArray<SweepFailure>): DirResult => ({ listing: Option.none(), results: [], failed })
+  /** A directory not swept: its failures counted and published. */
+  const refused = (dir: string, failed: ReadonlyArray<SweepFailure>): Effect.Effect<DirResult> =>
+    Effect.as(reportFailures(dir, failed), emptyDir(failed))
 
   /**
    * Lists, plans and (unless a dry run) carries out one directory's plan, holding the
@@ -532,12 +575,17 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         const lockPath = Path.join(dir, LOCK_NAME)
         const locked = yield* Effect.either(LockFile.acquire(lockPath, `effect-logrotate sweep of ${dir}`, { safe }).pipe(
           Effect.provideService(FileSystem.FileSystem, fs)))
-        if (Either.isLeft(locked)) return emptyDir([failure(dir, "lock")(locked.left)])
+        if (Either.isLeft(locked)) {
+          const failed = [failure(dir, "lock")(locked.left)]
+          yield* reportFailures(dir, failed)
+          return emptyDir(failed)
+        }
       }
       const listed = yield* list(dir, policy, today, ioConcurrency)
+      yield* reportFailures(dir, listed.failed)
       if (Option.isNone(listed.listing) || dryRun) return { listing: listed.listing, results: [], failed: listed.failed }
       const plan = RetentionPlan.plan([listed.listing.value], policy, today)
-      const results = yield* runAll(RetentionPlan.groups(plan), listed.stats, concurrency, ioConcurrency)
+      const results = yield* runAll(RetentionPlan.groups(plan), listed.stats, concurrency, ioConcurrency, forDirectory(dir))
       return { listing: listed.listing, results, failed: listed.failed }
     }).pipe(Effect.scoped)
 
@@ -554,8 +602,11 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const uniqueDirs: Array<string> = []
       for (const dir of new Set(dirs)) {
         const real = yield* Effect.either(fs.realPath(dir))
-        if (Either.isLeft(real)) failed.push(failure(dir, "list")(real.left))
-        else if (!uniqueDirs.includes(real.right)) uniqueDirs.push(real.right)
+        if (Either.isLeft(real)) {
+          const f = failure(dir, "list")(real.left)
+          failed.push(f)
+          yield* reportFailures(dir, [f])
+        } else if (!uniqueDirs.includes(real.right)) uniqueDirs.push(real.right)
       }
       const su = policy.su === undefined ? undefined : yield* Effect.either(resolveSu(policy.su))
       const root = ids.euid() === 0
@@ -566,13 +617,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         const run = sweepDir(dir, policy, today, dryRun, concurrency, ioConcurrency)
         if (su !== undefined) {
           if (Either.isLeft(su)) {
-            dirResults.push(emptyDir([failure(dir, "su")(su.left)]))
+            dirResults.push(yield* refused(dir, [failure(dir, "su")(su.left)]))
           } else if (root) {
             dirResults.push(yield* ids.asUser(su.right)(run))
           } else if (su.right.uid === ids.euid()) {
             dirResults.push(yield* run)
           } else {
-            dirResults.push(emptyDir([failure(dir, "su")(new InvalidSu({
+            dirResults.push(yield* refused(dir, [failure(dir, "su")(new InvalidSu({
               value: `${policy.su!.user}:${policy.su!.group}`, reason: `acting as uid ${su.right.uid} needs root (euid is ${ids.euid()})`
             }))]))
           }
@@ -581,12 +632,12 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         if (root) {
           const st = yield* Effect.either(safe.lstat(dir))
           if (Either.isLeft(st)) {
-            dirResults.push(emptyDir([failure(dir, "list")(st.left)]))
+            dirResults.push(yield* refused(dir, [failure(dir, "list")(st.left)]))
             continue
           }
           if (isInsecureDirectory(st.right)) {
             const { mode, uid, gid } = st.right
-            dirResults.push(emptyDir([failure(dir, "permissions")(new InsecureDirectory({ path: dir, mode, uid, gid }))]))
+            dirResults.push(yield* refused(dir, [failure(dir, "permissions")(new InsecureDirectory({ path: dir, mode, uid, gid }))]))
             continue
           }
         }
@@ -597,8 +648,8 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const skipped = plan.actions.flatMap((a) => a._tag === "Skip" ? [{ path: a.path, reason: a.reason }] : [])
       const compressed: Array<CompressedFile> = []
       const deleted: Array<DeletedFile> = []
+      // Counted and published as they happened (reportFailures, runGroup).
       for (const r of dirResults) failed.push(...r.failed)
-      yield* Metric.incrementBy(filesFailed, failed.length)
       for (const r of dirResults) {
         for (const { outcomes, failure } of r.results) {
           for (const o of outcomes) {
@@ -612,6 +663,10 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         compressed.reduce((n, c) => n + Math.max(0, c.bytesBefore - c.bytesAfter), 0)
       const durationMs = (yield* Clock.currentTimeMillis) - started
       yield* Metric.increment(sweeps)
+      yield* events.emit((at) => new SweepCompleted({
+        dirs: uniqueDirs, dryRun, compressed: compressed.length, deleted: deleted.length, skipped: skipped.length,
+        failed: failed.length, bytesFreed: freed, durationMs, at
+      }))
       for (const f of failed) {
         yield* Effect.logWarning(`retention ${f.operation} failed`).pipe(
           Effect.annotateLogs({ path: f.path, operation: f.operation, error: f.error.message })

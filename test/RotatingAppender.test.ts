@@ -417,7 +417,9 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
 const filesOf = (mem: MemoryFileSystem.MemoryFileSystem) =>
   Object.fromEntries(mem.files().filter(([p]) => !isLock(p)).map(([p, bytes]) => [p, Buffer.from(bytes).toString("utf8")]))
 
-const counter = (metric: typeof RotatingAppender.activeFileReopened) => Effect.map(Metric.value(metric), (state) => state.count)
+/** The appender's counters are tagged with the directory of its file. */
+const counter = (metric: typeof RotatingAppender.activeFileReopened, dir: string) =>
+  Effect.map(Metric.value(Metric.tagged(metric, "directory", dir)), (state) => state.count)
 
 describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
   const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
@@ -524,12 +526,12 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
       yield* fs.writeFileString(`${dir}/app.jsonl`, "{\"a\":1}\n{\"torn\":")
-      const before = yield* counter(RotatingAppender.tornTailsTerminated)
+      const before = yield* counter(RotatingAppender.tornTailsTerminated, dir)
       const { log, close } = yield* open(`${dir}/app.jsonl`)
       yield* log.append("{\"b\":2}")
       yield* close
       expect(yield* readAll(dir)).toEqual({ "app.jsonl": "{\"a\":1}\n{\"torn\":\n{\"b\":2}\n" })
-      expect((yield* counter(RotatingAppender.tornTailsTerminated)) - before).toBe(1)
+      expect((yield* counter(RotatingAppender.tornTailsTerminated, dir)) - before).toBe(1)
     })))
 
   it.scoped("the \\n added to a torn tail counts toward maxBytes", () =>
@@ -549,10 +551,10 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
       const dir = yield* tempDir
       yield* fs.writeFileString(`${dir}/a.jsonl`, "x\n")
       yield* fs.writeFileString(`${dir}/b.jsonl`, "")
-      const before = yield* counter(RotatingAppender.tornTailsTerminated)
+      const before = yield* counter(RotatingAppender.tornTailsTerminated, dir)
       for (const name of ["a.jsonl", "b.jsonl"]) yield* Effect.flatMap(open(`${dir}/${name}`), ({ close }) => close)
       expect(yield* readAll(dir)).toEqual({ "a.jsonl": "x\n", "b.jsonl": "" })
-      expect((yield* counter(RotatingAppender.tornTailsTerminated)) - before).toBe(0)
+      expect((yield* counter(RotatingAppender.tornTailsTerminated, dir)) - before).toBe(0)
     })))
 
   // Defect 11: the active file removed or moved by someone else.
@@ -560,7 +562,7 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
     run(Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
-      const before = yield* counter(RotatingAppender.activeFileReopened)
+      const before = yield* counter(RotatingAppender.activeFileReopened, dir)
       const { log, close } = yield* open(`${dir}/app.jsonl`, 40, 100)
       yield* log.appendAll(lines(3))
       yield* log.flush
@@ -572,7 +574,7 @@ describe.each(fileSystems)("RotatingAppender safety on $name", ({ layer }) => {
       const onDisk = ["app.jsonl.2", "app.jsonl.1", "app.jsonl"].flatMap((n) => (files[n] ?? "").split("\n").filter((l) => l !== ""))
       expect(onDisk).toEqual(lines(9, 9, "m"))
       expect(Object.values(files).every((text) => Buffer.byteLength(text) <= 40)).toBe(true)
-      expect((yield* counter(RotatingAppender.activeFileReopened)) - before).toBe(1)
+      expect((yield* counter(RotatingAppender.activeFileReopened, dir)) - before).toBe(1)
     })))
 
   it.scoped("the active file moved away: the batch written meanwhile stays in the moved file, later ones go to a new file at the path", () =>

@@ -34,12 +34,16 @@ const setup = (files: Record<string, number | Uint8Array>) =>
 
 const eq = (a: Uint8Array, b: Uint8Array | undefined) => b !== undefined && Buffer.from(a).equals(Buffer.from(b))
 
-const counters = Effect.all({
-  compressed: Metric.value(Sweeper.filesCompressed),
-  deleted: Metric.value(Sweeper.filesDeleted),
-  failed: Metric.value(Sweeper.filesFailed),
-  bytes: Metric.value(Sweeper.bytesFreed)
-}).pipe(Effect.map((v) => ({ compressed: v.compressed.count, deleted: v.deleted.count, failed: v.failed.count, bytes: v.bytes.count })))
+/** The sweep counters of one directory (their `directory` tag). */
+const counters = (dir: string) => {
+  const m = Sweeper.forDirectory(dir)
+  return Effect.all({
+    compressed: Metric.value(m.filesCompressed),
+    deleted: Metric.value(m.filesDeleted),
+    failed: Metric.value(m.filesFailed),
+    bytes: Metric.value(m.bytesFreed)
+  }).pipe(Effect.map((v) => ({ compressed: v.compressed.count, deleted: v.deleted.count, failed: v.failed.count, bytes: v.bytes.count })))
+}
 
 describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
   const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
@@ -294,17 +298,24 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       expect(acted).toEqual(planned)
     })))
 
-  it.scoped("counters grow by the files compressed, deleted and failed, and the bytes freed", () =>
+  it.scoped("counters grow by the files compressed, deleted and failed, and the bytes freed, each tagged with its directory", () =>
     run(Effect.gen(function* () {
       const { dir, tools } = yield* setup({ [aged(31)]: 1000, [aged(32)]: 1000, [aged(8)]: 50_000 })
       tools.inject({ method: "unlink", path: `${dir}/${aged(32)}` })
-      const before = yield* counters
-      const report = yield* Sweeper.sweep([dir, `${dir}/missing`], policy)
-      const after = yield* counters
+      const missing = `${dir}/missing`
+      const before = yield* counters(dir)
+      const beforeMissing = yield* counters(missing)
+      const report = yield* Sweeper.sweep([dir, missing], policy)
+      const after = yield* counters(dir)
+      const afterMissing = yield* counters(missing)
       expect({
         compressed: after.compressed - before.compressed, deleted: after.deleted - before.deleted,
         failed: after.failed - before.failed, bytes: after.bytes - before.bytes
-      }).toEqual({ compressed: 1, deleted: 1, failed: 2, bytes: report.bytesFreed })
+      }).toEqual({ compressed: 1, deleted: 1, failed: 1, bytes: report.bytesFreed })
+      expect({
+        compressed: afterMissing.compressed - beforeMissing.compressed, deleted: afterMissing.deleted - beforeMissing.deleted,
+        failed: afterMissing.failed - beforeMissing.failed, bytes: afterMissing.bytes - beforeMissing.bytes
+      }).toEqual({ compressed: 0, deleted: 0, failed: 1, bytes: 0 })
       expect(report.bytesFreed).toBeGreaterThan(1000)
     })))
 

@@ -10,7 +10,8 @@
  * - every `effect-logrotate` command line in the examples uses only options its `--help` lists.
  * - the demo (`npm start`, examples/host-service.ts) run twice in one temp directory: the first
  *   screen shows the limits, the first run seeds and sweeps (a `.gz` listed), the second says it
- *   found an earlier run and seeds nothing, and no sweep fails.
+ *   found an earlier run and seeds nothing, and no sweep fails; rotations are printed from the
+ *   appenders' `Rotated` events, agreeing with the backups on disk.
  * The CLI checks spawn dist/bin.js: `npm run build` first.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -282,5 +283,19 @@ describe("the demo (npm start)", { timeout: 180_000 }, () => {
       return true
     }
     expect([explained(lines), explained(again)]).toContain(true)
+    // Rotations are printed from the appenders' Rotated events (no polling): each names the active file, the
+    // size it had and its new name. In the first run (./logs was empty) a file cannot have more backups
+    // printed (rotated minus removed) than it has on disk at the end (a rotation in the final flush is not printed).
+    const rotations = (output: ReadonlyArray<string>) => output.filter((l) => l.startsWith("       rotated "))
+    for (const line of [...rotations(lines), ...rotations(again)]) {
+      expect(line).toMatch(/^ {7}rotated (\w+\.jsonl) \(\d+\.\dK\) -> \1\.1$/)
+    }
+    expect(rotations(lines).length + rotations(again).length).toBeGreaterThan(0)
+    const finalBackups = (active: string) => lines.filter((l) => l.startsWith(`  ${active}.`) && l.endsWith("rotated backup")).length
+    for (const active of ["heartbeat.jsonl", "jobs.jsonl", "audit.jsonl", "telemetry.jsonl", "host.jsonl"]) {
+      const printed = rotations(lines).filter((l) => l.startsWith(`       rotated ${active} `)).length -
+        lines.filter((l) => l.startsWith(`       removed ${active}.`)).length
+      expect([active, printed <= finalBackups(active)]).toEqual([active, true])
+    }
   })
 })
