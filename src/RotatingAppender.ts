@@ -82,13 +82,17 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { SystemError } from "@effect/platform/Error"
 import * as Path from "node:path"
+import * as Compressor from "./Compressor.js"
 import { type AppendError, FileClaimed, InvalidLine, WriteError } from "./Errors.js"
+import * as BackupCompression from "./internal/BackupCompression.js"
 import { planByteCuts } from "./internal/ByteCuts.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
 import * as LockFile from "./internal/LockFile.js"
 import { ACCEPTED, reservedReason } from "./internal/LockNames.js"
+import { MemoryFileSystem } from "./MemoryFileSystem.js"
 import { RenameShift } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
+import * as SafeFs from "./SafeFs.js"
 
 export interface RotatingAppender {
   readonly path: string
@@ -170,6 +174,29 @@ export const sameFile = (id: Identity, info: FileSystem.File.Info): boolean =>
 const NEWLINE = new Uint8Array([10])
 
 /**
+ * The `Compressor` of a policy with `compress`: the one in context; else one over the `SafeFs`
+ * in context; else over `SafeFs.layerMemory` when the `MemoryFileSystem` is in context (so an
+ * appender on the in-memory file system compresses there), else over `SafeFs.layerNode`.
+ */
+const compressorInContext: Effect.Effect<Compressor.Service> = Effect.gen(function* () {
+  const given = yield* Effect.serviceOption(Compressor.Compressor)
+  if (Option.isSome(given)) return given.value
+  const safe = yield* Effect.serviceOption(SafeFs.SafeFs)
+  if (Option.isSome(safe)) return yield* Effect.provideService(Compressor.make(), SafeFs.SafeFs, safe.value)
+  const memory = yield* Effect.serviceOption(MemoryFileSystem)
+  return yield* Option.match(memory, {
+    onNone: () => Effect.provide(Compressor.make(), SafeFs.layerNode),
+    onSome: (mem) => Effect.provide(Compressor.make(), SafeFs.layerMemory.pipe(Layer.provide(Layer.succeed(MemoryFileSystem, mem))))
+  })
+})
+
+/**
+ * Runs after each backup compressed. The events part of issue 12 (`LogEvents`) publishes its
+ * `Compressed` event here; until then it does nothing.
+ */
+const onBackupCompressed = (_compressed: Compressor.Compressed): Effect.Effect<void> => Effect.void
+
+/**
  * Opens (creating parent directories) an appender for `path`, closed with the scope.
  * Requires the `FileSystem` and `RenameShift` services.
  */
@@ -209,6 +236,20 @@ export const make = (
     /** The last write failed and its lines are pending again; cleared by a successful write. */
     let failed = false
     const lock = yield* Effect.makeSemaphore(1)
+    /** With `compress`: the background gzip of the backups (see `internal/BackupCompression`). */
+    const backups = options.policy.compress === true
+      ? yield* BackupCompression.make(path, yield* compressorInContext, onBackupCompressed)
+      : undefined
+    /**
+     * One rotation's renames. With `compress`, the compression in progress is stopped first
+     * (only its publish step is waited for, never gzip) and a new round starts after.
+     */
+    const shiftBackups = backups === undefined
+      ? renameShift.shift(path, maxFiles)
+      : backups.pause.pipe(
+        Effect.zipRight(renameShift.shift(path, maxFiles, { compressed: true })),
+        Effect.ensuring(backups.resume)
+      )
 
     /** Terminates a last line missing its `\n` (left by a crash or another tool); returns the new size. */
     const terminateTornTail = (handle: FileSystem.File, size: number): Effect.Effect<number, WriteError> =>
@@ -319,7 +360,7 @@ export const make = (
       }
       if (file === undefined && !(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => true)))) return
       if (file !== undefined && written === 0) return // nothing to rotate: the segment fits the empty file
-      yield* renameShift.shift(path, maxFiles).pipe(
+      yield* shiftBackups.pipe(
         // The source vanished during the rotation: a fresh file, not a rotation failing forever.
         Effect.catchTag("RotateError", (error) =>
           Effect.flatMap(pathChange, (now) => now === "removed"
@@ -652,6 +693,9 @@ export const make = (
         })
       )
     }
+    // With `compress`: background rounds gzip the backups from .2 up. Added before the final
+    // flush's finalizer, so it runs after it: the rotation that flush may do is compressed too.
+    if (backups !== undefined) yield* Effect.addFinalizer(() => backups.finish)
     projected = written = yield* open
     // Finalizers run last-added first: the flusher fiber is interrupted (waiting for a write in
     // progress, which is uninterruptible) before the final flush writes the rest and closes.
@@ -673,6 +717,8 @@ export const make = (
     // Interruptible even when the appender is made inside an uninterruptible region (a fork
     // inherits it), or closing the scope would wait forever for the idle flusher.
     yield* Effect.forkIn(Effect.interruptible(flusher), scope)
+    // What a crash or kill left plain (or half compressed) is compressed now.
+    if (backups !== undefined) yield* backups.resume
 
     return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, appendBytes, flush: publicFlush, reopen })
   })
