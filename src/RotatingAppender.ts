@@ -22,6 +22,22 @@
  *   flush) and surfaces as a typed error from `flush`, or from an `append` that had to
  *   wait; an append that fails was not accepted. Lines already on disk are never touched.
  *
+ * Compressed backups (a policy with `compress`, logrotate's `compress` + `delaycompress`):
+ * - The backups from `<name>.2` up become `<name>.2.gz` …; the newest, `<name>.1`, stays plain.
+ *   `maxFiles` counts backups whatever their form (`RenameShift.shift(…, { compressed: true })`).
+ * - Compression runs in a background fiber through the `Compressor` (temp, fsync, link publish;
+ *   the plain backup is removed only after its `.gz` is published), never on the write path: a
+ *   rotation stops the compression in progress (waiting only for its publish step), shifts, and
+ *   starts a new round. Backups that rotations keep overtaking stay plain, counted and whole.
+ * - Closing the scope waits for the round in progress (after the final flush): a clean close
+ *   leaves every backup from `.2` up gzipped. A crash leaves plain backups (or a `.gz.tmp`, or a
+ *   `.gz` next to its original) that the next open's round completes (`finishCompression`
+ *   compares before it removes an original). A failed compression is a warning, never an
+ *   append error; the backup stays plain until the next rotation or open.
+ * - The `Compressor` in context is used; without one, the default one over the `SafeFs` in
+ *   context, else over the in-memory one when `MemoryFileSystem` is in context, else over
+ *   `SafeFs.layerNode`. Without `compress`, none of this is built.
+ *
  * One writer per file:
  * - `make` claims the file before opening it, with the lock file `<dir>/.<name>.lock`, `<dir>`
  *   being the directory's real path (pid, host, time, purpose; see `internal/LockFile`): a

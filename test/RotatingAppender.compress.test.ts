@@ -11,7 +11,7 @@ import * as RenameShift from "../src/RenameShift.js"
 import * as RotatingAppender from "../src/RotatingAppender.js"
 import * as RotationPolicy from "../src/RotationPolicy.js"
 import { planCompression } from "../src/internal/BackupCompression.js"
-import { lines } from "./support/fileSystems.js"
+import { lines, memoryLayer } from "./support/fileSystems.js"
 import { type FaultMethod, fileSystems, Instrumented, tempDir } from "./support/retention.js"
 
 const NAME = "app.jsonl"
@@ -61,6 +61,21 @@ describe("planCompression (pure)", () => {
   ])("$name", ({ entries, plan }) => {
     expect(planCompression("a", entries)).toEqual(plan)
   })
+})
+
+describe("the Compressor a compressing appender uses", () => {
+  it.scoped("with only the MemoryFileSystem in context (no Compressor, no SafeFs), it compresses on that file system", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = "/logs"
+      const ls = lines(9)
+      yield* Effect.scoped(Effect.gen(function* () {
+        const log = yield* RotatingAppender.make(`${dir}/${NAME}`, { policy: policy(30, 5) })
+        yield* log.appendAll(ls)
+      }))
+      expect(decoded(yield* files(dir))).toEqual(expected(segments(ls, 3), 5))
+      expect(yield* fs.exists(dir)).toBe(true)
+    }).pipe(Effect.provide(memoryLayer())))
 })
 
 describe.each(fileSystems)("RotatingAppender with compress on $name", ({ layer }) => {
