@@ -5,14 +5,15 @@
  */
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Scope } from "effect"
+import { Deferred, Effect, FastCheck as fc, Layer, Scope } from "effect"
 import * as zlib from "node:zlib"
 import * as RenameShift from "../src/RenameShift.js"
 import * as RotatingAppender from "../src/RotatingAppender.js"
 import * as RotationPolicy from "../src/RotationPolicy.js"
 import { planCompression } from "../src/internal/BackupCompression.js"
 import { lines, memoryLayer } from "./support/fileSystems.js"
-import { type FaultMethod, fileSystems, Instrumented, tempDir } from "./support/retention.js"
+import { fastCheckParameters } from "./support/faults.js"
+import { type FaultMethod, fileSystems, Instrumented, memoryBase, retentionLayer, tempDir } from "./support/retention.js"
 
 const NAME = "app.jsonl"
 const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.make({ maxBytes, maxFiles, compress: true })
@@ -221,4 +222,44 @@ describe.each(fileSystems)("RotatingAppender with compress on $name", ({ layer }
         expect(decoded(yield* files(again)), crash.call).toEqual(expected(segs, 5))
       }
     })))
+})
+
+describe("compress under generated schedules (MemoryFileSystem)", () => {
+  it.live("rotations racing compressions at generated points: at close .1 is plain, .2.gz … hold exactly the kept segments, nothing lost or doubled, maxFiles honoured", () =>
+    Effect.promise(() => fc.assert(fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }), // maxFiles
+      fc.array(fc.record({ lines: fc.integer({ min: 1, max: 8 }), flush: fc.boolean(), yields: fc.integer({ min: 0, max: 6 }) }),
+        { minLength: 1, maxLength: 12 }),
+      fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 16 }), // yields inside compressions, cycled
+      async (maxFiles, steps, pauses) => {
+        const program = Effect.gen(function* () {
+          const tools = yield* Instrumented
+          let k = 0
+          // The compression yields to the writer at generated points of its reads and writes.
+          for (const method of ["read", "write", "open", "link"] as const) {
+            tools.hook(method, /\.(\d+|gz|gz\.tmp)$/, () => Effect.suspend(() => {
+              const n = pauses[k++ % pauses.length]!
+              return Effect.repeatN(Effect.yieldNow(), n)
+            }))
+          }
+          const dir = "/logs"
+          const all: Array<string> = []
+          yield* Effect.scoped(Effect.gen(function* () {
+            const log = yield* RotatingAppender.make(`${dir}/${NAME}`, { policy: policy(30, maxFiles) })
+            for (const step of steps) {
+              const ls = lines(step.lines, 9, `g${all.length}-`).map((l) => l.slice(0, 9))
+              all.push(...ls)
+              yield* log.appendAll(ls)
+              if (step.flush) yield* log.flush
+              yield* Effect.repeatN(Effect.yieldNow(), step.yields)
+            }
+          }))
+          expect(decoded(yield* files(dir))).toEqual(expected(segments(all, 3), maxFiles))
+        })
+        await Effect.runPromise(program.pipe(
+          Effect.provide(RenameShift.layer.pipe(Layer.provideMerge(retentionLayer(memoryBase())))),
+          Effect.scoped
+        ))
+      }
+    ), fastCheckParameters(60))))
 })
