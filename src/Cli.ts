@@ -131,8 +131,12 @@ const integerFlag = (flag: string, raw: Option.Option<string>, min: number, form
     })
   })
 
-const resolveRotation = (flags: { readonly maxBytes: Option.Option<string>; readonly maxFiles: Option.Option<string> },
-  prefix: Option.Option<string>) =>
+const resolveRotation = (flags: {
+  readonly maxBytes: Option.Option<string>
+  readonly maxFiles: Option.Option<string>
+  /** `--compress` given (a flag turns it on; without it, LOG_ROTATION_COMPRESS decides). */
+  readonly compress: boolean
+}, prefix: Option.Option<string>) =>
   Effect.gen(function* () {
     const maxBytes = yield* Option.match(flags.maxBytes, {
       onNone: () => fromEnv(RotationPolicy.settings.maxBytes, prefix),
@@ -145,7 +149,8 @@ const resolveRotation = (flags: { readonly maxBytes: Option.Option<string>; read
       onNone: () => fromEnv(RotationPolicy.settings.maxFiles, prefix),
       onSome: Effect.succeed
     })
-    return RotationPolicy.make({ maxBytes, maxFiles })
+    const compress = flags.compress || (yield* fromEnv(RotationPolicy.settings.compress, prefix))
+    return RotationPolicy.make(compress ? { maxBytes, maxFiles, compress } : { maxBytes, maxFiles })
   })
 
 const retentionOptions = {
@@ -328,6 +333,8 @@ const checkAppendPath = (file: string) =>
 const append = Command.make("append", {
   file: Args.text({ name: "file" }).pipe(Args.withDescription("the active file, e.g. logs/app.jsonl; backups are <file>.1 … <file>.N")),
   ...rotationOptions,
+  compress: Options.boolean("compress").pipe(Options.withDescription(
+    "gzip the backups from <file>.2 up in the background (<file>.2.gz …), <file>.1 stays plain: logrotate's compress + delaycompress (env LOG_ROTATION_COMPRESS, default false)")),
   stopGraceSeconds: Options.text("stop-grace-seconds").pipe(
     Options.withPseudoName("N"),
     Options.withDescription("on SIGTERM/SIGINT, keep reading up to N seconds for the end of an unfinished line (default 2; 0 = none); after that it is written with a final newline and a warning"),

@@ -40,8 +40,9 @@
  *
  * It assumes nothing writes to a file old enough to be compressed; a file whose size or mtime
  * changes while being compressed fails with step `"read"`. Two compressions of one file at
- * once are excluded by the `Sweeper`'s directory lock (and a second one fails on the
- * exclusive create of the `.gz.tmp`).
+ * once are excluded by the `Sweeper`'s directory lock, or for a `RotatingAppender`'s numbered
+ * backups by its claim on the file and by stopping its compression before each rotation (and a
+ * second one fails on the exclusive create of the `.gz.tmp`).
  *
  * @example
  * ```ts

@@ -22,6 +22,22 @@
  *   flush) and surfaces as a typed error from `flush`, or from an `append` that had to
  *   wait; an append that fails was not accepted. Lines already on disk are never touched.
  *
+ * Compressed backups (a policy with `compress`, logrotate's `compress` + `delaycompress`):
+ * - The backups from `<name>.2` up become `<name>.2.gz` …; the newest, `<name>.1`, stays plain.
+ *   `maxFiles` counts backups whatever their form (`RenameShift.shift(…, { compressed: true })`).
+ * - Compression runs in a background fiber through the `Compressor` (temp, fsync, link publish;
+ *   the plain backup is removed only after its `.gz` is published), never on the write path: a
+ *   rotation stops the compression in progress (waiting only for its publish step), shifts, and
+ *   starts a new round. Backups that rotations keep overtaking stay plain, counted and whole.
+ * - Closing the scope waits for the round in progress (after the final flush): a clean close
+ *   leaves every backup from `.2` up gzipped. A crash leaves plain backups (or a `.gz.tmp`, or a
+ *   `.gz` next to its original) that the next open's round completes (`finishCompression`
+ *   compares before it removes an original). A failed compression is a warning, never an
+ *   append error; the backup stays plain until the next rotation or open.
+ * - The `Compressor` in context is used; without one, the default one over the `SafeFs` in
+ *   context, else over the in-memory one when `MemoryFileSystem` is in context, else over
+ *   `SafeFs.layerNode`. Without `compress`, none of this is built.
+ *
  * One writer per file:
  * - `make` claims the file before opening it, with the lock file `<dir>/.<name>.lock`, `<dir>`
  *   being the directory's real path (pid, host, time, purpose; see `internal/LockFile`): a
@@ -87,14 +103,18 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { SystemError } from "@effect/platform/Error"
 import * as Path from "node:path"
+import * as Compressor from "./Compressor.js"
 import { type AppendError, FileClaimed, InvalidLine, WriteError } from "./Errors.js"
+import * as BackupCompression from "./internal/BackupCompression.js"
 import { planByteCuts } from "./internal/ByteCuts.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
 import * as LockFile from "./internal/LockFile.js"
 import { ACCEPTED, reservedReason } from "./internal/LockNames.js"
-import { BackupRemoved, LogEvents, Rotated } from "./LogEvents.js"
+import { BackupRemoved, Compressed, LogEvents, Rotated } from "./LogEvents.js"
+import { MemoryFileSystem } from "./MemoryFileSystem.js"
 import { RenameShift, type ShiftResult } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
+import * as SafeFs from "./SafeFs.js"
 
 export interface RotatingAppender {
   readonly path: string
@@ -176,6 +196,23 @@ export const sameFile = (id: Identity, info: FileSystem.File.Info): boolean =>
 const NEWLINE = new Uint8Array([10])
 
 /**
+ * The `Compressor` of a policy with `compress`: the one in context; else one over the `SafeFs`
+ * in context; else over `SafeFs.layerMemory` when the `MemoryFileSystem` is in context (so an
+ * appender on the in-memory file system compresses there), else over `SafeFs.layerNode`.
+ */
+const compressorInContext: Effect.Effect<Compressor.Service> = Effect.gen(function* () {
+  const given = yield* Effect.serviceOption(Compressor.Compressor)
+  if (Option.isSome(given)) return given.value
+  const safe = yield* Effect.serviceOption(SafeFs.SafeFs)
+  if (Option.isSome(safe)) return yield* Effect.provideService(Compressor.make(), SafeFs.SafeFs, safe.value)
+  const memory = yield* Effect.serviceOption(MemoryFileSystem)
+  return yield* Option.match(memory, {
+    onNone: () => Effect.provide(Compressor.make(), SafeFs.layerNode),
+    onSome: (mem) => Effect.provide(Compressor.make(), SafeFs.layerMemory.pipe(Layer.provide(Layer.succeed(MemoryFileSystem, mem))))
+  })
+})
+
+/**
  * Opens (creating parent directories) an appender for `path`, closed with the scope.
  * Requires the `FileSystem` and `RenameShift` services.
  */
@@ -220,6 +257,27 @@ export const make = (
     /** The last write failed and its lines are pending again; cleared by a successful write. */
     let failed = false
     const lock = yield* Effect.makeSemaphore(1)
+    /** With `compress`: the background gzip of the backups (see `internal/BackupCompression`). */
+    /** After each backup compressed: a `Compressed` event (reason "backup"). */
+    const onBackupCompressed = (done: Compressor.Compressed): Effect.Effect<void> =>
+      events.emit((at) => new Compressed({
+        path: done.path, gzip: done.gzip, bytesBefore: done.bytesIn, bytesAfter: done.bytesOut, reason: "backup", at
+      }))
+    const backups = options.policy.compress === true
+      ? yield* BackupCompression.make(path, yield* compressorInContext, onBackupCompressed)
+      : undefined
+    // Backups' sizes are measured (a stat each) only when someone listens for BackupRemoved.
+    const measureRemoved = events.enabled ? { measureRemoved: true } : {}
+    /**
+     * One rotation's renames. With `compress`, the compression in progress is stopped first
+     * (only its publish step is waited for, never gzip) and a new round starts after.
+     */
+    const shiftBackups = backups === undefined
+      ? renameShift.shift(path, maxFiles, measureRemoved)
+      : backups.pause.pipe(
+        Effect.zipRight(renameShift.shift(path, maxFiles, { compressed: true, ...measureRemoved })),
+        Effect.ensuring(backups.resume)
+      )
 
     /** Terminates a last line missing its `\n` (left by a crash or another tool); returns the new size. */
     const terminateTornTail = (handle: FileSystem.File, size: number): Effect.Effect<number, WriteError> =>
@@ -330,8 +388,7 @@ export const make = (
       }
       if (file === undefined && !(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => true)))) return
       if (file !== undefined && written === 0) return // nothing to rotate: the segment fits the empty file
-      // Backups' sizes are measured (a stat each) only when someone listens for BackupRemoved.
-      const shifted = yield* renameShift.shift(path, maxFiles, events.enabled ? { measureRemoved: true } : undefined).pipe(
+      const shifted = yield* shiftBackups.pipe(
         // The source vanished during the rotation: a fresh file, not a rotation failing forever.
         Effect.catchTag("RotateError", (error) =>
           Effect.flatMap(pathChange, (now) => now === "removed"
@@ -681,6 +738,9 @@ export const make = (
         })
       )
     }
+    // With `compress`: background rounds gzip the backups from .2 up. Added before the final
+    // flush's finalizer, so it runs after it: the rotation that flush may do is compressed too.
+    if (backups !== undefined) yield* Effect.addFinalizer(() => backups.finish)
     projected = written = yield* open
     // Finalizers run last-added first: the flusher fiber is interrupted (waiting for a write in
     // progress, which is uninterruptible) before the final flush writes the rest and closes.
@@ -702,6 +762,8 @@ export const make = (
     // Interruptible even when the appender is made inside an uninterruptible region (a fork
     // inherits it), or closing the scope would wait forever for the idle flusher.
     yield* Effect.forkIn(Effect.interruptible(flusher), scope)
+    // What a crash or kill left plain (or half compressed) is compressed now.
+    if (backups !== undefined) yield* backups.resume
 
     return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, appendBytes, flush: publicFlush, reopen })
   })

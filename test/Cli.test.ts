@@ -262,6 +262,26 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(listing(cwd2)).toEqual(["a.jsonl", "a.jsonl.1"])
   })
 
+  it("append --compress (or LOG_ROTATION_COMPRESS=true): by exit the backups from .2 up are .gz, .1 plain, and all of them, oldest first, then the active file hold every line in order", async () => {
+    const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ seq: i, pad: "x".repeat(i % 40) }))
+    const input = lines.join("\n") + "\n"
+    for (const [args, env] of [[["--compress"], {}], [[], { LOG_ROTATION_COMPRESS: "true" }]] as const) {
+      const cwd = tempDir()
+      const result = await run(["append", "a.jsonl", "--max-bytes", "2KiB", "--max-files", "4", ...args], { cwd, input, env })
+      expect([result.code, result.stderr]).toEqual([0, ""])
+      expect(listing(cwd)).toEqual(["a.jsonl", "a.jsonl.1", "a.jsonl.2.gz", "a.jsonl.3.gz", "a.jsonl.4.gz"])
+      const read = (name: string) => {
+        const bytes = fs.readFileSync(path.join(cwd, name))
+        return (name.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8").split("\n").slice(0, -1)
+      }
+      const kept = ["a.jsonl.4.gz", "a.jsonl.3.gz", "a.jsonl.2.gz", "a.jsonl.1", "a.jsonl"].flatMap(read)
+      expect(kept).toEqual(lines.slice(lines.length - kept.length))
+      expect(kept.length).toBeGreaterThan(50)
+    }
+    const bad = await run(["append", "a.jsonl"], { cwd: tempDir(), input, env: { LOG_ROTATION_COMPRESS: "sometimes" } })
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('LOG_ROTATION_COMPRESS="sometimes" is invalid')])
+  })
+
   it("append: SIGTERM writes what was read, closes, and exits 0; a line still unfinished after --stop-grace-seconds is written with a final \\n and a warning", async () => {
     const cwd = tempDir()
     const child = spawn(process.execPath, [bin, "append", "a.jsonl", "--stop-grace-seconds", "1"], { cwd, env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] })

@@ -53,6 +53,31 @@ describe("RotationPolicy from configuration", () => {
       expect([error._tag, error.variable]).toEqual(["InvalidConfig", "LOG_ROTATION_MAX_FILES"])
     }))
 
+  it.effect.each([
+    [{ LOG_ROTATION_COMPRESS: "true" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 5, compress: true }],
+    [{ LOG_ROTATION_COMPRESS: "1", LOG_ROTATION_MAX_FILES: "3" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 3, compress: true }],
+    // false is the default: the policy is exactly the { maxBytes, maxFiles } it always was
+    [{ LOG_ROTATION_COMPRESS: "false" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 5 }],
+    [{ LOG_ROTATION_COMPRESS: "off" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 5 }]
+  ] as const)("LOG_ROTATION_COMPRESS: reads %j", ([env, policy]) =>
+    Effect.gen(function* () {
+      expect(yield* load(env)).toEqual(Either.right(policy))
+    }))
+
+  it.effect("LOG_ROTATION_COMPRESS=sometimes is an InvalidConfig naming the variable, the value and the accepted words; a prefix nests it", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(load({ LOG_ROTATION_COMPRESS: "sometimes" }).pipe(Effect.flatten))
+      expect([error._tag, error.variable, error.value]).toEqual(["InvalidConfig", "LOG_ROTATION_COMPRESS", "sometimes"])
+      expect(error.expected).toBe("one of true, false, 1, 0, yes, no, on, off")
+      expect(yield* load({ TAU_LOG_ROTATION_COMPRESS: "yes" }, "TAU")).toEqual(
+        Either.right({ maxBytes: 10 * 1024 * 1024, maxFiles: 5, compress: true }))
+    }))
+
+  it("make keeps compress when given and adds no field when not", () => {
+    expect(RotationPolicy.make({ maxBytes: 1, maxFiles: 2, compress: true })).toEqual({ maxBytes: 1, maxFiles: 2, compress: true })
+    expect(Object.keys(RotationPolicy.make({ maxBytes: 1, maxFiles: 2 }))).toEqual(["maxBytes", "maxFiles"])
+  })
+
   it("make rejects negative and fractional numbers", () => {
     expect(() => RotationPolicy.make({ maxBytes: -1, maxFiles: 1 })).toThrow()
     expect(() => RotationPolicy.make({ maxBytes: 1, maxFiles: 1.5 })).toThrow()
