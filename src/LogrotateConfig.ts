@@ -150,15 +150,19 @@ export const render = (input: Input): string => {
   }
   const { glob, dateformat, extension, hourly, liveName } = equivalent.right
   const patterns = input.dirs.map((dir) => quote(Path.join(Path.resolve(dir), glob))).join(" ")
-  const unit = hourly ? "hour" : "day"
   const compression = input.compressAgeDays === 0
     ? ["    nocompress"]
     : [
       "    compress",
-      `    # with ${hourly ? "datehourago" : "dateyesterday"} the newest rotated file holds the last ${unit}'s lines;`,
-      hourly
-        ? "    # delaycompress leaves it plain until the next rotation, so at most one rotated hour is uncompressed"
-        : "    # delaycompress compresses it at the next rotation (age 2), as compress_age_days=1 does",
+      ...(hourly
+        ? [
+          "    # with datehourago the newest rotated file holds the last hour's lines;",
+          "    # delaycompress leaves it plain until the next rotation, so one rotated hour at most is uncompressed"
+        ]
+        : [
+          "    # with dateyesterday the newest rotated file holds yesterday's lines (age 1);",
+          "    # delaycompress compresses it at the next rotation (age 2), as compress_age_days=1 does"
+        ]),
       "    delaycompress",
       ...(compressionCaveat(input.compressAgeDays, hourly) ? [`    # note: ${compressionCaveat(input.compressAgeDays, hourly)}`] : [])
     ]
