@@ -78,7 +78,7 @@ describe("LogrotateConfig with the real logrotate", () => {
       const conf = path.join(dir, "effect-logrotate.conf")
       fs.writeFileSync(conf, LogrotateConfig.render({ dirs: [logs], maxAgeDays: 30, compressAgeDays: 1, naming: n }))
       const before = FileNaming.nameAt(n, "app", Date.now() - back)
-      const result = spawnSync(logrotate!, ["-f", "-s", path.join(dir, "state"), conf], { encoding: "utf8" })
+      const result = spawnSync(logrotate!, ["-f", "-s", path.join(dir, "state"), conf], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } }) // logrotate dates in local time
       const after = FileNaming.nameAt(n, "app", Date.now() - back)
       expect([result.status, result.stderr]).toEqual([0, ""])
       const names = fs.readdirSync(logs).sort()
