@@ -45,6 +45,7 @@ import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig, InvalidSu } from "./Errors.js"
+import * as FileNaming from "./FileNaming.js"
 import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
@@ -188,6 +189,25 @@ const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>): Eff
         })
         return { ...policy, su: { user: String(ids.uid), group: String(ids.gid) } } satisfies RetentionPolicy.Policy
       }).pipe(Effect.provide(FileSystemLive))
+    })
+  })
+
+/** `--naming PATTERN` of sweep, watch and logrotate-config: how the dated files are named. */
+const namingOption = Options.text("naming").pipe(
+  Options.withPseudoName("PATTERN"),
+  Options.withDescription(`how the dated files are named: {prefix}, {date} and optionally {hour} (hourly files) in text, e.g. "{prefix}.{date}.log" or "{prefix}-{date}-{hour}.ndjson" (default "${FileNaming.DEFAULT_PATTERN}")`),
+  Options.optional)
+
+/** `--naming`, built once before anything runs: a pattern that cannot be parsed back is a usage error (exit 2). */
+const resolveNaming = (raw: Option.Option<string>): Effect.Effect<FileNaming.FileNaming | undefined, InvalidConfig> =>
+  Option.match(raw, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: (pattern) => Either.match(FileNaming.fromPattern(pattern), {
+      onLeft: (e) => Effect.fail(new InvalidConfig({
+        variable: "--naming", value: pattern,
+        expected: `a pattern that can be parsed back (${e.reason}: ${e.detail}), with {prefix} and {date} once each and optionally {hour} once, no / or \\, e.g. "{prefix}.{date}.log" or "{prefix}-{date}-{hour}.ndjson"`
+      })),
+      onRight: Effect.succeed
     })
   })
 
@@ -389,12 +409,14 @@ const sweep = Command.make("sweep", {
   json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object instead of lines")),
   quiet: Options.boolean("quiet").pipe(Options.withDescription("print the counts only, not a line per file (failures are still listed on stderr)")),
   su: suOption,
+  naming: namingOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
+    const naming = yield* resolveNaming(args.naming)
     const { Sweeper, SweeperLive } = yield* commandsCode
-    const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
+    const report = yield* Sweeper.sweep(policy.dirs, naming === undefined ? policy : { ...policy, naming }, { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
     )
@@ -410,31 +432,38 @@ const watch = Command.make("watch", {
     Options.withDescription("seconds between sweeps, 1 to 2147483 (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
   su: suOption,
+  naming: namingOption,
   logFormat: logFormatOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
-    const { RetentionWorker, SweeperLive } = yield* commandsCode
+    const naming = yield* resolveNaming(args.naming)
+    const { RetentionWorker, Sweeper, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
-      intervalSeconds: policy.checkIntervalSeconds
+      intervalSeconds: policy.checkIntervalSeconds, naming: (naming ?? FileNaming.default).pattern
     }))
+    // The worker's sweeps, with --naming's names (the policy read from the environment has none).
+    const sweeperLive = naming === undefined ? SweeperLive : Layer.effect(Sweeper.Sweeper, Effect.map(Sweeper.Sweeper, (sweeper) =>
+      Sweeper.Sweeper.of({ sweep: (dirs, p, options) => sweeper.sweep(dirs, { ...p, naming }, options) }))).pipe(Layer.provide(SweeperLive))
     return yield* Layer.launch(RetentionWorker.layer.pipe(
       // This process runs nothing but the worker: switching its effective ids affects no one else.
       Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...policy, allowProcessWideSu: true })),
-      Layer.provide(SweeperLive)
+      Layer.provide(sweeperLive)
     ))
   }).pipe(withLogFormat(args.logFormat))).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
 
 const logrotateConfig = Command.make("logrotate-config", {
   dirs: dirsArg,
   ...retentionOptions,
+  naming: namingOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION"))
-    yield* Console.log(LogrotateConfig.render(policy).trimEnd())
+    const naming = yield* resolveNaming(args.naming)
+    yield* Console.log(LogrotateConfig.render(naming === undefined ? policy : { ...policy, naming }).trimEnd())
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 
 /** The commands, in the order help and errors list them. */
