@@ -135,8 +135,9 @@ interface Day {
 
 /**
  * Opens a daily appender for `<dir>/<prefix>-YYYY-MM-DD.ndjson` (or the names of
- * `options.naming`), creating `dir`, closed with the scope. Requires only `FileSystem` (a `RenameShift` in context is used when rotating by
- * size; otherwise one is built over the `FileSystem`).
+ * `options.naming`), creating `dir`, closed with the scope. Requires only `FileSystem` (a
+ * `RenameShift` in context is used when rotating by size; otherwise one is built over the
+ * `FileSystem`).
  */
 export const make = (
   dir: string,
@@ -144,7 +145,7 @@ export const make = (
   options?: Options
 ): Effect.Effect<DailyAppender, InvalidPrefix | WriteError | FileClaimed, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const naming = options?.naming ?? FileNaming.default
+    const { naming = FileNaming.default, ...appenderOptions } = options ?? {}
     yield* FileNaming.validatePrefix(naming, prefix)
     const renameShift = yield* Effect.serviceOption(RenameShift.RenameShift).pipe(
       Effect.flatMap(Option.match({ onNone: () => RenameShift.make, onSome: Effect.succeed }))
@@ -176,7 +177,7 @@ export const make = (
         const end = FileNaming.periodEnd(period)
         const path = Path.join(dir, naming.format(prefix, period))
         const scope = yield* Scope.make()
-        const appender = yield* RotatingAppender.make(path, { ...options, policy, claimedByCaller: true }).pipe(
+        const appender = yield* RotatingAppender.make(path, { ...appenderOptions, policy, claimedByCaller: true }).pipe(
           Scope.extend(scope),
           Effect.provideService(RenameShift.RenameShift, renameShift),
           Effect.provideService(FileSystem.FileSystem, fs),
