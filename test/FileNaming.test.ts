@@ -86,7 +86,10 @@ describe("FileNaming.default is DatedFile's naming", () => {
     fc.tuple(
       fc.constantFrom("app", "dlq-orders-eu", "a", "-", "", "relay-2025-12-31", "x.y"),
       fc.constantFrom("-"),
-      fc.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      fc.oneof(
+        fc.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+        fc.date({ min: new Date("1000-01-01"), max: new Date("9999-12-31"), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10))
+      ),
       fc.constantFrom(".ndjson", ".ndjson.gz", ".ndjson.gz.tmp", ".ndjson.tmp", ".NDJSON", ".log", "")
     ).map((parts) => parts.join("")).chain((name) => fc.constantFrom(name, name.slice(1), `x${name}`))
   ], ([name]) => {
