@@ -445,8 +445,7 @@ const watch = Command.make("watch", {
       intervalSeconds: policy.checkIntervalSeconds, naming: (naming ?? FileNaming.default).pattern
     }))
     // The worker's sweeps, with --naming's names (the policy read from the environment has none).
-    const sweeperLive = naming === undefined ? SweeperLive : Layer.effect(Sweeper.Sweeper, Effect.map(Sweeper.Sweeper, (sweeper) =>
-      Sweeper.Sweeper.of({ sweep: (dirs, p, options) => sweeper.sweep(dirs, { ...p, naming }, options) }))).pipe(Layer.provide(SweeperLive))
+    const sweeperLive = naming === undefined ? SweeperLive : Sweeper.layerWithNaming(naming).pipe(Layer.provide(SweeperLive))
     return yield* Layer.launch(RetentionWorker.layer.pipe(
       // This process runs nothing but the worker: switching its effective ids affects no one else.
       Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...policy, allowProcessWideSu: true })),

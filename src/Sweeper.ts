@@ -650,6 +650,21 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
 export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | SafeFs.SafeFs | Compressor> = Layer.effect(Sweeper, make)
 
 /**
+ * The `Sweeper` in context, sweeping with `naming` whenever the policy it is given has none: a
+ * way to give the `RetentionWorker` (whose policy is read from the environment) custom names.
+ *
+ * @example
+ * ```ts
+ * const hourly = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.ndjson"))
+ * RetentionWorker.layer.pipe(Layer.provide(Sweeper.layerWithNaming(hourly)), Layer.provide(Sweeper.layer), …)
+ * ```
+ */
+export const layerWithNaming = (naming: FileNaming.FileNaming): Layer.Layer<Sweeper, never, Sweeper> =>
+  Layer.effect(Sweeper, Effect.map(Sweeper, (sweeper) => Sweeper.of({
+    sweep: (dirs, policy, options) => sweeper.sweep(dirs, { ...policy, naming: policy.naming ?? naming }, options)
+  })))
+
+/**
  * Sweeps with the `Sweeper` in context.
  *
  * @example

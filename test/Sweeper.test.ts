@@ -349,6 +349,15 @@ describe.each(fileSystems)("Sweeper with a naming on $name", ({ layer }) => {
       expect(report.skipped.find((s) => s.path === `${dir}/${aged(31)}`)?.reason).toBe("not-managed")
     })))
 
+  it.scoped("layerWithNaming: a policy without a naming is swept with the layer's; a policy's own naming wins", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [`app.${date(31)}.log`]: 100, [`app-${date(31)}-01.ndjson`]: 100, [aged(31)]: 100 })
+      const sweep = (p: Sweeper.SweepPolicy) => Sweeper.sweep([dir], p, { dryRun: true }).pipe(Effect.provide(Sweeper.layerWithNaming(DOT)))
+      const deleted = (report: Sweeper.SweepReport) => report.plan.actions.flatMap((a) => a._tag === "Delete" ? [a.name] : [])
+      expect(deleted(yield* sweep(policy))).toEqual([`app.${date(31)}.log`])
+      expect(deleted(yield* sweep({ ...policy, naming: HOURLY }))).toEqual([`app-${date(31)}-01.ndjson`])
+    })))
+
   it.scoped("hourly files: every hour of today stays, hours of a day past the compression age are compressed, of a day past the max age deleted", () =>
     run(Effect.gen(function* () {
       const { dir } = yield* setup({
