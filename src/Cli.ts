@@ -46,6 +46,7 @@ import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
 import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig, InvalidSu } from "./Errors.js"
+import * as FileNaming from "./FileNaming.js"
 import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
@@ -194,6 +195,25 @@ const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>): Eff
         })
         return { ...policy, su: { user: String(ids.uid), group: String(ids.gid) } } satisfies RetentionPolicy.Policy
       }).pipe(Effect.provide(FileSystemLive))
+    })
+  })
+
+/** `--naming PATTERN` of sweep, watch and logrotate-config: how the dated files are named. */
+const namingOption = Options.text("naming").pipe(
+  Options.withPseudoName("PATTERN"),
+  Options.withDescription(`how the dated files are named: {prefix}, {date} and optionally {hour} (hourly files) in text, e.g. "{prefix}.{date}.log" or "{prefix}-{date}-{hour}.ndjson" (default "${FileNaming.DEFAULT_PATTERN}")`),
+  Options.optional)
+
+/** `--naming`, built once before anything runs: a pattern that cannot be parsed back is a usage error (exit 2). */
+const resolveNaming = (raw: Option.Option<string>): Effect.Effect<FileNaming.FileNaming | undefined, InvalidConfig> =>
+  Option.match(raw, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: (pattern) => Either.match(FileNaming.fromPattern(pattern), {
+      onLeft: (e) => Effect.fail(new InvalidConfig({
+        variable: "--naming", value: pattern,
+        expected: `a pattern that can be parsed back (${e.reason}: ${e.detail}), with {prefix} and {date} once each and optionally {hour} once, no / or \\, e.g. "{prefix}.{date}.log" or "{prefix}-{date}-{hour}.ndjson"`
+      })),
+      onRight: Effect.succeed
     })
   })
 
@@ -397,12 +417,14 @@ const sweep = Command.make("sweep", {
   json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object instead of lines")),
   quiet: Options.boolean("quiet").pipe(Options.withDescription("print the counts only, not a line per file (failures are still listed on stderr)")),
   su: suOption,
+  naming: namingOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
+    const naming = yield* resolveNaming(args.naming)
     const { Sweeper, SweeperLive } = yield* commandsCode
-    const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: args.dryRun }).pipe(
+    const report = yield* Sweeper.sweep(policy.dirs, naming === undefined ? policy : { ...policy, naming }, { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
     )
@@ -420,20 +442,25 @@ const watch = Command.make("watch", {
   su: suOption,
   events: Options.boolean("events").pipe(Options.withDescription(
     "print what each sweep does on stdout, one JSON object a line with _tag its name (Compressed, Deleted, FileFailed, SweepCompleted, Missed)")),
+  naming: namingOption,
   logFormat: logFormatOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
-    const { LogEvents, printEvents, RetentionWorker, SweeperLive } = yield* commandsCode
+    const naming = yield* resolveNaming(args.naming)
+    const { LogEvents, printEvents, RetentionWorker, Sweeper, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
-      intervalSeconds: policy.checkIntervalSeconds, events: args.events
+      intervalSeconds: policy.checkIntervalSeconds, naming: (naming ?? FileNaming.default).pattern, events: args.events
     }))
+    // The worker's sweeps, with --naming's names (the policy read from the environment has none).
+    const withNaming = (sweeper: typeof SweeperLive) =>
+      naming === undefined ? sweeper : Sweeper.layerWithNaming(naming).pipe(Layer.provide(sweeper))
     const worker = (sweeper: typeof SweeperLive) => RetentionWorker.layer.pipe(
       // This process runs nothing but the worker: switching its effective ids affects no one else.
       Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...policy, allowProcessWideSu: true })),
-      Layer.provide(sweeper)
+      Layer.provide(withNaming(sweeper))
     )
     if (!args.events) return yield* Layer.launch(worker(SweeperLive))
     return yield* Effect.scoped(Effect.gen(function* () {
@@ -447,11 +474,13 @@ const watch = Command.make("watch", {
 const logrotateConfig = Command.make("logrotate-config", {
   dirs: dirsArg,
   ...retentionOptions,
+  naming: namingOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION"))
-    yield* Console.log(LogrotateConfig.render(policy).trimEnd())
+    const naming = yield* resolveNaming(args.naming)
+    yield* Console.log(LogrotateConfig.render(naming === undefined ? policy : { ...policy, naming }).trimEnd())
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 
 /** The commands, in the order help and errors list them. */

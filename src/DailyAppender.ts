@@ -1,9 +1,12 @@
 /**
  * An append-only NDJSON writer that starts a new file every UTC day:
  * `<dir>/<prefix>-YYYY-MM-DD.ndjson`, exactly the names the retention sweep manages
- * (`DatedFile.parse` accepts every name it writes, with the same prefix).
+ * (`FileNaming.default.parse` accepts every name it writes, with the same prefix). With the
+ * option `naming` (a `FileNaming`) it writes that naming's names instead, e.g.
+ * `<prefix>.YYYY-MM-DD.log`; an hourly naming (`{prefix}-{date}-{hour}.ndjson`) starts a new
+ * file every UTC hour. Give the sweep the same naming.
  *
- * Rules:
+ * Rules (for an hourly naming, read "hour" for "day"):
  * - The day of a line is the UTC date of Effect's `Clock` when `append` (or `appendAll`,
  *   `appendJson`) is called; `TestClock` drives it in tests. All lines of one `appendAll`
  *   share one day.
@@ -48,7 +51,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Path from "node:path"
-import * as DatedFile from "./DatedFile.js"
+import * as FileNaming from "./FileNaming.js"
 import { type AppendError, FileClaimed, InvalidPrefix, WriteError } from "./Errors.js"
 import * as LockFile from "./internal/LockFile.js"
 import * as RenameShift from "./RenameShift.js"
@@ -82,26 +85,30 @@ export interface Options {
   readonly highWaterMark?: number
   /** Permission bits for a newly created file. Default 0o644. */
   readonly mode?: number
+  /**
+   * How the files are named, and so how long each one's period is: a day, or an hour when the
+   * pattern has `{hour}`. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`).
+   */
+  readonly naming?: FileNaming.FileNaming
 }
 
 const noRotation = makePolicy({ maxBytes: 0, maxFiles: 0 })
-const DAY_MS = 24 * 60 * 60 * 1000
-const SAMPLE_DATE = "2000-01-01"
 
 /**
- * The file name for `prefix` on the UTC day of `instant`.
+ * The file name for `prefix` on the UTC day of `instant`, by `FileNaming.default`
+ * (`FileNaming.nameAt(naming, prefix, instant)` for another naming).
  *
  * @example
  * ```ts
  * DailyAppender.fileName("events", new Date("2026-01-31T23:59:59.999Z")) // "events-2026-01-31.ndjson"
  * ```
  */
-export const fileName = (prefix: string, instant: Date): string =>
-  `${prefix}-${DatedFile.formatDay(DatedFile.utcDay(instant))}.ndjson`
+export const fileName = (prefix: string, instant: Date): string => FileNaming.nameAt(FileNaming.default, prefix, instant)
 
 /**
  * Checks that `prefix` names files the retention sweep manages: not empty, no path separator,
- * no control character, and `<prefix>-YYYY-MM-DD.ndjson` parses back to the same prefix.
+ * no control character, and `<prefix>-YYYY-MM-DD.ndjson` parses back to the same prefix
+ * (`FileNaming.validatePrefix(naming, prefix)` for another naming).
  *
  * @example
  * ```ts
@@ -109,30 +116,28 @@ export const fileName = (prefix: string, instant: Date): string =>
  * DailyAppender.validatePrefix("a/b") // Either.left(InvalidPrefix)
  * ```
  */
-export const validatePrefix = (prefix: string): Either.Either<string, InvalidPrefix> => {
-  const invalid = (reason: string) => Either.left(new InvalidPrefix({ prefix, reason }))
-  if (prefix.length === 0) return invalid("it is empty")
-  if (/[/\\]/.test(prefix)) return invalid("it contains a path separator")
-  if (/[\u0000-\u001f\u007f]/.test(prefix)) return invalid("it contains a control character")
-  const parsed = DatedFile.parse(`${prefix}-${SAMPLE_DATE}.ndjson`)
-  if (Either.isLeft(parsed) || parsed.right.prefix !== prefix) {
-    return invalid(`"${prefix}-YYYY-MM-DD.ndjson" would not be recognized by the retention sweep`)
-  }
-  return Either.right(prefix)
-}
+export const validatePrefix = (prefix: string): Either.Either<string, InvalidPrefix> =>
+  FileNaming.validatePrefix(FileNaming.default, prefix)
+
+/** The names a claim covers, as a glob: `events-*.ndjson`. */
+const claimedNames = (naming: FileNaming.FileNaming, prefix: string): string =>
+  naming.segments.map((s) => s._tag === "Literal" ? s.text : s.name === "prefix" ? prefix : "*").join("")
 
 interface Day {
-  /** UTC midnight starting the day, epoch ms. */
+  /** Start of the day (or hour), epoch ms. */
   readonly start: number
+  /** Start of the next one, epoch ms. */
+  readonly end: number
   readonly path: string
   readonly appender: RotatingAppender.RotatingAppender
   readonly scope: Scope.CloseableScope
 }
 
 /**
- * Opens a daily appender for `<dir>/<prefix>-YYYY-MM-DD.ndjson` (creating `dir`), closed with
- * the scope. Requires only `FileSystem` (a `RenameShift` in context is used when rotating by
- * size; otherwise one is built over the `FileSystem`).
+ * Opens a daily appender for `<dir>/<prefix>-YYYY-MM-DD.ndjson` (or the names of
+ * `options.naming`), creating `dir`, closed with the scope. Requires only `FileSystem` (a
+ * `RenameShift` in context is used when rotating by size; otherwise one is built over the
+ * `FileSystem`).
  */
 export const make = (
   dir: string,
@@ -140,7 +145,8 @@ export const make = (
   options?: Options
 ): Effect.Effect<DailyAppender, InvalidPrefix | WriteError | FileClaimed, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    yield* validatePrefix(prefix)
+    const { naming = FileNaming.default, ...appenderOptions } = options ?? {}
+    yield* FileNaming.validatePrefix(naming, prefix)
     const renameShift = yield* Effect.serviceOption(RenameShift.RenameShift).pipe(
       Effect.flatMap(Option.match({ onNone: () => RenameShift.make, onSome: Effect.succeed }))
     )
@@ -156,7 +162,7 @@ export const make = (
     const lockPath = Path.join(realDir, `.${prefix}.lock`)
     yield* LockFile.acquire(lockPath, "append daily").pipe(
       Effect.catchTags({
-        LockHeld: (held) => Effect.fail(new FileClaimed({ path: Path.join(dir, `${prefix}-*.ndjson`), lockPath, holder: held.holder })),
+        LockHeld: (held) => Effect.fail(new FileClaimed({ path: Path.join(dir, claimedNames(naming, prefix)), lockPath, holder: held.holder })),
         LockError: (error) => Effect.fail(new WriteError({ path: lockPath, operation: "claim", cause: error.cause }))
       })
     )
@@ -166,16 +172,18 @@ export const make = (
 
     const open = (now: number) =>
       Effect.gen(function* () {
-        const start = Math.floor(now / DAY_MS) * DAY_MS
-        const path = Path.join(dir, fileName(prefix, new Date(now)))
+        const period = naming.periodOf(now)
+        const start = FileNaming.periodStart(period)
+        const end = FileNaming.periodEnd(period)
+        const path = Path.join(dir, naming.format(prefix, period))
         const scope = yield* Scope.make()
-        const appender = yield* RotatingAppender.make(path, { ...options, policy, claimedByCaller: true }).pipe(
+        const appender = yield* RotatingAppender.make(path, { ...appenderOptions, policy, claimedByCaller: true }).pipe(
           Scope.extend(scope),
           Effect.provideService(RenameShift.RenameShift, renameShift),
           Effect.provideService(FileSystem.FileSystem, fs),
           Effect.onError(() => Scope.close(scope, Exit.void))
         )
-        current = { start, path, appender, scope }
+        current = { start, end, path, appender, scope }
         return current
       })
 
@@ -183,7 +191,7 @@ export const make = (
     const dayAt = (now: number): Effect.Effect<Day, AppendError> =>
       Effect.suspend(() => {
         const day = current
-        if (day !== undefined && now >= day.start && now < day.start + DAY_MS) return Effect.succeed(day)
+        if (day !== undefined && now >= day.start && now < day.end) return Effect.succeed(day)
         return Effect.gen(function* () {
           if (day !== undefined) {
             yield* day.appender.flush
@@ -219,7 +227,7 @@ export const make = (
       appendAll: (lines) => withDay((day) => day.appender.appendAll(lines)),
       appendJson: (value) => withDay((day) => day.appender.appendJson(value)),
       flush: lock.withPermits(1)(Effect.suspend(() => current === undefined ? Effect.void : current.appender.flush)),
-      currentPath: Effect.map(Clock.currentTimeMillis, (now) => Path.join(dir, fileName(prefix, new Date(now))))
+      currentPath: Effect.map(Clock.currentTimeMillis, (now) => Path.join(dir, FileNaming.nameAt(naming, prefix, now)))
     })
   })
 

@@ -5,6 +5,10 @@
  *
  * The date is the last three dash-separated parts before the extension, so the prefix may
  * itself contain dashes (`dlq-orders-eu-2026-01-31.ndjson` has prefix `dlq-orders-eu`).
+ *
+ * Since 0.2.0 these are the names of `FileNaming.default`, and this module reads them through it;
+ * `FileNaming` also handles other patterns (`{prefix}.{date}.log`) and hourly files. New code
+ * should use `FileNaming`; this module stays for the programs that use it.
  * The prefix must not be empty, the date must be a real calendar date (`2024-02-29` is,
  * `2023-02-29` and `2024-02-30` are not), and matching is case-sensitive. Dates are UTC days.
  *
@@ -20,20 +24,16 @@
  * ```
  */
 import * as Either from "effect/Either"
+import * as FileNaming from "./FileNaming.js"
+import * as Calendar from "./internal/Calendar.js"
 
 /** Suffix of a compressed file. */
-export const GZIP_SUFFIX = ".gz"
+export const GZIP_SUFFIX = FileNaming.GZIP_SUFFIX
 /** Suffix of a compression in progress; renamed to `.gz` once complete and synced. */
-export const TEMP_SUFFIX = ".gz.tmp"
+export const TEMP_SUFFIX = FileNaming.TEMP_SUFFIX
 
 /** A calendar day (proleptic Gregorian, UTC). */
-export interface Day {
-  readonly year: number
-  /** 1–12 */
-  readonly month: number
-  /** 1–31 */
-  readonly day: number
-}
+export type Day = Calendar.Day
 
 /** A managed name, taken apart. */
 export interface DatedFile extends Day {
@@ -50,23 +50,15 @@ export interface DatedFile extends Day {
 }
 
 /** Why a name is not managed: it does not have the shape, or it has it with a date that does not exist. */
-export type NotManaged = "not-managed" | "invalid-date"
-
-const SHAPE = /^(.+)-(\d{4})-(\d{2})-(\d{2})\.ndjson(\.gz(\.tmp)?)?$/
+export type NotManaged = FileNaming.NotManaged
 
 /** Whether `year-month-day` exists in the Gregorian calendar. */
-export const isValidDay = ({ year, month, day }: Day): boolean =>
-  Number.isInteger(year) && Number.isInteger(month) && Number.isInteger(day) &&
-  month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month)
-
-const isLeapYear = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
-
-const daysInMonth = (year: number, month: number) =>
-  month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
+export const isValidDay: (day: Day) => boolean = Calendar.isValidDay
 
 /**
- * Parses a file name (not a path).
+ * Parses a file name (not a path): `FileNaming.default.parse`, with the kind `plain` called `ndjson`.
  *
+ * @deprecated Since 0.2.0: use `FileNaming.default.parse` (or the `parse` of your naming).
  * @example
  * ```ts
  * DatedFile.parse("app-2024-02-29.ndjson") // Either.right({ prefix: "app", date: "2024-02-29", kind: "ndjson", … })
@@ -74,29 +66,11 @@ const daysInMonth = (year: number, month: number) =>
  * DatedFile.parse("app.log") // Either.left("not-managed")
  * ```
  */
-export const parse = (name: string): Either.Either<DatedFile, NotManaged> => {
-  const match = SHAPE.exec(name)
-  if (match === null) return Either.left("not-managed")
-  const [, prefix = "", y = "", m = "", d = "", gz, tmp] = match
-  const day = { year: Number(y), month: Number(m), day: Number(d) }
-  if (!isValidDay(day)) return Either.left("invalid-date")
-  const kind = tmp !== undefined ? "temp" : gz !== undefined ? "gzip" : "ndjson"
-  const date = `${y}-${m}-${d}`
-  return Either.right({ name, prefix, date, ...day, kind, original: `${prefix}-${date}.ndjson` })
-}
-
-/**
- * Days since 0000-03-01 (an arbitrary epoch), by Howard Hinnant's `days_from_civil`: exact
- * integer arithmetic for every year, where `Date.UTC` maps years 0–99 to 1900–1999.
- */
-const dayNumber = ({ year, month, day }: Day): number => {
-  const y = month <= 2 ? year - 1 : year
-  const era = Math.floor(y / 400)
-  const yearOfEra = y - era * 400
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear
-  return era * 146097 + dayOfEra
-}
+export const parse = (name: string): Either.Either<DatedFile, NotManaged> =>
+  Either.map(FileNaming.default.parse(name), ({ prefix, period: { year, month, day }, kind, original }) => ({
+    name, prefix, date: Calendar.formatDay({ year, month, day }), year, month, day,
+    kind: kind === "plain" ? "ndjson" : kind, original
+  }))
 
 /**
  * The UTC calendar day of an instant.
@@ -106,9 +80,7 @@ const dayNumber = ({ year, month, day }: Day): number => {
  * DatedFile.utcDay(new Date("2026-01-31T23:59:59Z")) // { year: 2026, month: 1, day: 31 }
  * ```
  */
-export const utcDay = (instant: Date): Day => ({
-  year: instant.getUTCFullYear(), month: instant.getUTCMonth() + 1, day: instant.getUTCDate()
-})
+export const utcDay: (instant: Date) => Day = Calendar.utcDay
 
 /**
  * `YYYY-MM-DD` of a day.
@@ -118,8 +90,7 @@ export const utcDay = (instant: Date): Day => ({
  * DatedFile.formatDay({ year: 2026, month: 1, day: 5 }) // "2026-01-05"
  * ```
  */
-export const formatDay = ({ year, month, day }: Day): string =>
-  `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
+export const formatDay: (day: Day) => string = Calendar.formatDay
 
 /**
  * Whole days from `date` to the UTC day of `today`: 0 for today's file, 1 for yesterday's,
@@ -130,5 +101,4 @@ export const formatDay = ({ year, month, day }: Day): string =>
  * DatedFile.ageInDays({ year: 2024, month: 2, day: 28 }, new Date("2024-03-01T00:00:00Z")) // 2 (leap year)
  * ```
  */
-export const ageInDays = (date: Day, today: Date | Day): number =>
-  dayNumber(today instanceof Date ? utcDay(today) : today) - dayNumber(date)
+export const ageInDays: (date: Day, today: Date | Day) => number = Calendar.ageInDays

@@ -3,7 +3,10 @@
  * for every entry, whether to compress, delete, finish an interrupted compression, or leave
  * it alone, and why. `Sweeper` executes a plan; a dry run only prints it.
  *
- * Rules, for a name that `DatedFile.parse` accepts, with `age` = days from its date to today (UTC):
+ * Each listing is read with its `naming` (`FileNaming.default`, `<prefix>-YYYY-MM-DD.ndjson`,
+ * when absent): a name it parses is managed, whatever its pattern or period. Rules, for a managed
+ * name, with `age` = days from the day in its name to today (UTC; an hourly file's age is its
+ * day's, so every hour of today is age 0):
  * 0. A daily file one of whose entries could not be probed (type `Unprobed`: its `lstat`
  *    failed) is left alone whole (`probe-failed`): what is not known is never acted on, so a
  *    `.gz` that could not be probed is never replaced by a new compression.
@@ -12,17 +15,17 @@
  * 2. Today's file (age 0) and future-dated files are never touched (`today`, `future`).
  * 3. `age > maxAgeDays`: deleted (`older-than-max-age`), whatever the kind: a file due for
  *    deletion is deleted, not compressed first.
- * 4. A `.ndjson.gz.tmp` is what a crash left mid-compression: deleted (`stale-temp`); the
+ * 4. A `<name>.gz.tmp` is what a crash left mid-compression: deleted (`stale-temp`); the
  *    compression is redone in the same plan when still due.
- * 5. A `.ndjson.gz` is never recompressed (`already-compressed`).
- * 6. A `.ndjson` with compression on and `age > compressAgeDays` is compressed
- *    (`older-than-compress-age`), unless its `.ndjson.gz` already exists: then the plan is
+ * 5. A `<name>.gz` is never recompressed (`already-compressed`).
+ * 6. A `<name>` (e.g. `.ndjson`) with compression on and `age > compressAgeDays` is compressed
+ *    (`older-than-compress-age`), unless its `<name>.gz` already exists: then the plan is
  *    `FinishCompression` (check the gunzipped `.gz` is byte-equal to the original, then
  *    remove the original). Otherwise it is kept (`within-max-age` / `within-compress-age`).
  * Every other name is skipped as `not-managed` (or `invalid-date` when only the date is wrong).
  *
- * Actions come out in a deterministic order: by listing, then by the daily file they belong
- * to, then temp, original, compressed. Actions on one daily file share a `group` and must run
+ * Actions come out in a deterministic order: by listing, then by the (daily or hourly) file they
+ * belong to, then temp, original, compressed. Actions on one file share a `group` and must run
  * in that order; different groups are independent.
  *
  * @example
@@ -39,7 +42,7 @@
  */
 import * as Either from "effect/Either"
 import * as Path from "node:path"
-import * as DatedFile from "./DatedFile.js"
+import * as FileNaming from "./FileNaming.js"
 
 /**
  * The kind of a directory entry, as seen without following symbolic links; `Unprobed` when
@@ -55,6 +58,8 @@ export interface Entry {
 export interface Listing {
   readonly dir: string
   readonly entries: ReadonlyArray<Entry>
+  /** How the managed names of `dir` are written. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`). */
+  readonly naming?: FileNaming.FileNaming | undefined
 }
 
 /** The part of the policy planning reads; a `RetentionPolicy.Policy` fits. */
@@ -76,7 +81,7 @@ interface Target {
   readonly name: string
   /** `dir` joined with `name`. */
   readonly path: string
-  /** Path of the daily `.ndjson` file this entry belongs to (the entry's own path when unmanaged). */
+  /** Path of the (uncompressed) file this entry belongs to (the entry's own path when unmanaged). */
   readonly group: string
 }
 
@@ -119,11 +124,11 @@ export interface Plan {
   readonly actions: ReadonlyArray<Action>
 }
 
-const KIND_ORDER = { temp: 0, ndjson: 1, gzip: 2 } as const
+const KIND_ORDER = { temp: 0, plain: 1, gzip: 2 } as const
 
 interface Classified {
   readonly entry: Entry
-  readonly parsed: Either.Either<DatedFile.DatedFile, DatedFile.NotManaged>
+  readonly parsed: Either.Either<FileNaming.Named, FileNaming.NotManaged>
   readonly group: string
   /** `KIND_ORDER` of the parsed kind; 3 for a name that is not managed. */
   readonly order: number
@@ -159,14 +164,14 @@ const planEntry = (
   { entry, parsed, group }: Classified,
   byName: ReadonlyMap<string, Entry>,
   thresholds: Thresholds,
-  today: DatedFile.Day,
+  today: FileNaming.Day,
   unprobed: ReadonlySet<string>
 ): Action => {
   const name = entry.name
   const path = join(name)
   if (Either.isLeft(parsed)) return skip(dir, name, path, group, parsed.left)
   const file = parsed.right
-  const ageDays = DatedFile.ageInDays(file, today)
+  const ageDays = FileNaming.ageInDays(file.period, today)
   if (unprobed.has(group)) return skipDated(dir, name, path, group, ageDays, "probe-failed")
   if (entry.type === "SymbolicLink") return skipDated(dir, name, path, group, ageDays, "symbolic-link")
   if (entry.type !== "File") return skipDated(dir, name, path, group, ageDays, "not-a-file")
@@ -177,7 +182,7 @@ const planEntry = (
   if (file.kind === "gzip") return skipDated(dir, name, path, group, ageDays, "already-compressed")
   if (thresholds.compressAgeDays <= 0) return skipDated(dir, name, path, group, ageDays, "within-max-age")
   if (ageDays <= thresholds.compressAgeDays) return skipDated(dir, name, path, group, ageDays, "within-compress-age")
-  const gzipName = file.name + DatedFile.GZIP_SUFFIX
+  const gzipName = file.name + FileNaming.GZIP_SUFFIX
   const gzip = byName.get(gzipName)
   if (gzip === undefined) return { _tag: "Compress", dir, name, path, group, ageDays, reason: "older-than-compress-age" }
   if (gzip.type !== "File") return skipDated(dir, name, path, group, ageDays, "compressed-name-taken")
@@ -194,16 +199,16 @@ const planEntry = (
  * ```
  */
 export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, today: Date): Plan => {
-  const day = DatedFile.utcDay(today)
+  const day = FileNaming.default.periodOf(today)
   const actions: Array<Action> = []
-  for (const { dir, entries } of listings) {
+  for (const { dir, entries, naming = FileNaming.default } of listings) {
     const join = joiner(dir)
     const byName = new Map<string, Entry>()
     for (const e of entries) byName.set(e.name, e)
     const classified: Array<Classified> = []
     const unprobed = new Set<string>()
     for (const entry of byName.values()) {
-      const parsed = DatedFile.parse(entry.name)
+      const parsed = naming.parse(entry.name)
       const right = Either.isRight(parsed)
       const group = join(right ? parsed.right.original : entry.name)
       if (entry.type === "Unprobed") unprobed.add(group)
@@ -212,7 +217,7 @@ export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, t
     classified.sort(compare)
     for (const c of classified) actions.push(planEntry(dir, join, c, byName, thresholds, day, unprobed))
   }
-  return { today: DatedFile.formatDay(day), actions }
+  return { today: FileNaming.formatDay(day), actions }
 }
 
 /**

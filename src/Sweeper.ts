@@ -15,8 +15,10 @@
  * - names are listed as bytes; one that is not valid UTF-8 is a `list` failure
  *   (`InvalidFileName`, escaped), never acted on. The lock files are not listed.
  *
- * The entries of one daily file (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) are planned
- * together, and only a daily file the plan would act on is probed: one `lstat` per entry
+ * Names are read with the policy's `naming` (`FileNaming.default`, `<prefix>-YYYY-MM-DD.ndjson`,
+ * when absent; a custom pattern or hourly files otherwise). The entries of one daily (or hourly)
+ * file (`x.ndjson`, `x.ndjson.gz`, `x.ndjson.gz.tmp`) are planned
+ * together, and only a file the plan would act on is probed: one `lstat` per entry
  * (never following a link), which also records device and inode, so the `Compressor` acts only
  * on the file probed. A probe that fails (other than NotFound) is reported and its whole daily
  * file is left alone (`probe-failed`). Entries the plan skips whatever their type (today's,
@@ -69,7 +71,7 @@ import * as Option from "effect/Option"
 import * as os from "node:os"
 import * as Path from "node:path"
 import { type Compressed, Compressor, type Identity } from "./Compressor.js"
-import * as DatedFile from "./DatedFile.js"
+import * as FileNaming from "./FileNaming.js"
 import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "./Errors.js"
 import * as LockFile from "./internal/LockFile.js"
 import { Compressed as CompressedEvent, Deleted, FileFailed, LogEvents, SweepCompleted } from "./LogEvents.js"
@@ -146,9 +148,11 @@ export interface Su {
   readonly group: string
 }
 
-/** What the sweep reads of the policy: the thresholds, and `su` when set. */
+/** What the sweep reads of the policy: the thresholds, `su` when set, and the naming. */
 export interface SweepPolicy extends RetentionPlan.Thresholds {
   readonly su?: Su | undefined
+  /** How the managed files are named. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`). */
+  readonly naming?: FileNaming.FileNaming | undefined
 }
 
 /** Default `ioConcurrency` (at least `concurrency`). */
@@ -455,11 +459,12 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
    */
   const list = (
     dir: string,
-    policy: RetentionPlan.Thresholds,
+    policy: SweepPolicy,
     today: Date,
     concurrency: number
   ): Effect.Effect<Listed> =>
     Effect.gen(function* () {
+      const naming = policy.naming ?? FileNaming.default
       const stats = new Map<string, SafeFs.Stat>()
       const failed: Array<SweepFailure> = []
       const raw = yield* Effect.either(safe.readDirectory(dir))
@@ -476,7 +481,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
           continue
         }
         if (LOCK_NAMES.has(name)) continue
-        const parsed = DatedFile.parse(name)
+        const parsed = naming.parse(name)
         if (Either.isLeft(parsed)) {
           entries.push({ name, type: "Other" })
           continue
@@ -488,7 +493,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       // One plan of every group as if its entries were regular files (groups are independent,
       // so this is what planning each alone would say): the groups it acts on get probed.
       const acted = new Set<string>()
-      const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat() }], policy, today)
+      const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat(), naming }], policy, today)
       for (const a of asFiles.actions) if (a._tag !== "Skip") acted.add(a.group)
       const toProbe: Array<RetentionPlan.Entry> = []
       for (const [original, group] of groups) {
@@ -502,7 +507,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         entries.push(p.entry)
         if (p.stat) stats.set(Path.join(dir, p.entry.name), p.stat)
       }
-      return { listing: Option.some({ dir, entries }), stats, failed }
+      return { listing: Option.some({ dir, entries, naming }), stats, failed }
     })
 
   /**
@@ -568,7 +573,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
    * takes no lock, so it never stands in a real sweep's way.
    */
   const sweepDir = (
-    dir: string, policy: RetentionPlan.Thresholds, today: Date, dryRun: boolean, concurrency: number, ioConcurrency: number
+    dir: string, policy: SweepPolicy, today: Date, dryRun: boolean, concurrency: number, ioConcurrency: number
   ): Effect.Effect<DirResult> =>
     Effect.gen(function* () {
       if (!dryRun) {
@@ -698,6 +703,21 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
  * ```
  */
 export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | SafeFs.SafeFs | Compressor> = Layer.effect(Sweeper, make)
+
+/**
+ * The `Sweeper` in context, sweeping with `naming` whenever the policy it is given has none: a
+ * way to give the `RetentionWorker` (whose policy is read from the environment) custom names.
+ *
+ * @example
+ * ```ts
+ * const hourly = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.ndjson"))
+ * RetentionWorker.layer.pipe(Layer.provide(Sweeper.layerWithNaming(hourly)), Layer.provide(Sweeper.layer), …)
+ * ```
+ */
+export const layerWithNaming = (naming: FileNaming.FileNaming): Layer.Layer<Sweeper, never, Sweeper> =>
+  Layer.effect(Sweeper, Effect.map(Sweeper, (sweeper) => Sweeper.of({
+    sweep: (dirs, policy, options) => sweeper.sweep(dirs, { ...policy, naming: policy.naming ?? naming }, options)
+  })))
 
 /**
  * Sweeps with the `Sweeper` in context.

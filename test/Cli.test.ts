@@ -558,6 +558,64 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
+  /** `app.<date>.log` files `offset` days old (same margins as datedDir), plus a default-named file 40 days old. */
+  const dottedDir = (offsets: ReadonlyArray<number>) => {
+    const { dir, name: defaultName } = datedDir([40])
+    const now = Date.now()
+    const names = new Map(offsets.map((offset) => [offset, `app.${new Date(now - offset * 86_400_000).toISOString().slice(0, 10)}.log`]))
+    for (const [offset, name] of names) fs.writeFileSync(path.join(dir, name), `{"day":${offset}}\n`.repeat(100))
+    return { dir, name: (offset: number) => names.get(offset)!, defaultName: defaultName(40) }
+  }
+
+  it("sweep --naming {prefix}.{date}.log compresses and deletes those names; default-named files are then not managed", async () => {
+    const { dir, name: day, defaultName } = dottedDir([0, 10, 40])
+    const result = await run(["sweep", dir, "--max-age-days", "30", "--compress-age-days", "7", "--naming", "{prefix}.{date}.log", "--json"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    expect(listing(dir)).toEqual([day(0), `${day(10)}.gz`, defaultName, "notes.txt"].sort())
+    expect(gunzipSync(fs.readFileSync(path.join(dir, `${day(10)}.gz`))).toString()).toBe('{"day":10}\n'.repeat(100))
+    const report = JSON.parse(result.stdout) as { skipped: Array<{ path: string; reason: string }> }
+    expect(report.skipped.find((s) => path.basename(s.path) === defaultName)?.reason).toBe("not-managed")
+  })
+
+  it("watch --naming sweeps with that naming", async () => {
+    const { dir, name: day, defaultName } = dottedDir([0, 10, 40])
+    const child = spawn(process.execPath, [bin, "watch", dir, "--compress-age-days", "7", "--interval-seconds", "1", "--naming", "{prefix}.{date}.log"], {
+      env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline && !stderr.includes("sweep finished")) await new Promise((r) => setTimeout(r, 50))
+    child.kill("SIGTERM")
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    expect(code).toBe(0)
+    expect(stderr).toContain('naming={prefix}.{date}.log')
+    expect(listing(dir)).toEqual([day(0), `${day(10)}.gz`, defaultName, "notes.txt"].sort())
+  })
+
+  it.each([
+    ["sweep", "{prefix}-{day}.log", "unknown-placeholder: unknown placeholder {day}"],
+    ["watch", "{date}-{prefix}", "ambiguous-compression"],
+    ["logrotate-config", "{prefix}.log", "missing-date: it has no {date}"]
+  ])("%s --naming %j is a usage error (exit 2) naming --naming, the pattern and why; nothing touched", async (command, pattern, why) => {
+    const { dir } = datedDir([10, 40])
+    const before = snapshot(dir)
+    const result = await run([command, dir, "--naming", pattern], { timeout: 20_000 })
+    expect([result.code, result.stdout]).toEqual([2, ""])
+    expect(result.stderr).toContain(`--naming=${JSON.stringify(pattern)} is invalid: expected a pattern that can be parsed back (${why}`)
+    expect(snapshot(dir)).toEqual(before)
+  })
+
+  it("logrotate-config --naming renders the pattern's dateformat and extension", async () => {
+    const dir = tempDir()
+    const result = await run(["logrotate-config", dir, "--naming", "{prefix}.{date}.log"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    expect(result.stdout).toContain(`${JSON.stringify(path.join(dir, "*[!0-9].log"))} {`)
+    for (const directive of ["daily", "dateformat .%Y-%m-%d", "dateyesterday", "extension .log"]) {
+      expect(result.stdout).toMatch(new RegExp(`^\\s+${directive.replace(/[.%]/g, "\\$&")}$`, "m"))
+    }
+  })
+
   it("sweep reads LOG_RETENTION_DIRS (under --env-prefix) and exits 2 on a bad variable, touching nothing", async () => {
     const { dir } = datedDir([40])
     const before = snapshot(dir)

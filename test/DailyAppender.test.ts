@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Effect, Either, Exit, Layer, Queue, type Scope, TestClock } from "effect"
 import * as DailyAppender from "../src/DailyAppender.js"
 import * as DatedFile from "../src/DatedFile.js"
+import * as FileNaming from "../src/FileNaming.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import type { RenameShift } from "../src/RenameShift.js"
 import * as RotationPolicy from "../src/RotationPolicy.js"
@@ -176,6 +177,87 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
       }))
       expect(yield* readAll(dir)).toEqual({ "events-2026-01-31.ndjson": "abcd\n", "events-2026-01-31.ndjson.1": "1234\n5678\n" })
     })))
+})
+
+describe.each(fileSystems)("DailyAppender with a naming on $name", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope | RenameShift>) =>
+    self.pipe(Effect.provide(layer()))
+  const HOURLY = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.ndjson"))
+  const DOT = Either.getOrThrow(FileNaming.fromPattern("{prefix}.{date}.log"))
+
+  it.scoped("hourly: lines up to hh:59:59.999 go to that hour's file, from the next hh:00 to the next hour's, across midnight too", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* TestClock.setTime(MIDNIGHT - 60 * 60 * 1000 - 1) // 2026-01-31T22:59:59.999Z
+      yield* Effect.scoped(Effect.gen(function* () {
+        const events = yield* DailyAppender.make(dir, "events", { naming: HOURLY })
+        yield* events.append("a")
+        yield* TestClock.adjust("1 millis") // 23:00
+        expect(yield* events.currentPath).toBe(`${dir}/events-2026-01-31-23.ndjson`)
+        yield* events.append("b")
+        yield* TestClock.adjust("59 minutes")
+        yield* events.appendAll(["c", "d"]) // 23:59
+        yield* TestClock.adjust("1 minutes") // 00:00 the next day
+        yield* events.appendJson({ e: 1 })
+        yield* TestClock.adjust("1 hours") // 01:00
+        yield* events.append("f")
+      }))
+      expect(yield* readAll(dir)).toEqual({
+        "events-2026-01-31-22.ndjson": "a\n",
+        "events-2026-01-31-23.ndjson": "b\nc\nd\n",
+        "events-2026-02-01-00.ndjson": '{"e":1}\n',
+        "events-2026-02-01-01.ndjson": "f\n"
+      })
+    })))
+
+  it.scoped("hourly: at most one hour's file is open; the previous hour's is closed at the switch", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* TestClock.setTime(DAY + 13 * 60 * 60 * 1000) // 13:00
+      const events = yield* DailyAppender.make(dir, "events", { naming: HOURLY })
+      yield* events.append("one")
+      yield* TestClock.adjust("1 hours")
+      yield* events.append("two")
+      yield* events.flush
+      expect(yield* openFilesUnder(dir)).toEqual([`${yield* realDir(dir)}/events-2026-01-31-14.ndjson`])
+    })))
+
+  it.scoped("a custom daily pattern: {prefix}.{date}.log names each day's file, and the sweep's naming reads it back", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* TestClock.setTime(MIDNIGHT - 1)
+      yield* Effect.scoped(Effect.gen(function* () {
+        const app = yield* DailyAppender.make(dir, "app", { naming: DOT })
+        yield* app.append("old")
+        yield* TestClock.adjust("1 millis")
+        yield* app.append("new")
+      }))
+      const files = yield* readAll(dir)
+      expect(files).toEqual({ "app.2026-01-31.log": "old\n", "app.2026-02-01.log": "new\n" })
+      expect(Object.keys(files).map((name) => Either.map(DOT.parse(name), (f) => [f.prefix, FileNaming.formatDay(f.period), f.kind])))
+        .toEqual([Either.right(["app", "2026-01-31", "plain"]), Either.right(["app", "2026-02-01", "plain"])])
+    })))
+
+  it.scoped("a second appender with a naming fails with FileClaimed naming that naming's files", () =>
+    run(Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* TestClock.setTime(DAY)
+      yield* DailyAppender.make(dir, "app", { naming: DOT })
+      const error = yield* Effect.flip(Effect.scoped(DailyAppender.make(dir, "app", { naming: DOT })))
+      expect([error._tag, error._tag === "FileClaimed" && error.path]).toEqual(["FileClaimed", `${dir}/app.*.log`])
+    })))
+})
+
+describe("DailyAppender with a naming: prefixes", () => {
+  it.effect("a prefix the naming cannot read back fails at make with InvalidPrefix naming the naming's names, and creates nothing", () =>
+    Effect.gen(function* () {
+      const naming = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.log"))
+      const error = yield* Effect.flip(Effect.scoped(DailyAppender.make("/logs", "ev\u2028ents", { naming })))
+      expect([error._tag, error.message]).toEqual([
+        "InvalidPrefix", expect.stringContaining(`"ev\u2028ents-YYYY-MM-DD-HH.log" would not be recognized by the retention sweep`)
+      ])
+      expect((yield* MemoryFileSystem.MemoryFileSystem).files()).toEqual([])
+    }).pipe(Effect.provide(memoryLayer())))
 })
 
 describe("DailyAppender on MemoryFileSystem: faults and layers", () => {

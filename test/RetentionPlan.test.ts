@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import * as DatedFile from "../src/DatedFile.js"
+import * as FileNaming from "../src/FileNaming.js"
 import * as RetentionPlan from "../src/RetentionPlan.js"
 import type { Entry, EntryType } from "../src/RetentionPlan.js"
 import * as Path from "node:path"
@@ -252,5 +253,80 @@ describe("RetentionPlan paths", () => {
       if (a._tag === "FinishCompression") expect(a.gzip).toBe(Path.join(dir, a.name + ".gz"))
     }
     expect(actions.some((a) => a._tag === "FinishCompression")).toBe(true)
+  })
+})
+
+describe("RetentionPlan.plan: a listing's naming (custom patterns and hourly files)", () => {
+  const DOT = Either.getOrThrow(FileNaming.fromPattern("{prefix}.{date}.log"))
+  const HOURLY = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.ndjson"))
+  /** `<date ageDays before TODAY>` as YYYY-MM-DD. */
+  const date = (ageDays: number) => new Date(Date.UTC(2026, 2, 15 - ageDays)).toISOString().slice(0, 10)
+  const planWith = (naming: FileNaming.FileNaming | undefined, names: ReadonlyArray<string>, today = TODAY) =>
+    RetentionPlan.plan([{ dir: DIR, entries: names.map((n) => file(n)), ...(naming ? { naming } : {}) }], policy, today)
+  const verdicts = (plan: RetentionPlan.Plan) => plan.actions.map((a) => [a.name, a._tag, a.reason])
+
+  it.each([
+    ["today's file", `app.${date(0)}.log`, "Skip", "today"],
+    ["age 7: kept", `app.${date(7)}.log`, "Skip", "within-compress-age"],
+    ["age 8: compressed", `app.${date(8)}.log`, "Compress", "older-than-compress-age"],
+    ["its .gz at age 8", `app.${date(8)}.log.gz`, "Skip", "already-compressed"],
+    ["its stale .gz.tmp", `app.${date(3)}.log.gz.tmp`, "Delete", "stale-temp"],
+    ["age 31: deleted", `app.${date(31)}.log`, "Delete", "older-than-max-age"],
+    ["an impossible date", "app.2026-02-30.log", "Skip", "invalid-date"],
+    ["a default-named file is not this naming's", `app-${date(31)}.ndjson`, "Skip", "not-managed"]
+  ])("{prefix}.{date}.log: %s (%s) → %s %s", (_, name, tag, reason) => {
+    expect(verdicts(planWith(DOT, [name]))).toEqual([[name, tag, reason]])
+  })
+
+  it("without a naming a listing is read with FileNaming.default: a .log name is not managed, a .ndjson one is", () => {
+    expect(verdicts(planWith(undefined, [`app.${date(31)}.log`, `app-${date(31)}.ndjson`]))).toEqual([
+      [`app-${date(31)}.ndjson`, "Delete", "older-than-max-age"],
+      [`app.${date(31)}.log`, "Skip", "not-managed"]
+    ])
+  })
+
+  it("each listing is read with its own naming", () => {
+    const plan = RetentionPlan.plan([
+      { dir: "/a", entries: [file(`app.${date(31)}.log`)], naming: DOT },
+      { dir: "/b", entries: [file(`app.${date(31)}.log`), file(`app-${date(31)}.ndjson`)] }
+    ], policy, TODAY)
+    expect(plan.actions.map((a) => [a.path, a._tag, a.reason])).toEqual([
+      [`/a/app.${date(31)}.log`, "Delete", "older-than-max-age"],
+      [`/b/app-${date(31)}.ndjson`, "Delete", "older-than-max-age"],
+      [`/b/app.${date(31)}.log`, "Skip", "not-managed"]
+    ])
+  })
+
+  it.each([
+    ["every hour of today is today's, the current one and 00", [`app-${date(0)}-00.ndjson`, `app-${date(0)}-11.ndjson`, `app-${date(0)}-23.ndjson`], ["Skip", "today"]],
+    ["23:00 yesterday is 1 day old, as is 00:00 yesterday", [`app-${date(1)}-00.ndjson`, `app-${date(1)}-23.ndjson`], ["Skip", "within-compress-age"]],
+    ["every hour of the day 8 days ago is compressed", [`app-${date(8)}-00.ndjson`, `app-${date(8)}-23.ndjson`], ["Compress", "older-than-compress-age"]],
+    ["every hour of the day 30 days ago is kept (compressed)", [`app-${date(30)}-00.ndjson`, `app-${date(30)}-23.ndjson`], ["Compress", "older-than-compress-age"]],
+    ["every hour of the day 31 days ago is deleted", [`app-${date(31)}-00.ndjson`, `app-${date(31)}-23.ndjson.gz`], ["Delete", "older-than-max-age"]],
+    ["hour 24 does not exist", [`app-${date(31)}-24.ndjson`], ["Skip", "invalid-date"]],
+    ["a daily name is not an hourly naming's", [`app-${date(31)}.ndjson`], ["Skip", "not-managed"]]
+  ] as const)("hourly files, age of the day: %s", (_, names, verdict) => {
+    expect(verdicts(planWith(HOURLY, names)).map(([, tag, reason]) => [tag, reason])).toEqual(names.map(() => verdict))
+  })
+
+  it("hourly: each hour is its own group; an hour's .gz next to its due original is verified, not recompressed", () => {
+    const [h1, h1gz, h2, tmp] = [`app-${date(9)}-01.ndjson`, `app-${date(9)}-01.ndjson.gz`, `app-${date(9)}-02.ndjson`, `app-${date(9)}-02.ndjson.gz.tmp`]
+    const plan = planWith(HOURLY, [tmp, h2, h1gz, h1])
+    expect(RetentionPlan.groups(plan).map((g) => g.map((a) => [a._tag, a.name]))).toEqual([
+      [["FinishCompression", h1]],
+      [["Delete", tmp], ["Compress", h2]]
+    ])
+    expect(plan.actions.find((a) => a._tag === "FinishCompression")).toMatchObject({ gzip: `${DIR}/${h1gz}` })
+  })
+
+  it.prop("hourly: a file is never acted on at age <= compressAgeDays, and deleted exactly when its day is older than maxAgeDays", [
+    fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 23 }), fc.constantFrom("", ".gz", ".gz.tmp")
+  ], ([age, hour, suffix]) => {
+    const name = `app-${date(age)}-${String(hour).padStart(2, "0")}.ndjson${suffix}`
+    const action = planWith(HOURLY, [name]).actions[0]!
+    expect(action.ageDays).toBe(age)
+    if (age > policy.maxAgeDays) expect([action._tag, action.reason]).toEqual(["Delete", "older-than-max-age"])
+    else if (age <= policy.compressAgeDays && suffix !== ".gz.tmp") expect(action._tag).toBe("Skip")
+    else expect(action._tag === "Delete" ? action.reason : "not deleted").not.toBe("older-than-max-age")
   })
 })

@@ -1,11 +1,12 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, HashMap, Logger, LogLevel, Metric, Option, Scope, TestClock } from "effect"
+import { Deferred, Effect, Either, Fiber, HashMap, Logger, LogLevel, Metric, Option, Scope, TestClock } from "effect"
 import { execFileSync } from "node:child_process"
 import * as nfs from "node:fs"
 import * as os from "node:os"
 import * as zlib from "node:zlib"
 import * as Compressor from "../src/Compressor.js"
+import * as FileNaming from "../src/FileNaming.js"
 import * as SafeFs from "../src/SafeFs.js"
 import * as Sweeper from "../src/Sweeper.js"
 import { dated, fileSystems, gunzip, Instrumented, names, ndjson, nodeBase, retentionLayer, snapshot, tempDir } from "./support/retention.js"
@@ -334,6 +335,57 @@ describe.each(fileSystems)("Sweeper contract on $name", ({ layer }) => {
       expect(logs[1]!.annotations).toMatchObject({ compressed: 1, deleted: 1, failed: 1, dryRun: false, today: "2026-03-15" })
       expect(typeof logs[1]!.annotations.durationMs).toBe("number")
       expect(logs[1]!.annotations.bytesFreed).toBeGreaterThan(1000)
+    })))
+})
+
+describe.each(fileSystems)("Sweeper with a naming on $name", ({ layer }) => {
+  const run = <A, E>(self: Effect.Effect<A, E, Env>) => self.pipe(Effect.provide(layer()))
+  const date = (age: number) => dated("x", TODAY, age, "").slice(2)
+  const HOURLY = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.ndjson"))
+  const DOT = Either.getOrThrow(FileNaming.fromPattern("{prefix}.{date}.log"))
+
+  it.scoped("{prefix}.{date}.log: its names are compressed and deleted by the date in them; default-named files are then not managed", () =>
+    run(Effect.gen(function* () {
+      const { fs, dir, contents } = yield* setup({
+        [`app.${date(0)}.log`]: 100, [`app.${date(8)}.log`]: 1000, [`app.${date(31)}.log`]: 100, [`app.${date(9)}.log.gz.tmp`]: 10,
+        [aged(31)]: 100
+      })
+      const report = yield* Sweeper.sweep([dir], { ...policy, naming: DOT })
+      expect(report.failed).toEqual([])
+      expect(yield* names(dir)).toEqual([`app.${date(0)}.log`, `app.${date(8)}.log.gz`, aged(31)].sort())
+      expect(eq(gunzip(yield* fs.readFile(`${dir}/app.${date(8)}.log.gz`)), contents[`app.${date(8)}.log`])).toBe(true)
+      expect(report.deleted.map((d) => [d.path.slice(dir.length + 1), d.reason]).sort()).toEqual([
+        [`app.${date(31)}.log`, "older-than-max-age"], [`app.${date(9)}.log.gz.tmp`, "stale-temp"]
+      ])
+      expect(report.skipped.find((s) => s.path === `${dir}/${aged(31)}`)?.reason).toBe("not-managed")
+    })))
+
+  it.scoped("layerWithNaming: a policy without a naming is swept with the layer's; a policy's own naming wins", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({ [`app.${date(31)}.log`]: 100, [`app-${date(31)}-01.ndjson`]: 100, [aged(31)]: 100 })
+      const sweep = (p: Sweeper.SweepPolicy) => Sweeper.sweep([dir], p, { dryRun: true }).pipe(Effect.provide(Sweeper.layerWithNaming(DOT)))
+      const deleted = (report: Sweeper.SweepReport) => report.plan.actions.flatMap((a) => a._tag === "Delete" ? [a.name] : [])
+      expect(deleted(yield* sweep(policy))).toEqual([`app.${date(31)}.log`])
+      expect(deleted(yield* sweep({ ...policy, naming: HOURLY }))).toEqual([`app-${date(31)}-01.ndjson`])
+    })))
+
+  it.scoped("hourly files: every hour of today stays, hours of a day past the compression age are compressed, of a day past the max age deleted", () =>
+    run(Effect.gen(function* () {
+      const { dir } = yield* setup({
+        [`app-${date(0)}-00.ndjson`]: 100, [`app-${date(0)}-12.ndjson`]: 100, [`app-${date(1)}-23.ndjson`]: 100,
+        [`app-${date(8)}-00.ndjson`]: 500, [`app-${date(8)}-23.ndjson`]: 500,
+        [`app-${date(31)}-05.ndjson`]: 100, [`app-${date(31)}-06.ndjson.gz`]: zlib.gzipSync(ndjson(10))
+      })
+      const report = yield* Sweeper.sweep([dir], { ...policy, naming: HOURLY })
+      expect(report.failed).toEqual([])
+      expect(yield* names(dir)).toEqual([
+        `app-${date(0)}-00.ndjson`, `app-${date(0)}-12.ndjson`, `app-${date(1)}-23.ndjson`,
+        `app-${date(8)}-00.ndjson.gz`, `app-${date(8)}-23.ndjson.gz`
+      ].sort())
+      expect(report.plan.actions.filter((a) => a._tag !== "Skip").map((a) => [a._tag, a.name, a.ageDays])).toEqual([
+        ["Delete", `app-${date(31)}-05.ndjson`, 31], ["Delete", `app-${date(31)}-06.ndjson.gz`, 31],
+        ["Compress", `app-${date(8)}-00.ndjson`, 8], ["Compress", `app-${date(8)}-23.ndjson`, 8]
+      ])
     })))
 })
 
