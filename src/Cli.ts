@@ -158,6 +158,12 @@ const retentionOptions = {
     Options.optional)
 }
 
+/** `--max-total-size SIZE` of sweep and watch: the size cap of every directory. */
+const maxTotalSizeOption = Options.text("max-total-size").pipe(
+  Options.withPseudoName("SIZE"),
+  Options.withDescription(`after the age rules, delete the oldest dated files (never today's) until each directory's dated files take at most SIZE: ${ByteSize.BYTE_SIZE_FORM} (env LOG_RETENTION_MAX_TOTAL_BYTES, default no cap)`),
+  Options.optional)
+
 /** `--su USER:GROUP` of sweep and watch: act as that user and group (logrotate's `su`). */
 const suOption = Options.text("su").pipe(
   Options.withPseudoName("USER:GROUP"),
@@ -204,6 +210,7 @@ const resolveRetention = (flags: {
   readonly maxAgeDays: Option.Option<string>
   readonly compressAgeDays: Option.Option<string>
   readonly intervalSeconds?: Option.Option<string>
+  readonly maxTotalSize?: Option.Option<string>
 }, prefix: Option.Option<string>) =>
   Effect.gen(function* () {
     const v = RetentionPolicy.variables
@@ -215,6 +222,14 @@ const resolveRetention = (flags: {
       RetentionPolicy.COMPRESS_AGE_DAYS_FORM)
     const interval = yield* resolveInteger("--interval-seconds", flags.intervalSeconds, v.checkIntervalSeconds, 1,
       RetentionPolicy.CHECK_INTERVAL_SECONDS_FORM)
+    const cap = yield* Option.match(flags.maxTotalSize ?? Option.none(), {
+      onSome: (raw) => Either.match(ByteSize.parse(raw), {
+        onLeft: (expected) => Effect.fail(new InvalidConfig({ variable: "--max-total-size", value: raw, expected })),
+        onRight: (value) => Effect.succeed({ value: value as number | undefined, name: "--max-total-size" })
+      }),
+      onNone: () => pick(Option.none(), "--max-total-size", setting<number | undefined>(v.maxTotalBytes,
+        (raw) => Either.mapLeft(ByteSize.parse(raw), () => RetentionPolicy.MAX_TOTAL_BYTES_FORM), undefined), v.maxTotalBytes, prefix)
+    })
     const dirs = flags.dirs.length > 0
       ? { value: flags.dirs, name: "<dir>" }
       : yield* Effect.map(
@@ -228,10 +243,11 @@ const resolveRetention = (flags: {
       dirs: dirs.value,
       ...(maxAge.value === undefined ? {} : { maxAgeDays: maxAge.value }),
       ...(compressAge.value === undefined ? {} : { compressAgeDays: compressAge.value }),
-      ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value })
+      ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value }),
+      ...(cap.value === undefined ? {} : { maxTotalBytes: cap.value })
     }
     const names = { enabled: "enabled", dirs: dirs.name, maxAgeDays: maxAge.name, compressAgeDays: compressAge.name,
-      checkIntervalSeconds: interval.name }
+      checkIntervalSeconds: interval.name, maxTotalBytes: cap.name }
     return yield* RetentionPolicy.make(input, names)
   })
 
@@ -388,6 +404,7 @@ const sweep = Command.make("sweep", {
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print what would be compressed, deleted or verified; change nothing")),
   json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object instead of lines")),
   quiet: Options.boolean("quiet").pipe(Options.withDescription("print the counts only, not a line per file (failures are still listed on stderr)")),
+  maxTotalSize: maxTotalSizeOption,
   su: suOption,
   envPrefix
 }, (args) =>
@@ -409,6 +426,7 @@ const watch = Command.make("watch", {
     Options.withPseudoName("SECONDS"),
     Options.withDescription("seconds between sweeps, 1 to 2147483 (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
+  maxTotalSize: maxTotalSizeOption,
   su: suOption,
   logFormat: logFormatOption,
   envPrefix
@@ -418,7 +436,8 @@ const watch = Command.make("watch", {
     const { RetentionWorker, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
-      intervalSeconds: policy.checkIntervalSeconds
+      intervalSeconds: policy.checkIntervalSeconds,
+      ...(policy.maxTotalBytes === undefined ? {} : { maxTotalBytes: policy.maxTotalBytes })
     }))
     return yield* Layer.launch(RetentionWorker.layer.pipe(
       // This process runs nothing but the worker: switching its effective ids affects no one else.

@@ -9,6 +9,7 @@
  * | `LOG_RETENTION_MAX_AGE_DAYS`           | 30      | whole number >= 1: files older than this are deleted       |
  * | `LOG_RETENTION_COMPRESS_AGE_DAYS`      | 0       | whole number >= 0, below the max age; 0 = never compress   |
  * | `LOG_RETENTION_CHECK_INTERVAL_SECONDS` | 3600    | whole number >= 1: time between the end of one sweep and the next |
+ * | `LOG_RETENTION_MAX_TOTAL_BYTES`        | (none)  | a byte size (`ByteSize`: `10GiB`, `500MB`, `1048576`): the most the managed files of each directory may take; older files are deleted to fit (`SizeCap`) |
  *
  * A host prefix (`TAU_LOG_RETENTION_ENABLED`) is Effect's own nesting:
  * `RetentionPolicy.layerConfig({ prefix: "TAU" })`, or `Config.nested(RetentionPolicy.config, "TAU")`.
@@ -31,6 +32,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { decodeBoolean, decodeInteger, fromInvalidConfig, setting, toInvalidConfig } from "./ConfigValue.js"
+import * as ByteSize from "./ByteSize.js"
 import { InvalidConfig } from "./Errors.js"
 import * as Path from "node:path"
 
@@ -67,6 +69,7 @@ export const Policy = Schema.Struct({
   maxAgeDays: MaxAgeDays,
   compressAgeDays: CompressAgeDays,
   checkIntervalSeconds: CheckIntervalSeconds,
+  maxTotalBytes: Schema.optional(Schema.NonNegativeInt),
   su: Schema.optional(Su),
   allowProcessWideSu: Schema.optional(Schema.Boolean)
 })
@@ -83,6 +86,12 @@ export interface Input {
   readonly maxAgeDays?: number
   readonly compressAgeDays?: number
   readonly checkIntervalSeconds?: number
+  /**
+   * Bytes: the most a directory's managed files (plain and `.gz`) may take after the age rules;
+   * the oldest files dated before today are deleted until they fit (reason `"size-cap"`, see
+   * `SizeCap`). Default: no cap.
+   */
+  readonly maxTotalBytes?: number
   /** Act as this user and group while sweeping (logrotate's `su`). Default: the process's own ids. */
   readonly su?: Su
   /**
@@ -97,19 +106,23 @@ export interface Input {
 }
 
 /** The name each field is reported under in `InvalidConfig.variable`. */
-export type Names = { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu">]-?: string }
+export type Names =
+  & { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu" | "maxTotalBytes">]-?: string }
+  & { readonly maxTotalBytes?: string }
 
 /** The environment variable of each field, without host prefix. */
-export const variables: Names = {
+export const variables: Required<Names> = {
   enabled: "LOG_RETENTION_ENABLED",
   dirs: "LOG_RETENTION_DIRS",
   maxAgeDays: "LOG_RETENTION_MAX_AGE_DAYS",
   compressAgeDays: "LOG_RETENTION_COMPRESS_AGE_DAYS",
-  checkIntervalSeconds: "LOG_RETENTION_CHECK_INTERVAL_SECONDS"
+  checkIntervalSeconds: "LOG_RETENTION_CHECK_INTERVAL_SECONDS",
+  maxTotalBytes: "LOG_RETENTION_MAX_TOTAL_BYTES"
 }
 
 export const MAX_AGE_DAYS_FORM = "a whole number >= 1 (days a file is kept)"
 export const COMPRESS_AGE_DAYS_FORM = "a whole number >= 0 (days before compression; 0 = never compress)"
+export const MAX_TOTAL_BYTES_FORM = `${ByteSize.BYTE_SIZE_FORM} (the most a directory's managed files may take)`
 export const CHECK_INTERVAL_SECONDS_FORM =
   `a whole number from 1 to ${MAX_CHECK_INTERVAL_SECONDS} (seconds between sweeps; at most about 24.8 days, the longest timer the runtime keeps)`
 
@@ -152,7 +165,9 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
     }
     const su = input.su === undefined ? {} : { su: yield* field(Su, "su", input.su, "USER:GROUP, names or numeric ids") }
     const allow = input.allowProcessWideSu === undefined ? {} : { allowProcessWideSu: input.allowProcessWideSu }
-    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...su, ...allow }
+    const cap = input.maxTotalBytes === undefined ? {}
+      : { maxTotalBytes: yield* field(Schema.NonNegativeInt, names.maxTotalBytes ?? variables.maxTotalBytes, input.maxTotalBytes, MAX_TOTAL_BYTES_FORM) }
+    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...cap, ...su, ...allow }
   })
 
 /** Retention off, and the defaults for everything else. */
@@ -162,15 +177,17 @@ export const defaults: Policy = Either.getOrThrow(make({}))
 const decodeDirs = (raw: string): Either.Either<ReadonlyArray<string>, string> =>
   Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d.length > 0))
 
-/** The five `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
+/** The six `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
 export const config: Config.Config<Policy> = Config.all({
   enabled: setting(variables.enabled, decodeBoolean, false),
   dirs: setting(variables.dirs, decodeDirs, []),
   maxAgeDays: setting(variables.maxAgeDays, decodeInteger(1, MAX_AGE_DAYS_FORM), DEFAULT_MAX_AGE_DAYS),
   compressAgeDays: setting(variables.compressAgeDays, decodeInteger(0, COMPRESS_AGE_DAYS_FORM), DEFAULT_COMPRESS_AGE_DAYS),
   checkIntervalSeconds: setting(
-    variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM), DEFAULT_CHECK_INTERVAL_SECONDS)
-}).pipe(Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
+    variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM), DEFAULT_CHECK_INTERVAL_SECONDS),
+  maxTotalBytes: setting<number | undefined>(variables.maxTotalBytes,
+    (raw) => Either.mapLeft(ByteSize.parse(raw), () => MAX_TOTAL_BYTES_FORM), undefined)
+}).pipe(Config.map(({ maxTotalBytes, ...rest }): Input => maxTotalBytes === undefined ? rest : { ...rest, maxTotalBytes }), Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
 
 /**
  * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.

@@ -4,7 +4,8 @@
  * failure (and a missing, locked or refused directory) is a `SweepFailure` in the report, and
  * the sweep goes on with the next file or directory.
  *
- * Directories are resolved (`realPath`) and each swept once, one after another. For each:
+ * Directories are resolved (`realPath`) and each swept once, one after another, each with its
+ * own thresholds (`thresholdsFor`: its entry in `policy.directories`, else the policy's). For each:
  * - run as root without `su`, a directory writable by every user or by a group other than
  *   root is refused (`permissions`, `InsecureDirectory`), as logrotate does; with `su` (policy
  *   field, CLI `--su`) every directory is swept acting as that user (`seteuid`/`setegid`,
@@ -22,7 +23,8 @@
  * file is left alone (`probe-failed`). Entries the plan skips whatever their type (today's,
  * future, within the compression age, already compressed) are not probed at all and are
  * reported with that reason; names that are not managed are not probed either (type
- * `"Other"`). An original next to an existing `.gz` is removed only after the gunzipped `.gz`
+ * `"Other"`). With a size cap (`maxTotalBytes`), every managed entry is probed instead, as the
+ * cap needs every size; the probe's `lstat` gives it, so no further call is made. An original next to an existing `.gz` is removed only after the gunzipped `.gz`
  * compared byte-equal to it (`check: "compared"`). A `dryRun` lists and plans but changes
  * nothing and takes no lock.
  *
@@ -126,9 +128,42 @@ export interface Su {
   readonly group: string
 }
 
-/** What the sweep reads of the policy: the thresholds, and `su` when set. */
+/** One directory's own thresholds: each field set here wins over the policy's for that directory. */
+export interface DirectoryThresholds {
+  /** Matched against each swept directory as given, both resolved (`Path.resolve`). */
+  readonly dir: string
+  readonly maxAgeDays?: number | undefined
+  readonly compressAgeDays?: number | undefined
+  readonly maxTotalBytes?: number | undefined
+}
+
+/**
+ * What the sweep reads of the policy: the thresholds (the defaults of every directory), the
+ * per-directory `directories` overrides, and `su` when set.
+ */
 export interface SweepPolicy extends RetentionPlan.Thresholds {
   readonly su?: Su | undefined
+  readonly directories?: ReadonlyArray<DirectoryThresholds> | undefined
+}
+
+/**
+ * The thresholds `dir` is swept with: its entry in `policy.directories` (matched by resolved
+ * path) over the policy's own. Pure.
+ *
+ * @example
+ * ```ts
+ * Sweeper.thresholdsFor({ maxAgeDays: 30, compressAgeDays: 7, directories: [{ dir: "/a", maxAgeDays: 90 }] }, "/a/")
+ * // { maxAgeDays: 90, compressAgeDays: 7, maxTotalBytes: undefined }
+ * ```
+ */
+export const thresholdsFor = (policy: SweepPolicy, dir: string): RetentionPlan.Thresholds => {
+  const resolved = Path.resolve(dir)
+  const own = policy.directories?.find((d) => Path.resolve(d.dir) === resolved)
+  return {
+    maxAgeDays: own?.maxAgeDays ?? policy.maxAgeDays,
+    compressAgeDays: own?.compressAgeDays ?? policy.compressAgeDays,
+    maxTotalBytes: own?.maxTotalBytes ?? policy.maxTotalBytes
+  }
 }
 
 /** Default `ioConcurrency` (at least `concurrency`). */
@@ -262,13 +297,19 @@ export const describePlanned = (action: RetentionPlan.Action): Option.Option<str
     case "Compress":
       return Option.some(`would compress ${action.path} (${action.ageDays} days old)`)
     case "Delete":
-      return Option.some(`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : `${action.ageDays} days old`})`)
+      return Option.some(`would delete   ${action.path} (${deleteWhy(action)})`)
     case "FinishCompression":
       return Option.some(`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`)
     case "Skip":
       return Option.none()
   }
 }
+
+/** Why a `Delete` is planned, in a few words: `31 days old`, `stale temporary file`, `over the size cap, 3 days old`. */
+export const deleteWhy = (action: { readonly reason: RetentionPlan.DeleteReason; readonly ageDays: number }): string =>
+  action.reason === "stale-temp" ? "stale temporary file"
+  : action.reason === "size-cap" ? `over the size cap, ${action.ageDays} days old`
+  : `${action.ageDays} days old`
 
 type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }
@@ -322,7 +363,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
   const probe = (dir: string, name: string, failed: Array<SweepFailure>): Effect.Effect<Probe> => {
     const path = Path.join(dir, name)
     return safe.lstat(path).pipe(
-      Effect.map((stat): Probe => ({ _tag: "Entry", entry: { name, type: stat.type }, stat })),
+      Effect.map((stat): Probe => ({ _tag: "Entry", entry: { name, type: stat.type, size: stat.size }, stat })),
       Effect.catchAll((e) => Effect.sync((): Probe => {
         if (isNotFound(e)) return { _tag: "Vanished" }
         failed.push(failure(path, "stat")(e))
@@ -448,13 +489,19 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       }
       // One plan of every group as if its entries were regular files (groups are independent,
       // so this is what planning each alone would say): the groups it acts on get probed.
-      const acted = new Set<string>()
-      const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat() }], policy, today)
-      for (const a of asFiles.actions) if (a._tag !== "Skip") acted.add(a.group)
+      // With a size cap, every group is probed: the cap needs every managed file's size (the
+      // probe's `lstat` has it), and may act on any group dated before today.
       const toProbe: Array<RetentionPlan.Entry> = []
-      for (const [original, group] of groups) {
-        if (acted.has(Path.join(dir, original))) toProbe.push(...group)
-        else entries.push(...group)
+      if (policy.maxTotalBytes !== undefined) {
+        for (const group of groups.values()) toProbe.push(...group)
+      } else {
+        const acted = new Set<string>()
+        const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat() }], policy, today)
+        for (const a of asFiles.actions) if (a._tag !== "Skip") acted.add(a.group)
+        for (const [original, group] of groups) {
+          if (acted.has(Path.join(dir, original))) toProbe.push(...group)
+          else entries.push(...group)
+        }
       }
       const probes: Array<Probe> = new Array(toProbe.length)
       yield* inPool(concurrency, toProbe.length, (i) => Effect.map(probe(dir, toProbe[i]!.name, failed), (p) => void (probes[i] = p)))
@@ -463,7 +510,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         entries.push(p.entry)
         if (p.stat) stats.set(Path.join(dir, p.entry.name), p.stat)
       }
-      return { listing: Option.some({ dir, entries }), stats, failed }
+      return { listing: Option.some({ dir, entries, thresholds: policy }), stats, failed }
     })
 
   /**
@@ -551,11 +598,16 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const ids = yield* ProcessIdentity
       const failed: Array<SweepFailure> = []
       // Each directory once, by its real path: an alias (a symlink to it) is the same directory.
+      // Thresholds are matched on the directory as given; an alias swept once keeps the first one's.
       const uniqueDirs: Array<string> = []
+      const thresholds = new Map<string, RetentionPlan.Thresholds>()
       for (const dir of new Set(dirs)) {
         const real = yield* Effect.either(fs.realPath(dir))
         if (Either.isLeft(real)) failed.push(failure(dir, "list")(real.left))
-        else if (!uniqueDirs.includes(real.right)) uniqueDirs.push(real.right)
+        else if (!uniqueDirs.includes(real.right)) {
+          uniqueDirs.push(real.right)
+          thresholds.set(real.right, thresholdsFor(policy, dir))
+        }
       }
       const su = policy.su === undefined ? undefined : yield* Effect.either(resolveSu(policy.su))
       const root = ids.euid() === 0
@@ -563,7 +615,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       // One directory after another: effective ids are process-wide, so a directory swept as
       // the su user must not overlap with any other work of this sweep.
       for (const dir of uniqueDirs) {
-        const run = sweepDir(dir, policy, today, dryRun, concurrency, ioConcurrency)
+        const run = sweepDir(dir, thresholds.get(dir)!, today, dryRun, concurrency, ioConcurrency)
         if (su !== undefined) {
           if (Either.isLeft(su)) {
             dirResults.push(emptyDir([failure(dir, "su")(su.left)]))

@@ -1,0 +1,112 @@
+/**
+ * The CLI's size cap (`--max-total-size`, `LOG_RETENTION_MAX_TOTAL_BYTES`) and per-directory
+ * configuration (`--config`, `LOG_RETENTION_CONFIG`), as a process spawned from dist/ (npm test
+ * builds first), in real temp dirs (issue 12, items 2 and 3).
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+
+const bin = path.resolve(import.meta.dirname, "../dist/bin.js")
+const dirs: Array<string> = []
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "logrotate-policies-"))
+  dirs.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** The environment without any LOG_* variable of the machine running the tests. */
+const cleanEnv = (extra: Record<string, string> = {}) => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.includes("LOG_ROTATION") && !k.includes("LOG_RETENTION"))),
+  ...extra
+})
+
+export const run = (args: ReadonlyArray<string>, options: { env?: Record<string, string>; cwd?: string } = {}) => {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: cleanEnv(options.env), cwd: options.cwd ?? tempDir(), stdio: ["pipe", "pipe", "pipe"], timeout: 60_000, killSignal: "SIGKILL"
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+  child.stdin.on("error", () => {})
+  child.stdin.end("")
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+const listing = (dir: string) => fs.readdirSync(dir).sort()
+const snapshot = (dir: string) => listing(dir).map((name) => [name, fs.readFileSync(path.join(dir, name)).toString("base64")])
+
+/**
+ * `app-<date>.ndjson` files of 1000 bytes, `offset` days old by the wall clock now. The names are
+ * never recomputed (UTC midnight may pass before the CLI reads its clock), and every offset is at
+ * least 2 days from any threshold used, so one day more changes no decision.
+ */
+const datedDir = (offsets: ReadonlyArray<number>, dir = tempDir()) => {
+  const now = Date.now()
+  const names = new Map(offsets.map((offset) => [offset, `app-${new Date(now - offset * 86_400_000).toISOString().slice(0, 10)}.ndjson`]))
+  for (const [offset, name] of names) fs.writeFileSync(path.join(dir, name), `${JSON.stringify({ day: offset }).padEnd(99, " ")}\n`.repeat(10))
+  fs.writeFileSync(path.join(dir, "notes.txt"), "leave me alone")
+  return { dir, name: (offset: number) => names.get(offset)! }
+}
+
+interface JsonReport {
+  readonly deleted: ReadonlyArray<{ readonly path: string; readonly bytes: number; readonly reason: string }>
+  readonly plan: { readonly actions: ReadonlyArray<{ readonly _tag: string; readonly path: string; readonly reason: string }> }
+}
+
+describe.concurrent("effect-logrotate sweep --max-total-size", { timeout: 60_000 }, () => {
+  it("deletes the oldest dated files until the directory fits, never today's; --json names the reason size-cap", async () => {
+    const { dir, name } = datedDir([0, 3, 5, 10])
+    const result = await run(["sweep", dir, "--max-total-size", "2500", "--json"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    expect(listing(dir)).toEqual([name(0), name(3), "notes.txt"].sort())
+    const report = JSON.parse(result.stdout) as JsonReport
+    expect(report.deleted.map((d) => [path.basename(d.path), d.bytes, d.reason])).toEqual([
+      [name(10), 1000, "size-cap"], [name(5), 1000, "size-cap"]
+    ].sort((a, b) => String(a[0]) < String(b[0]) ? -1 : 1))
+  })
+
+  it("--dry-run lists the size-cap deletions and changes nothing", async () => {
+    const { dir, name } = datedDir([0, 3, 5, 10])
+    const before = snapshot(dir)
+    const result = await run(["sweep", dir, "--max-total-size", "2KiB", "--dry-run"])
+    expect(result.code).toBe(0)
+    expect(result.stdout.split("\n").filter((l) => l.startsWith("would"))).toEqual([
+      `would delete   ${fs.realpathSync(dir)}/${name(10)} (over the size cap, 10 days old)`,
+      `would delete   ${fs.realpathSync(dir)}/${name(5)} (over the size cap, 5 days old)`
+    ].sort())
+    expect(snapshot(dir)).toEqual(before)
+  })
+
+  it("reads LOG_RETENTION_MAX_TOTAL_BYTES; the flag wins over it", async () => {
+    const a = datedDir([0, 3, 5, 10])
+    const byEnv = await run(["sweep", a.dir, "--json"], { env: { LOG_RETENTION_MAX_TOTAL_BYTES: "3000" } })
+    expect(byEnv.code).toBe(0)
+    expect(listing(a.dir)).toEqual([a.name(0), a.name(3), a.name(5), "notes.txt"].sort())
+    const b = datedDir([0, 3, 5, 10])
+    const byFlag = await run(["sweep", b.dir, "--max-total-size", "1000", "--json"], { env: { LOG_RETENTION_MAX_TOTAL_BYTES: "3000" } })
+    expect(byFlag.code).toBe(0)
+    expect(listing(b.dir)).toEqual([b.name(0), "notes.txt"].sort())
+  })
+
+  it("a bad size, as flag or variable, exits 2 naming it, the value and the accepted form; nothing is touched", async () => {
+    const { dir } = datedDir([0, 3, 40])
+    const before = snapshot(dir)
+    const flag = await run(["sweep", dir, "--max-total-size", "10XB"])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain(`--max-total-size="10XB" is invalid: expected a whole number of bytes >= 0`)
+    const env = await run(["sweep", dir], { env: { LOG_RETENTION_MAX_TOTAL_BYTES: "-1" } })
+    expect(env.code).toBe(2)
+    expect(env.stderr).toContain(`LOG_RETENTION_MAX_TOTAL_BYTES="-1" is invalid: expected a whole number of bytes >= 0`)
+    expect(snapshot(dir)).toEqual(before)
+  })
+})

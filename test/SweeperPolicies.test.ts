@@ -1,0 +1,70 @@
+/**
+ * The Sweeper with a total-size cap and with per-directory thresholds (issue 12, items 2 and 3),
+ * on the in-memory file system.
+ */
+import { FileSystem } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
+import * as Sweeper from "../src/Sweeper.js"
+import { dated, fileSystems, names, ndjson, tempDir } from "./support/retention.js"
+
+const TODAY = new Date("2026-03-15T12:00:00Z")
+const aged = (age: number, ext = ".ndjson", prefix = "app") => dated(prefix, TODAY, age, ext)
+const memory = fileSystems.find((f) => f.name === "MemoryFileSystem")!
+
+/** A fresh directory holding `files` (name → size in bytes), today = TODAY. */
+const withFiles = (files: Record<string, number>) =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(TODAY.getTime())
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* tempDir
+    let seed = 1
+    for (const [name, size] of Object.entries(files)) yield* fs.writeFile(`${dir}/${name}`, ndjson(size, seed++))
+    return dir
+  })
+
+describe("Sweeper with a size cap (maxTotalBytes) on MemoryFileSystem", () => {
+  it.scoped("deletes the oldest files until the directory fits, never today's, and reports them as size-cap", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFiles({
+        [aged(0)]: 3000, [aged(1)]: 1000, [aged(2)]: 1000, [aged(3, ".ndjson.gz")]: 1000, [aged(4)]: 1000, [aged(40)]: 5000,
+        "notes.txt": 50_000
+      })
+      const report = yield* Sweeper.sweep([dir], { maxAgeDays: 30, compressAgeDays: 0, maxTotalBytes: 5500 })
+      expect(report.failed).toEqual([])
+      // 3000 today + 1000 × 4 = 7000 after the age rule: the two oldest (4 days, 3 days) go to reach 5000.
+      expect(yield* names(dir)).toEqual([aged(2), aged(1), aged(0), "notes.txt"].sort())
+      expect(report.deleted.map((d) => [d.path, d.bytes, d.reason])).toEqual([
+        [`${dir}/${aged(40)}`, 5000, "older-than-max-age"],
+        [`${dir}/${aged(4)}`, 1000, "size-cap"],
+        [`${dir}/${aged(3, ".ndjson.gz")}`, 1000, "size-cap"]
+      ])
+      expect(report.bytesFreed).toBe(7000)
+    }).pipe(Effect.provide(memory.layer())))
+
+  it.scoped("today's file alone over the cap: every older file is deleted, today's is kept byte for byte", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFiles({ [aged(0)]: 9000, [aged(1)]: 10, [aged(-1)]: 10 })
+      const fs = yield* FileSystem.FileSystem
+      const before = yield* fs.readFile(`${dir}/${aged(0)}`)
+      const report = yield* Sweeper.sweep([dir], { maxAgeDays: 30, compressAgeDays: 0, maxTotalBytes: 100 })
+      expect(yield* names(dir)).toEqual([aged(0), aged(-1)].sort())
+      expect(Buffer.from(yield* fs.readFile(`${dir}/${aged(0)}`)).equals(Buffer.from(before))).toBe(true)
+      expect(report.deleted.map((d) => d.reason)).toEqual(["size-cap"])
+      expect(report.skipped.filter((s) => s.reason === "today" || s.reason === "future")).toHaveLength(2)
+    }).pipe(Effect.provide(memory.layer())))
+
+  it.scoped("a dry run plans the size-cap deletions, says so, and changes nothing", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFiles({ [aged(0)]: 100, [aged(2)]: 100, [aged(9)]: 100 })
+      const report = yield* Sweeper.sweep([dir], { maxAgeDays: 30, compressAgeDays: 7, maxTotalBytes: 150 }, { dryRun: true })
+      expect(yield* names(dir)).toEqual([aged(9), aged(2), aged(0)].sort())
+      expect(report.plan.actions.filter((a) => a._tag !== "Skip").map((a) => [a.name, a._tag, a.reason])).toEqual([
+        [aged(9), "Delete", "size-cap"], [aged(2), "Delete", "size-cap"]
+      ])
+      expect(report.plan.actions.flatMap((a) => Sweeper.describePlanned(a).pipe((o) => o._tag === "Some" ? [o.value] : []))).toEqual([
+        `would delete   ${dir}/${aged(9)} (over the size cap, 9 days old)`,
+        `would delete   ${dir}/${aged(2)} (over the size cap, 2 days old)`
+      ])
+    }).pipe(Effect.provide(memory.layer())))
+})
