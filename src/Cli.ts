@@ -47,6 +47,7 @@ import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
 import { InvalidConfig, InvalidSu } from "./Errors.js"
 import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
+import * as RetentionConfig from "./RetentionConfig.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
@@ -164,6 +165,12 @@ const maxTotalSizeOption = Options.text("max-total-size").pipe(
   Options.withDescription(`after the age rules, delete the oldest dated files (never today's) until each directory's dated files take at most SIZE: ${ByteSize.BYTE_SIZE_FORM} (env LOG_RETENTION_MAX_TOTAL_BYTES, default no cap)`),
   Options.optional)
 
+/** `--config FILE` of sweep and watch: defaults and per-directory settings (see RetentionConfig). */
+const configOption = Options.text("config").pipe(
+  Options.withPseudoName("FILE"),
+  Options.withDescription("a JSON file of defaults and per-directory settings (maxAgeDays, compressAgeDays, maxTotalBytes, naming); its directories are swept; a flag wins over the file, the file over the environment (env LOG_RETENTION_CONFIG)"),
+  Options.optional)
+
 /** `--su USER:GROUP` of sweep and watch: act as that user and group (logrotate's `su`). */
 const suOption = Options.text("su").pipe(
   Options.withPseudoName("USER:GROUP"),
@@ -211,6 +218,8 @@ const resolveRetention = (flags: {
   readonly compressAgeDays: Option.Option<string>
   readonly intervalSeconds?: Option.Option<string>
   readonly maxTotalSize?: Option.Option<string>
+  /** Absent for a command without `--config`: then `LOG_RETENTION_CONFIG` is not read either. */
+  readonly config?: Option.Option<string>
 }, prefix: Option.Option<string>) =>
   Effect.gen(function* () {
     const v = RetentionPolicy.variables
@@ -235,6 +244,36 @@ const resolveRetention = (flags: {
       : yield* Effect.map(
         fromEnv(setting<ReadonlyArray<string>>(v.dirs, (raw) => Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d !== "")), []), prefix),
         (value) => ({ value, name: envName(v.dirs, prefix) }))
+    const settings = { maxAgeDays: maxAge, compressAgeDays: compressAge, checkIntervalSeconds: interval, maxTotalBytes: cap }
+    const names = { enabled: "enabled", dirs: dirs.name, maxAgeDays: maxAge.name, compressAgeDays: compressAge.name,
+      checkIntervalSeconds: interval.name, maxTotalBytes: cap.name }
+    // --config, else LOG_RETENTION_CONFIG (only for the commands that take --config).
+    const configPath = flags.config === undefined ? Option.none<{ value: string; name: string }>() : Option.isSome(flags.config)
+      ? Option.some({ value: flags.config.value, name: "--config" })
+      : Option.map(yield* fromEnv(Config.option(Config.string(RetentionConfig.CONFIG_VARIABLE)), prefix),
+        (value) => ({ value, name: envName(RetentionConfig.CONFIG_VARIABLE, prefix) }))
+    if (Option.isSome(configPath)) {
+      const path = configPath.value.value
+      if (path.trim() === "") {
+        return yield* new InvalidConfig({ variable: configPath.value.name, value: path, expected: "the path of a JSON configuration file" })
+      }
+      const file = yield* RetentionConfig.read(path).pipe(Effect.provide(FileSystemLive))
+      // Precedence: flag > the file (a directory's entry, then its defaults) > environment > default.
+      const fromFlags = (f: { readonly name: string }) => f.name.startsWith("--")
+      const layer = (pickFlags: boolean) => Object.fromEntries(Object.entries(settings)
+        .filter(([, f]) => f.value !== undefined && fromFlags(f) === pickFlags).map(([k, f]) => [k, f.value]))
+      const policy = yield* RetentionConfig.toPolicy(path, file, {
+        override: { input: layer(true), names },
+        base: { input: { ...layer(false), ...(flags.dirs.length > 0 ? {} : { dirs: dirs.value }) }, names },
+        ...(flags.dirs.length > 0 ? { dirs: flags.dirs } : {})
+      })
+      if (policy.dirs.length === 0) {
+        return yield* new UsageError({
+          message: `no directory given: pass <dir>..., name them under "directories" in ${path}, or set ${envName(v.dirs, prefix)} (comma-separated)`
+        })
+      }
+      return { ...policy, enabled: true }
+    }
     if (dirs.value.length === 0) {
       return yield* new UsageError({ message: `no directory given: pass <dir>... or set ${envName(v.dirs, prefix)} (comma-separated)` })
     }
@@ -246,8 +285,6 @@ const resolveRetention = (flags: {
       ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value }),
       ...(cap.value === undefined ? {} : { maxTotalBytes: cap.value })
     }
-    const names = { enabled: "enabled", dirs: dirs.name, maxAgeDays: maxAge.name, compressAgeDays: compressAge.name,
-      checkIntervalSeconds: interval.name, maxTotalBytes: cap.name }
     return yield* RetentionPolicy.make(input, names)
   })
 
@@ -405,6 +442,7 @@ const sweep = Command.make("sweep", {
   json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object instead of lines")),
   quiet: Options.boolean("quiet").pipe(Options.withDescription("print the counts only, not a line per file (failures are still listed on stderr)")),
   maxTotalSize: maxTotalSizeOption,
+  config: configOption,
   su: suOption,
   envPrefix
 }, (args) =>
@@ -427,6 +465,7 @@ const watch = Command.make("watch", {
     Options.withDescription("seconds between sweeps, 1 to 2147483 (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
   maxTotalSize: maxTotalSizeOption,
+  config: configOption,
   su: suOption,
   logFormat: logFormatOption,
   envPrefix
@@ -498,6 +537,7 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
     Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(EXIT.usage)), // @effect/cli printed it
     Effect.catchTags({
       InvalidConfig: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
+      InvalidRetentionConfig: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       // Two writers pointed at one file: a configuration error, found before reading stdin.
       FileClaimed: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       UsageError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),

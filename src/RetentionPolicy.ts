@@ -63,6 +63,19 @@ export type CheckIntervalSeconds = typeof CheckIntervalSeconds.Type
 export const Su = Schema.Struct({ user: Schema.NonEmptyTrimmedString, group: Schema.NonEmptyTrimmedString })
 export type Su = typeof Su.Type
 
+/**
+ * One directory's own settings: each field set wins over the policy's for that directory
+ * (`Sweeper.thresholdsFor`). `naming` is a file-name pattern kept as written (see `FileNaming`).
+ */
+export const DirectoryPolicy = Schema.Struct({
+  dir: Schema.String,
+  maxAgeDays: Schema.optional(MaxAgeDays),
+  compressAgeDays: Schema.optional(CompressAgeDays),
+  maxTotalBytes: Schema.optional(Schema.NonNegativeInt),
+  naming: Schema.optional(Schema.String)
+})
+export type DirectoryPolicy = typeof DirectoryPolicy.Type
+
 export const Policy = Schema.Struct({
   enabled: Schema.Boolean,
   dirs: Schema.Array(Schema.String),
@@ -70,6 +83,8 @@ export const Policy = Schema.Struct({
   compressAgeDays: CompressAgeDays,
   checkIntervalSeconds: CheckIntervalSeconds,
   maxTotalBytes: Schema.optional(Schema.NonNegativeInt),
+  /** Per-directory settings over the ones above; every directory named here is in `dirs` too. */
+  directories: Schema.optional(Schema.Array(DirectoryPolicy)),
   su: Schema.optional(Su),
   allowProcessWideSu: Schema.optional(Schema.Boolean)
 })
@@ -92,6 +107,11 @@ export interface Input {
    * `SizeCap`). Default: no cap.
    */
   readonly maxTotalBytes?: number
+  /**
+   * Directories with settings of their own, over the ones above (each field left out takes the
+   * policy's). Every directory named here is swept, as if it were in `dirs` as well.
+   */
+  readonly directories?: ReadonlyArray<DirectoryInput>
   /** Act as this user and group while sweeping (logrotate's `su`). Default: the process's own ids. */
   readonly su?: Su
   /**
@@ -105,13 +125,27 @@ export interface Input {
   readonly allowProcessWideSu?: boolean
 }
 
+/** One directory's settings as written in code (see `DirectoryPolicy`). */
+export interface DirectoryInput {
+  readonly dir: string
+  readonly maxAgeDays?: number
+  readonly compressAgeDays?: number
+  readonly maxTotalBytes?: number
+  /** A file-name pattern such as `{prefix}.{date}.log`, kept as written. */
+  readonly naming?: string
+}
+
 /** The name each field is reported under in `InvalidConfig.variable`. */
 export type Names =
-  & { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu" | "maxTotalBytes">]-?: string }
-  & { readonly maxTotalBytes?: string }
+  & { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu" | "maxTotalBytes" | "directories">]-?: string }
+  & {
+    readonly maxTotalBytes?: string
+    /** The name of one directory's field; default `directories["<dir>"].<field>`. */
+    readonly directory?: (dir: string, field: keyof DirectoryInput) => string
+  }
 
 /** The environment variable of each field, without host prefix. */
-export const variables: Required<Names> = {
+export const variables: Required<Omit<Names, "directory">> = {
   enabled: "LOG_RETENTION_ENABLED",
   dirs: "LOG_RETENTION_DIRS",
   maxAgeDays: "LOG_RETENTION_MAX_AGE_DAYS",
@@ -129,6 +163,61 @@ export const CHECK_INTERVAL_SECONDS_FORM =
 const field = <A, I>(schema: Schema.Schema<A, I>, name: string, value: unknown, expected: string) =>
   Either.mapLeft(Schema.decodeUnknownEither(schema)(value), () =>
     new InvalidConfig({ variable: name, value: String(value), expected }))
+
+/** `directories["/var/log/relay"].maxAgeDays`: where a directory's field is, in a configuration. */
+export const directoryFieldName = (dir: string, field: string): string => `directories[${JSON.stringify(dir)}].${field}`
+
+/**
+ * Each directory's settings checked, its path resolved; its compression age checked against its
+ * own maximum age (each taking the policy's when left out). A directory named twice is an error.
+ */
+const decodeDirectories = (
+  inputs: ReadonlyArray<DirectoryInput>,
+  names: Names,
+  global: { readonly maxAgeDays: number; readonly compressAgeDays: number }
+): Either.Either<ReadonlyArray<DirectoryPolicy>, InvalidConfig> =>
+  Either.gen(function* () {
+    const name = names.directory ?? directoryFieldName
+    const out: Array<DirectoryPolicy> = []
+    const seen = new Map<string, string>()
+    for (const d of inputs) {
+      const dir = Path.resolve(d.dir.trim())
+      if (d.dir.trim() === "") {
+        return yield* Either.left(new InvalidConfig({ variable: name(d.dir, "dir"), value: d.dir, expected: "a directory path" }))
+      }
+      const earlier = seen.get(dir)
+      if (earlier !== undefined) {
+        return yield* Either.left(new InvalidConfig({
+          variable: name(d.dir, "dir"), value: d.dir, expected: `each directory once (${JSON.stringify(earlier)} names the same one, ${dir})`
+        }))
+      }
+      seen.set(dir, d.dir)
+      const maxAgeDays = d.maxAgeDays === undefined ? undefined : yield* field(MaxAgeDays, name(d.dir, "maxAgeDays"), d.maxAgeDays, MAX_AGE_DAYS_FORM)
+      const compressAgeDays = d.compressAgeDays === undefined ? undefined
+        : yield* field(CompressAgeDays, name(d.dir, "compressAgeDays"), d.compressAgeDays, COMPRESS_AGE_DAYS_FORM)
+      const maxTotalBytes = d.maxTotalBytes === undefined ? undefined
+        : yield* field(Schema.NonNegativeInt, name(d.dir, "maxTotalBytes"), d.maxTotalBytes, MAX_TOTAL_BYTES_FORM)
+      const max = maxAgeDays ?? global.maxAgeDays
+      const compress = compressAgeDays ?? global.compressAgeDays
+      if (compress > 0 && compress >= max) {
+        return yield* Either.left(new InvalidConfig({
+          variable: name(d.dir, compressAgeDays === undefined ? "maxAgeDays" : "compressAgeDays"),
+          value: String(compressAgeDays === undefined ? max : compress),
+          expected: compressAgeDays === undefined
+            ? `a maximum age above the compression age (${compress} days) that this directory takes from the defaults`
+            : `0 (no compression) or a whole number below this directory's maximum age (${max} days)`
+        }))
+      }
+      out.push({
+        dir,
+        ...(maxAgeDays === undefined ? {} : { maxAgeDays }),
+        ...(compressAgeDays === undefined ? {} : { compressAgeDays }),
+        ...(maxTotalBytes === undefined ? {} : { maxTotalBytes }),
+        ...(d.naming === undefined ? {} : { naming: d.naming })
+      })
+    }
+    return out
+  })
 
 /**
  * Validates a policy written in code or built from CLI flags. Errors name the field as
@@ -149,14 +238,16 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
     const checkIntervalSeconds = yield* field(CheckIntervalSeconds, names.checkIntervalSeconds,
       input.checkIntervalSeconds ?? DEFAULT_CHECK_INTERVAL_SECONDS, CHECK_INTERVAL_SECONDS_FORM)
     const enabled = input.enabled ?? false
-    // Resolved, so `logs` and `./logs/` are one directory, swept once.
-    const dirs = [...new Set((input.dirs ?? []).map((d) => d.trim()).filter((d) => d.length > 0).map((d) => Path.resolve(d)))]
     if (compressAgeDays > 0 && compressAgeDays >= maxAgeDays) {
       return yield* Either.left(new InvalidConfig({
         variable: names.compressAgeDays, value: String(compressAgeDays),
         expected: `0 (no compression) or a whole number below the maximum age (${maxAgeDays} days)`
       }))
     }
+    const directories = yield* decodeDirectories(input.directories ?? [], names, { maxAgeDays, compressAgeDays })
+    // Resolved, so `logs` and `./logs/` are one directory, swept once.
+    const dirs = [...new Set([...(input.dirs ?? []), ...directories.map((d) => d.dir)]
+      .map((d) => d.trim()).filter((d) => d.length > 0).map((d) => Path.resolve(d)))]
     if (enabled && dirs.length === 0) {
       return yield* Either.left(new InvalidConfig({
         variable: names.dirs, value: (input.dirs ?? []).join(","),
@@ -167,7 +258,8 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
     const allow = input.allowProcessWideSu === undefined ? {} : { allowProcessWideSu: input.allowProcessWideSu }
     const cap = input.maxTotalBytes === undefined ? {}
       : { maxTotalBytes: yield* field(Schema.NonNegativeInt, names.maxTotalBytes ?? variables.maxTotalBytes, input.maxTotalBytes, MAX_TOTAL_BYTES_FORM) }
-    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...cap, ...su, ...allow }
+    const own = directories.length === 0 ? {} : { directories }
+    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...cap, ...own, ...su, ...allow }
   })
 
 /** Retention off, and the defaults for everything else. */
@@ -177,17 +269,29 @@ export const defaults: Policy = Either.getOrThrow(make({}))
 const decodeDirs = (raw: string): Either.Either<ReadonlyArray<string>, string> =>
   Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d.length > 0))
 
+/** A setting that is `undefined` when its variable is not set. */
+const optional = <A>(name: string, decode: (raw: string) => Either.Either<A, string>) => setting<A | undefined>(name, decode, undefined)
+
+/** Only the fields whose value is not `undefined`. */
+const defined = <A extends object>(a: A): A =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as A
+
+/**
+ * The six `LOG_RETENTION_…` settings as set, each decoded but without defaults or cross-field
+ * checks: an unset variable is absent from the `Input`. What `RetentionConfig` layers a file over.
+ */
+export const inputConfig: Config.Config<Input> = Config.all({
+  enabled: optional(variables.enabled, decodeBoolean),
+  dirs: optional(variables.dirs, decodeDirs),
+  maxAgeDays: optional(variables.maxAgeDays, decodeInteger(1, MAX_AGE_DAYS_FORM)),
+  compressAgeDays: optional(variables.compressAgeDays, decodeInteger(0, COMPRESS_AGE_DAYS_FORM)),
+  checkIntervalSeconds: optional(variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM)),
+  maxTotalBytes: optional(variables.maxTotalBytes, (raw) => Either.mapLeft(ByteSize.parse(raw), () => MAX_TOTAL_BYTES_FORM))
+}).pipe(Config.map((all) => defined(all) as Input))
+
 /** The six `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
-export const config: Config.Config<Policy> = Config.all({
-  enabled: setting(variables.enabled, decodeBoolean, false),
-  dirs: setting(variables.dirs, decodeDirs, []),
-  maxAgeDays: setting(variables.maxAgeDays, decodeInteger(1, MAX_AGE_DAYS_FORM), DEFAULT_MAX_AGE_DAYS),
-  compressAgeDays: setting(variables.compressAgeDays, decodeInteger(0, COMPRESS_AGE_DAYS_FORM), DEFAULT_COMPRESS_AGE_DAYS),
-  checkIntervalSeconds: setting(
-    variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM), DEFAULT_CHECK_INTERVAL_SECONDS),
-  maxTotalBytes: setting<number | undefined>(variables.maxTotalBytes,
-    (raw) => Either.mapLeft(ByteSize.parse(raw), () => MAX_TOTAL_BYTES_FORM), undefined)
-}).pipe(Config.map(({ maxTotalBytes, ...rest }): Input => maxTotalBytes === undefined ? rest : { ...rest, maxTotalBytes }), Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
+export const config: Config.Config<Policy> = inputConfig.pipe(
+  Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
 
 /**
  * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.
