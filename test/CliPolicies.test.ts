@@ -110,3 +110,84 @@ describe.concurrent("effect-logrotate sweep --max-total-size", { timeout: 60_000
     expect(snapshot(dir)).toEqual(before)
   })
 })
+
+describe.concurrent("effect-logrotate sweep --config / LOG_RETENTION_CONFIG", { timeout: 60_000 }, () => {
+  const writeConfig = (json: unknown, dir = tempDir()) => {
+    const file = path.join(dir, "retention.json")
+    fs.writeFileSync(file, typeof json === "string" ? json : JSON.stringify(json))
+    return file
+  }
+
+  it("each directory named in the file is swept with its own settings, the others' defaults from the file", async () => {
+    const a = datedDir([0, 3, 6, 12])
+    const b = datedDir([0, 3, 6, 12])
+    const config = writeConfig({ defaults: { maxAgeDays: 9 }, directories: { [a.dir]: { maxAgeDays: 4 }, [b.dir]: {} } })
+    const result = await run(["sweep", "--config", config, "--json"])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    expect(listing(a.dir)).toEqual([a.name(0), a.name(3), "notes.txt"].sort())
+    expect(listing(b.dir)).toEqual([b.name(0), b.name(3), b.name(6), "notes.txt"].sort())
+  })
+
+  it("precedence: a flag wins over the file, the file over the environment", async () => {
+    const a = datedDir([0, 3, 6, 12])
+    const config = writeConfig({ directories: { [a.dir]: { maxAgeDays: 4 } } })
+    // The file (4) over the environment (20).
+    await run(["sweep", "--config", config], { env: { LOG_RETENTION_MAX_AGE_DAYS: "20" } })
+    expect(listing(a.dir)).toEqual([a.name(0), a.name(3), "notes.txt"].sort())
+    const b = datedDir([0, 3, 6, 12])
+    const config2 = writeConfig({ directories: { [b.dir]: { maxAgeDays: 4 } } })
+    // The flag (9) over the file (4), with the file named by LOG_RETENTION_CONFIG.
+    const result = await run(["sweep", "--max-age-days", "9"], { env: { LOG_RETENTION_CONFIG: config2 } })
+    expect(result.code).toBe(0)
+    expect(listing(b.dir)).toEqual([b.name(0), b.name(3), b.name(6), "notes.txt"].sort())
+  })
+
+  it("with <dir> arguments only those are swept, each with its entry in the file (or the file's defaults)", async () => {
+    const a = datedDir([0, 3, 6, 12])
+    const b = datedDir([0, 3, 6, 12])
+    const c = datedDir([0, 3, 6, 12])
+    const config = writeConfig({ defaults: { maxAgeDays: 5 }, directories: { [a.dir]: { maxAgeDays: 2 }, [b.dir]: { maxAgeDays: 2 } } })
+    const before = snapshot(b.dir)
+    const result = await run(["sweep", "--config", config, a.dir, c.dir])
+    expect(result.code).toBe(0)
+    expect(listing(a.dir)).toEqual([a.name(0), "notes.txt"].sort())
+    expect(snapshot(b.dir)).toEqual(before)
+    expect(listing(c.dir)).toEqual([c.name(0), c.name(3), "notes.txt"].sort())
+  })
+
+  it("a bad file exits 2 naming the file, each JSON path, value and accepted form; no byte on disk changes", async () => {
+    const a = datedDir([0, 3, 40])
+    const before = snapshot(a.dir)
+    const cases: ReadonlyArray<readonly [unknown, ReadonlyArray<string>]> = [
+      [{ defaults: { maxAgeDays: 0 }, directories: { [a.dir]: { maxTotalBytes: "10XB", naming: 3 } }, extra: 1 }, [
+        `  $.extra: unknown key: expected one of the keys "defaults" | "checkIntervalSeconds" | "directories"`,
+        `  $.defaults.maxAgeDays: 0 is invalid: expected a whole number >= 1 (days a file is kept)`,
+        `  $.directories[${JSON.stringify(a.dir)}].maxTotalBytes: "10XB" is invalid: expected a whole number of bytes >= 0`,
+        `  $.directories[${JSON.stringify(a.dir)}].naming: 3 is invalid: expected a file-name pattern (a string)`
+      ]],
+      ["{ not json", [`  $: `]],
+      [{ directories: { [a.dir]: { maxAgeDays: 3, compressAgeDays: 5 } } }, [
+        `$.directories[${JSON.stringify(a.dir)}].compressAgeDays="5" is invalid: expected 0 (no compression) or a whole number below this directory's maximum age (3 days)`
+      ]]
+    ]
+    for (const [json, lines] of cases) {
+      const config = writeConfig(json)
+      const result = await run(["sweep", "--config", config])
+      expect([result.code, result.stdout]).toEqual([2, ""])
+      expect(result.stderr).toContain(config)
+      for (const line of lines) expect(result.stderr).toContain(line)
+      expect(snapshot(a.dir)).toEqual(before)
+    }
+    const missing = await run(["sweep", "--config", path.join(tempDir(), "none.json"), a.dir])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/none\.json: invalid retention configuration \(nothing was swept\):\n {2}\$: .*is invalid: expected a readable file/)
+    expect(snapshot(a.dir)).toEqual(before)
+  })
+
+  it("a file naming no directory, with no <dir> and no LOG_RETENTION_DIRS, is a usage error (exit 2)", async () => {
+    const config = writeConfig({ defaults: { maxAgeDays: 3 } })
+    const result = await run(["sweep", "--config", config])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`no directory given: pass <dir>..., name them under "directories" in ${config}, or set LOG_RETENTION_DIRS`)
+  })
+})

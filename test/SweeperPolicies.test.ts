@@ -5,6 +5,8 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
+import * as RetentionPolicy from "../src/RetentionPolicy.js"
+import * as RetentionWorker from "../src/RetentionWorker.js"
 import * as Sweeper from "../src/Sweeper.js"
 import { dated, fileSystems, names, ndjson, tempDir } from "./support/retention.js"
 
@@ -66,5 +68,43 @@ describe("Sweeper with a size cap (maxTotalBytes) on MemoryFileSystem", () => {
         `would delete   ${dir}/${aged(9)} (over the size cap, 9 days old)`,
         `would delete   ${dir}/${aged(2)} (over the size cap, 2 days old)`
       ])
+    }).pipe(Effect.provide(memory.layer())))
+})
+
+describe("Sweeper and RetentionWorker with per-directory thresholds on MemoryFileSystem", () => {
+  /** Two directories with the same files, 0 to 12 days old, 100 bytes each. */
+  const twoDirs = Effect.gen(function* () {
+    const files = Object.fromEntries([0, 2, 4, 6, 8, 10, 12].map((age) => [aged(age), 100]))
+    return [yield* withFiles(files), yield* withFiles(files)] as const
+  })
+
+  it.scoped("each directory is swept with its own maxAgeDays, compressAgeDays and maxTotalBytes; the rest take the policy's", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* twoDirs
+      const report = yield* Sweeper.sweep([a, b], {
+        maxAgeDays: 30, compressAgeDays: 0,
+        directories: [{ dir: a, maxAgeDays: 5 }, { dir: `${b}/`, compressAgeDays: 9, maxTotalBytes: 500 }]
+      })
+      expect(report.failed).toEqual([])
+      // a: older than 5 days deleted, nothing compressed.
+      expect(yield* names(a)).toEqual([aged(4), aged(2), aged(0)].sort())
+      // b: 10 and 12 are due for compression (counted plain); the cap (500 of 700) deletes them instead.
+      expect(yield* names(b)).toEqual([aged(8), aged(6), aged(4), aged(2), aged(0)].sort())
+      expect(report.deleted.map((d) => [d.path, d.reason])).toEqual([
+        ...[12, 10, 8, 6].map((age) => [`${a}/${aged(age)}`, "older-than-max-age"]),
+        [`${b}/${aged(12)}`, "size-cap"], [`${b}/${aged(10)}`, "size-cap"]
+      ])
+      expect(report.compressed).toEqual([])
+    }).pipe(Effect.provide(memory.layer())))
+
+  it.scoped("RetentionWorker sweeps each directory of the policy with its own settings", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* twoDirs
+      const policy = yield* RetentionPolicy.make({
+        enabled: true, maxAgeDays: 9, directories: [{ dir: a, maxAgeDays: 3 }, { dir: b }]
+      })
+      yield* RetentionWorker.sweepOnce.pipe(Effect.provideService(RetentionPolicy.RetentionPolicy, policy))
+      expect(yield* names(a)).toEqual([aged(2), aged(0)].sort())
+      expect(yield* names(b)).toEqual([aged(8), aged(6), aged(4), aged(2), aged(0)].sort())
     }).pipe(Effect.provide(memory.layer())))
 })
