@@ -7,7 +7,8 @@
  * - `watch [<dir>...]`: the retention worker as a daemon.
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
- * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
+ * Settings: flag > for `sweep`/`watch`, the configuration file (`--config FILE` / `LOG_RETENTION_CONFIG`:
+ * a directory's entry, then the file's defaults; see `RetentionConfig`) > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
  * `--env-prefix P`; `P_` is read as `P`, and a prefix that matches none of the command's variables
  * while one is set under another spelling is a usage error: see `internal/EnvPrefix`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
  * 2 bad usage or configuration (nothing on disk touched).

@@ -1,6 +1,7 @@
 /**
- * The retention policy (ADR-0016) and its resolution from configuration. One global policy
- * covers every listed directory (output and DLQ directories alike).
+ * The retention policy (ADR-0016) and its resolution from configuration. The policy's settings
+ * cover every listed directory (output and DLQ directories alike), except where `directories`
+ * gives a directory settings of its own (issue 12; from a JSON file: `RetentionConfig`).
  *
  * | variable                               | default | accepted                                                   |
  * |----------------------------------------|---------|------------------------------------------------------------|

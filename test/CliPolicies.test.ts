@@ -3,7 +3,7 @@
  * configuration (`--config`, `LOG_RETENTION_CONFIG`), as a process spawned from dist/ (npm test
  * builds first), in real temp dirs (issue 12, items 2 and 3).
  */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -189,5 +189,28 @@ describe.concurrent("effect-logrotate sweep --config / LOG_RETENTION_CONFIG", { 
     const result = await run(["sweep", "--config", config])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`no directory given: pass <dir>..., name them under "directories" in ${config}, or set LOG_RETENTION_DIRS`)
+  })
+})
+
+/** CI runs every test: there, a missing logrotate is a failure, not a skip (.ci/run installs it). */
+const inCI = (process.env.CI ?? "") !== "" && process.env.CI !== "false" && process.env.CI !== "0"
+const logrotate = ["/usr/sbin/logrotate", "/usr/bin/logrotate"].find((p) => fs.existsSync(p))
+
+describe.runIf(logrotate !== undefined || inCI)("docs/logrotate.md: one stanza per directory", () => {
+  it("the per-directory stanzas are accepted by logrotate -d, each directory with its own rotate count", () => {
+    const doc = fs.readFileSync(path.resolve(import.meta.dirname, "../docs/logrotate.md"), "utf8")
+    const section = doc.slice(doc.indexOf("### Per-directory policies: one stanza per directory"))
+    const block = /```\n(# \/etc\/logrotate\.d\/relay\n[\s\S]*?)```/.exec(section)![1]!
+    const root = tempDir()
+    for (const dir of ["relay", "relay/dlq"]) {
+      fs.mkdirSync(path.join(root, "var/log", dir), { recursive: true })
+      fs.writeFileSync(path.join(root, "var/log", dir, "app.ndjson"), "{}\n")
+    }
+    const conf = path.join(root, "relay.conf")
+    fs.writeFileSync(conf, block.replaceAll(`"/var/log/`, `"${root}/var/log/`))
+    const result = spawnSync(logrotate!, ["-d", "-s", path.join(root, "state"), conf], { encoding: "utf8" })
+    expect(result.status).toBe(0)
+    expect(result.stderr + result.stdout).toContain(`rotating pattern: "${root}/var/log/relay/*[!0-9].ndjson"  after 1 days (14 rotations)`)
+    expect(result.stderr + result.stdout).toContain(`rotating pattern: "${root}/var/log/relay/dlq/*[!0-9].ndjson"  after 1 days (90 rotations)`)
   })
 })
