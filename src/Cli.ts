@@ -49,6 +49,7 @@ import { InvalidConfig, InvalidSu } from "./Errors.js"
 import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
 import * as RetentionConfig from "./RetentionConfig.js"
+import type * as RetentionPlan from "./RetentionPlan.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
@@ -486,14 +487,40 @@ const watch = Command.make("watch", {
     ))
   }).pipe(withLogFormat(args.logFormat))).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
 
+/**
+ * The logrotate configuration of a policy: one block for the directories that share the policy's
+ * settings, and one for each group of directories with settings of their own (a stanza per
+ * directory in the common case). logrotate has no total-size cap: a cap is named in a comment.
+ */
+const renderLogrotate = (policy: RetentionPolicy.Policy, thresholdsFor: (dir: string) => RetentionPlan.Thresholds): string => {
+  const groups = new Map<string, { dirs: Array<string>; thresholds: RetentionPlan.Thresholds }>()
+  for (const dir of policy.dirs) {
+    const thresholds = thresholdsFor(dir)
+    const key = `${thresholds.maxAgeDays}/${thresholds.compressAgeDays}/${thresholds.maxTotalBytes ?? ""}`
+    const group = groups.get(key)
+    if (group) group.dirs.push(dir)
+    else groups.set(key, { dirs: [dir], thresholds })
+  }
+  return [...groups.values()].map(({ dirs, thresholds }) => [
+    ...(thresholds.maxTotalBytes === undefined ? [] : [
+      `# maxTotalBytes=${thresholds.maxTotalBytes}: logrotate has no cap on a directory's total size; the closest is rotate (a file count)`,
+      "# with size/maxsize (each file's size): see docs/logrotate.md, \"A total-size cap with standard tools\""
+    ]),
+    LogrotateConfig.render({ dirs, maxAgeDays: thresholds.maxAgeDays, compressAgeDays: thresholds.compressAgeDays }).trimEnd()
+  ].join("\n")).join("\n\n")
+}
+
 const logrotateConfig = Command.make("logrotate-config", {
   dirs: dirsArg,
   ...retentionOptions,
+  maxTotalSize: maxTotalSizeOption,
+  config: configOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION"))
-    yield* Console.log(LogrotateConfig.render(policy).trimEnd())
+    const { Sweeper } = yield* commandsCode
+    yield* Console.log(renderLogrotate(policy, (dir) => Sweeper.thresholdsFor(policy, dir)))
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 
 /** The commands, in the order help and errors list them. */

@@ -184,6 +184,24 @@ describe.concurrent("effect-logrotate sweep --config / LOG_RETENTION_CONFIG", { 
     expect(snapshot(a.dir)).toEqual(before)
   })
 
+  it("watch --config sweeps each directory with its own settings, then exits 0 on SIGTERM", async () => {
+    const a = datedDir([0, 3, 6, 12])
+    const b = datedDir([0, 3, 6, 12])
+    const config = writeConfig({ defaults: { maxAgeDays: 9 }, directories: { [a.dir]: { maxAgeDays: 4 }, [b.dir]: {} } })
+    const child = spawn(process.execPath, [bin, "watch", "--config", config, "--interval-seconds", "3600"], {
+      env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline && !stderr.includes("sweep finished")) await new Promise((r) => setTimeout(r, 50))
+    child.kill("SIGTERM")
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    expect(code).toBe(0)
+    expect(listing(a.dir)).toEqual([a.name(0), a.name(3), "notes.txt"].sort())
+    expect(listing(b.dir)).toEqual([b.name(0), b.name(3), b.name(6), "notes.txt"].sort())
+  })
+
   it("a file naming no directory, with no <dir> and no LOG_RETENTION_DIRS, is a usage error (exit 2)", async () => {
     const config = writeConfig({ defaults: { maxAgeDays: 3 } })
     const result = await run(["sweep", "--config", config])
@@ -212,5 +230,33 @@ describe.runIf(logrotate !== undefined || inCI)("docs/logrotate.md: one stanza p
     expect(result.status).toBe(0)
     expect(result.stderr + result.stdout).toContain(`rotating pattern: "${root}/var/log/relay/*[!0-9].ndjson"  after 1 days (14 rotations)`)
     expect(result.stderr + result.stdout).toContain(`rotating pattern: "${root}/var/log/relay/dlq/*[!0-9].ndjson"  after 1 days (90 rotations)`)
+  })
+
+  it("logrotate-config --config prints a stanza per directory with its own settings, a comment for a cap, accepted by logrotate -d", async () => {
+    const root = tempDir()
+    for (const dir of ["a", "b", "c"]) {
+      fs.mkdirSync(path.join(root, dir))
+      fs.writeFileSync(path.join(root, dir, "app.ndjson"), "{}\n")
+    }
+    const config = path.join(root, "retention.json")
+    fs.writeFileSync(config, JSON.stringify({
+      defaults: { maxAgeDays: 30 }, directories: { a: { maxAgeDays: 14 }, b: { maxAgeDays: 90, maxTotalBytes: "1GiB" }, c: {} }
+    }))
+    const result = await run(["logrotate-config", "--config", config])
+    expect([result.code, result.stderr]).toEqual([0, ""])
+    const blocks = result.stdout.trimEnd().split("\n\n")
+    expect(blocks).toHaveLength(3)
+    const stanza = (dir: string) => blocks.find((b) => b.includes(`"${path.join(root, dir)}/*[!0-9].ndjson" {`))!
+    expect(stanza("a")).toContain("    rotate 14\n    maxage 14")
+    expect(stanza("b")).toContain("    rotate 90\n    maxage 90")
+    expect(stanza("b")).toMatch(/^# maxTotalBytes=1073741824: logrotate has no cap on a directory's total size/)
+    expect(stanza("c")).toContain("    rotate 30\n    maxage 30")
+    const conf = path.join(root, "relay.conf")
+    fs.writeFileSync(conf, result.stdout)
+    const checked = spawnSync(logrotate!, ["-d", "-s", path.join(root, "state"), conf], { encoding: "utf8" })
+    expect(checked.status).toBe(0)
+    for (const [dir, n] of [["a", 14], ["b", 90], ["c", 30]] as const) {
+      expect(checked.stderr + checked.stdout).toContain(`rotating pattern: "${path.join(root, dir)}/*[!0-9].ndjson"  after 1 days (${n} rotations)`)
+    }
   })
 })
