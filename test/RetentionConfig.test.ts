@@ -190,6 +190,14 @@ describe("RetentionConfig.load: LOG_RETENTION_CONFIG under the environment", () 
       }
     }).pipe(Effect.provide(withFile(`{"directories": {"/var/log/a": {"maxAgeDays": 7}, "/var/log/b": {}}}`).pipe(Layer.provideMerge(MemoryFileSystem.layer())))))
 
+  it.effect("layerFile provides the policy of a named file over the environment", () =>
+    Effect.gen(function* () {
+      const provider = ConfigProvider.fromMap(new Map([["LOG_RETENTION_COMPRESS_AGE_DAYS", "2"], ["LOG_RETENTION_DIRS", "/ignored"]]), { pathDelim: "_" })
+      const policy = yield* Effect.flatMap(RetentionPolicy.RetentionPolicy, Effect.succeed).pipe(
+        Effect.provide(RetentionConfig.layerFile("/etc/relay/retention.json")), Effect.withConfigProvider(provider))
+      expect([policy.dirs, policy.compressAgeDays, Sweeper.thresholdsFor(policy, "/var/log/a").maxAgeDays]).toEqual([["/var/log/a", "/var/log/b"], 2, 7])
+    }).pipe(Effect.provide(withFile(`{"directories": {"/var/log/a": {"maxAgeDays": 7}, "/var/log/b": {}}}`).pipe(Layer.provideMerge(MemoryFileSystem.layer())))))
+
   it.effect("without LOG_RETENTION_CONFIG it is RetentionPolicy.load", () =>
     Effect.gen(function* () {
       const provider = ConfigProvider.fromMap(new Map([["LOG_RETENTION_MAX_AGE_DAYS", "12"]]), { pathDelim: "_" })
