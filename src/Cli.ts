@@ -7,7 +7,7 @@
  * - `watch [<dir>...]`: the retention worker as a daemon.
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
- * Settings: flag > for `sweep`/`watch`, the configuration file (`--config FILE` / `LOG_RETENTION_CONFIG`:
+ * Settings: flag > for `sweep`/`watch`/`logrotate-config`, the configuration file (`--config FILE` / `LOG_RETENTION_CONFIG`:
  * a directory's entry, then the file's defaults; see `RetentionConfig`) > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
  * `--env-prefix P`; `P_` is read as `P`, and a prefix that matches none of the command's variables
  * while one is set under another spelling is a usage error: see `internal/EnvPrefix`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
@@ -161,13 +161,13 @@ const retentionOptions = {
     Options.optional)
 }
 
-/** `--max-total-size SIZE` of sweep and watch: the size cap of every directory. */
+/** `--max-total-size SIZE` of sweep, watch and logrotate-config: the size cap of every directory. */
 const maxTotalSizeOption = Options.text("max-total-size").pipe(
   Options.withPseudoName("SIZE"),
   Options.withDescription(`after the age rules, delete the oldest dated files (never today's) until each directory's dated files take at most SIZE: ${ByteSize.BYTE_SIZE_FORM} (env LOG_RETENTION_MAX_TOTAL_BYTES, default no cap)`),
   Options.optional)
 
-/** `--config FILE` of sweep and watch: defaults and per-directory settings (see RetentionConfig). */
+/** `--config FILE` of sweep, watch and logrotate-config: defaults and per-directory settings (see RetentionConfig). */
 const configOption = Options.text("config").pipe(
   Options.withPseudoName("FILE"),
   Options.withDescription("a JSON file of defaults and per-directory settings (maxAgeDays, compressAgeDays, maxTotalBytes, naming); its directories are swept; a flag wins over the file, the file over the environment (env LOG_RETENTION_CONFIG)"),
