@@ -222,6 +222,7 @@ export const toPolicy = (
     }
   }
   if (over.enabled !== undefined) input.enabled = over.enabled
+  if (file.defaults?.naming !== undefined) input.naming = file.defaults.naming
   const baseDir = Path.dirname(Path.resolve(source))
   const entries = Object.entries(file.directories ?? {}).map(([key, settings]) => ({ key, dir: Path.resolve(baseDir, key), settings }))
   const wanted = layers.dirs === undefined ? undefined : new Set(layers.dirs.map((d) => Path.resolve(d)))

@@ -84,6 +84,8 @@ export const Policy = Schema.Struct({
   compressAgeDays: CompressAgeDays,
   checkIntervalSeconds: CheckIntervalSeconds,
   maxTotalBytes: Schema.optional(Schema.NonNegativeInt),
+  /** The file-name pattern of every directory without one of its own, kept as written (see `FileNaming`). */
+  naming: Schema.optional(Schema.String),
   /** Per-directory settings over the ones above; every directory named here is in `dirs` too. */
   directories: Schema.optional(Schema.Array(DirectoryPolicy)),
   su: Schema.optional(Su),
@@ -113,6 +115,11 @@ export interface Input {
    * policy's). Every directory named here is swept, as if it were in `dirs` as well.
    */
   readonly directories?: ReadonlyArray<DirectoryInput>
+  /**
+   * The file-name pattern (e.g. `{prefix}.{date}.log`) of every directory without one of its own,
+   * kept as written; default: the ADR's `<prefix>-YYYY-MM-DD.ndjson`. No environment variable.
+   */
+  readonly naming?: string
   /** Act as this user and group while sweeping (logrotate's `su`). Default: the process's own ids. */
   readonly su?: Su
   /**
@@ -138,7 +145,7 @@ export interface DirectoryInput {
 
 /** The name each field is reported under in `InvalidConfig.variable`. */
 export type Names =
-  & { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu" | "maxTotalBytes" | "directories">]-?: string }
+  & { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu" | "maxTotalBytes" | "directories" | "naming">]-?: string }
   & {
     readonly maxTotalBytes?: string
     /** The name of one directory's field; default `directories["<dir>"].<field>`. */
@@ -260,7 +267,8 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
     const cap = input.maxTotalBytes === undefined ? {}
       : { maxTotalBytes: yield* field(Schema.NonNegativeInt, names.maxTotalBytes ?? variables.maxTotalBytes, input.maxTotalBytes, MAX_TOTAL_BYTES_FORM) }
     const own = directories.length === 0 ? {} : { directories }
-    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...cap, ...own, ...su, ...allow }
+    const naming = input.naming === undefined ? {} : { naming: input.naming }
+    return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...cap, ...naming, ...own, ...su, ...allow }
   })
 
 /** Retention off, and the defaults for everything else. */

@@ -116,6 +116,11 @@ describe("RetentionConfig.toPolicy: precedence flag > the directory's entry > th
     expect([Sweeper.thresholdsFor(policy, "/a").maxAgeDays, Sweeper.thresholdsFor(policy, "/c").maxAgeDays]).toEqual([4, 12])
   })
 
+  it("naming is kept as written: the defaults' as the policy's, a directory's in its entry", () => {
+    const policy = policyOf({ defaults: { naming: "{prefix}.{date}.log" }, directories: { "/a": { naming: "{prefix}-{date}-{hour}.ndjson" }, "/b": {} } }, {})
+    expect([policy.naming, policy.directories]).toEqual(["{prefix}.{date}.log", [{ dir: "/a", naming: "{prefix}-{date}-{hour}.ndjson" }, { dir: "/b" }]])
+  })
+
   it("a relative directory key is resolved against the file's directory", () => {
     expect(policyOf({ directories: { "relay/dlq": {} } }, {}).dirs).toEqual(["/etc/relay/dlq"])
   })
