@@ -8,7 +8,8 @@
  *   sweeps on stdout as one JSON object a line (`LogEvents.toJson`), subscribed before the first sweep.
  * - `logrotate-config <dir>...`: the logrotate configuration doing the same job.
  *
- * Settings: flag > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
+ * Settings: flag > for `sweep`/`watch`/`logrotate-config`, the configuration file (`--config FILE` / `LOG_RETENTION_CONFIG`:
+ * a directory's entry, then the file's defaults; see `RetentionConfig`) > environment (`LOG_ROTATION_*`, `LOG_RETENTION_*`, or `<P>_LOG_…` with
  * `--env-prefix P`; `P_` is read as `P`, and a prefix that matches none of the command's variables
  * while one is set under another spelling is a usage error: see `internal/EnvPrefix`) > default. Exit codes: 0 success, 1 a sweep ran but files failed,
  * 2 bad usage or configuration (nothing on disk touched).
@@ -49,6 +50,8 @@ import { InvalidConfig, InvalidSu } from "./Errors.js"
 import * as FileNaming from "./FileNaming.js"
 import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "./internal/LockNames.js"
 import * as LogrotateConfig from "./LogrotateConfig.js"
+import * as RetentionConfig from "./RetentionConfig.js"
+import type * as RetentionPlan from "./RetentionPlan.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 import type * as RotatingAppender from "./RotatingAppender.js"
 import * as RotationPolicy from "./RotationPolicy.js"
@@ -165,6 +168,18 @@ const retentionOptions = {
     Options.optional)
 }
 
+/** `--max-total-size SIZE` of sweep, watch and logrotate-config: the size cap of every directory. */
+const maxTotalSizeOption = Options.text("max-total-size").pipe(
+  Options.withPseudoName("SIZE"),
+  Options.withDescription(`after the age rules, delete the oldest dated files (never today's) until each directory's dated files take at most SIZE: ${ByteSize.BYTE_SIZE_FORM} (env LOG_RETENTION_MAX_TOTAL_BYTES, default no cap)`),
+  Options.optional)
+
+/** `--config FILE` of sweep, watch and logrotate-config: defaults and per-directory settings (see RetentionConfig). */
+const configOption = Options.text("config").pipe(
+  Options.withPseudoName("FILE"),
+  Options.withDescription("a JSON file of defaults and per-directory settings (maxAgeDays, compressAgeDays, maxTotalBytes, naming); its directories are swept; a flag wins over the file, the file over the environment (env LOG_RETENTION_CONFIG)"),
+  Options.optional)
+
 /** `--su USER:GROUP` of sweep and watch: act as that user and group (logrotate's `su`). */
 const suOption = Options.text("su").pipe(
   Options.withPseudoName("USER:GROUP"),
@@ -230,6 +245,9 @@ const resolveRetention = (flags: {
   readonly maxAgeDays: Option.Option<string>
   readonly compressAgeDays: Option.Option<string>
   readonly intervalSeconds?: Option.Option<string>
+  readonly maxTotalSize?: Option.Option<string>
+  /** Absent for a command without `--config`: then `LOG_RETENTION_CONFIG` is not read either. */
+  readonly config?: Option.Option<string>
 }, prefix: Option.Option<string>) =>
   Effect.gen(function* () {
     const v = RetentionPolicy.variables
@@ -241,11 +259,49 @@ const resolveRetention = (flags: {
       RetentionPolicy.COMPRESS_AGE_DAYS_FORM)
     const interval = yield* resolveInteger("--interval-seconds", flags.intervalSeconds, v.checkIntervalSeconds, 1,
       RetentionPolicy.CHECK_INTERVAL_SECONDS_FORM)
+    const cap = yield* Option.match(flags.maxTotalSize ?? Option.none(), {
+      onSome: (raw) => Either.match(ByteSize.parse(raw), {
+        onLeft: (expected) => Effect.fail(new InvalidConfig({ variable: "--max-total-size", value: raw, expected })),
+        onRight: (value) => Effect.succeed({ value: value as number | undefined, name: "--max-total-size" })
+      }),
+      onNone: () => pick(Option.none(), "--max-total-size", setting<number | undefined>(v.maxTotalBytes,
+        (raw) => Either.mapLeft(ByteSize.parse(raw), () => RetentionPolicy.MAX_TOTAL_BYTES_FORM), undefined), v.maxTotalBytes, prefix)
+    })
     const dirs = flags.dirs.length > 0
       ? { value: flags.dirs, name: "<dir>" }
       : yield* Effect.map(
         fromEnv(setting<ReadonlyArray<string>>(v.dirs, (raw) => Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d !== "")), []), prefix),
         (value) => ({ value, name: envName(v.dirs, prefix) }))
+    const settings = { maxAgeDays: maxAge, compressAgeDays: compressAge, checkIntervalSeconds: interval, maxTotalBytes: cap }
+    const names = { enabled: "enabled", dirs: dirs.name, maxAgeDays: maxAge.name, compressAgeDays: compressAge.name,
+      checkIntervalSeconds: interval.name, maxTotalBytes: cap.name }
+    // --config, else LOG_RETENTION_CONFIG (only for the commands that take --config).
+    const configPath = flags.config === undefined ? Option.none<{ value: string; name: string }>() : Option.isSome(flags.config)
+      ? Option.some({ value: flags.config.value, name: "--config" })
+      : Option.map(yield* fromEnv(Config.option(Config.string(RetentionConfig.CONFIG_VARIABLE)), prefix),
+        (value) => ({ value, name: envName(RetentionConfig.CONFIG_VARIABLE, prefix) }))
+    if (Option.isSome(configPath)) {
+      const path = configPath.value.value
+      if (path.trim() === "") {
+        return yield* new InvalidConfig({ variable: configPath.value.name, value: path, expected: "the path of a JSON configuration file" })
+      }
+      const file = yield* RetentionConfig.read(path).pipe(Effect.provide(FileSystemLive))
+      // Precedence: flag > the file (a directory's entry, then its defaults) > environment > default.
+      const fromFlags = (f: { readonly name: string }) => f.name.startsWith("--")
+      const layer = (pickFlags: boolean) => Object.fromEntries(Object.entries(settings)
+        .filter(([, f]) => f.value !== undefined && fromFlags(f) === pickFlags).map(([k, f]) => [k, f.value]))
+      const policy = yield* RetentionConfig.toPolicy(path, file, {
+        override: { input: layer(true), names },
+        base: { input: { ...layer(false), ...(flags.dirs.length > 0 ? {} : { dirs: dirs.value }) }, names },
+        ...(flags.dirs.length > 0 ? { dirs: flags.dirs } : {})
+      })
+      if (policy.dirs.length === 0) {
+        return yield* new UsageError({
+          message: `no directory given: pass <dir>..., name them under "directories" in ${path}, or set ${envName(v.dirs, prefix)} (comma-separated)`
+        })
+      }
+      return { ...policy, enabled: true }
+    }
     if (dirs.value.length === 0) {
       return yield* new UsageError({ message: `no directory given: pass <dir>... or set ${envName(v.dirs, prefix)} (comma-separated)` })
     }
@@ -254,10 +310,9 @@ const resolveRetention = (flags: {
       dirs: dirs.value,
       ...(maxAge.value === undefined ? {} : { maxAgeDays: maxAge.value }),
       ...(compressAge.value === undefined ? {} : { compressAgeDays: compressAge.value }),
-      ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value })
+      ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value }),
+      ...(cap.value === undefined ? {} : { maxTotalBytes: cap.value })
     }
-    const names = { enabled: "enabled", dirs: dirs.name, maxAgeDays: maxAge.name, compressAgeDays: compressAge.name,
-      checkIntervalSeconds: interval.name }
     return yield* RetentionPolicy.make(input, names)
   })
 
@@ -416,6 +471,8 @@ const sweep = Command.make("sweep", {
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print what would be compressed, deleted or verified; change nothing")),
   json: Options.boolean("json").pipe(Options.withDescription("print the SweepReport as one JSON object instead of lines")),
   quiet: Options.boolean("quiet").pipe(Options.withDescription("print the counts only, not a line per file (failures are still listed on stderr)")),
+  maxTotalSize: maxTotalSizeOption,
+  config: configOption,
   su: suOption,
   naming: namingOption,
   envPrefix
@@ -424,7 +481,7 @@ const sweep = Command.make("sweep", {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const naming = yield* resolveNaming(args.naming)
     const { Sweeper, SweeperLive } = yield* commandsCode
-    const report = yield* Sweeper.sweep(policy.dirs, naming === undefined ? policy : { ...policy, naming }, { dryRun: args.dryRun }).pipe(
+    const report = yield* Sweeper.sweep(policy.dirs, withNamingFlag(policy, naming), { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
     )
@@ -439,6 +496,8 @@ const watch = Command.make("watch", {
     Options.withPseudoName("SECONDS"),
     Options.withDescription("seconds between sweeps, 1 to 2147483 (env LOG_RETENTION_CHECK_INTERVAL_SECONDS, default 3600)"),
     Options.optional),
+  maxTotalSize: maxTotalSizeOption,
+  config: configOption,
   su: suOption,
   events: Options.boolean("events").pipe(Options.withDescription(
     "print what each sweep does on stdout, one JSON object a line with _tag its name (Compressed, Deleted, FileFailed, SweepCompleted, Missed)")),
@@ -449,18 +508,16 @@ const watch = Command.make("watch", {
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const naming = yield* resolveNaming(args.naming)
-    const { LogEvents, printEvents, RetentionWorker, Sweeper, SweeperLive } = yield* commandsCode
+    const { LogEvents, printEvents, RetentionWorker, SweeperLive } = yield* commandsCode
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
-      intervalSeconds: policy.checkIntervalSeconds, naming: (naming ?? FileNaming.default).pattern, events: args.events
+      intervalSeconds: policy.checkIntervalSeconds, naming: naming?.pattern ?? policy.naming ?? FileNaming.default.pattern, events: args.events,
+      ...(policy.maxTotalBytes === undefined ? {} : { maxTotalBytes: policy.maxTotalBytes })
     }))
-    // The worker's sweeps, with --naming's names (the policy read from the environment has none).
-    const withNaming = (sweeper: typeof SweeperLive) =>
-      naming === undefined ? sweeper : Sweeper.layerWithNaming(naming).pipe(Layer.provide(sweeper))
     const worker = (sweeper: typeof SweeperLive) => RetentionWorker.layer.pipe(
       // This process runs nothing but the worker: switching its effective ids affects no one else.
-      Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...policy, allowProcessWideSu: true })),
-      Layer.provide(withNaming(sweeper))
+      Layer.provide(Layer.succeed(RetentionPolicy.RetentionPolicy, { ...withNamingFlag(policy, naming), allowProcessWideSu: true })),
+      Layer.provide(sweeper)
     )
     if (!args.events) return yield* Layer.launch(worker(SweeperLive))
     return yield* Effect.scoped(Effect.gen(function* () {
@@ -471,16 +528,62 @@ const watch = Command.make("watch", {
     }))
   }).pipe(withLogFormat(args.logFormat))).pipe(Command.withDescription("the retention worker as a daemon: sweep now, then every interval, until SIGTERM/SIGINT"))
 
+/**
+ * The logrotate configuration of a policy: one block for the directories that share the policy's
+ * settings, and one for each group of directories with settings of their own (a stanza per
+ * directory in the common case). logrotate has no total-size cap: a cap is named in a comment.
+ */
+/** `--naming` wins over the configuration's, as every flag does: the defaults' and each directory's. */
+const withNamingFlag = (policy: RetentionPolicy.Policy, naming: FileNaming.FileNaming | undefined): RetentionPolicy.Policy =>
+  naming === undefined ? policy : {
+    ...policy,
+    naming: naming.pattern,
+    ...(policy.directories === undefined ? {} : { directories: policy.directories.map(({ naming: _, ...own }) => own) })
+  }
+
+/** A validated policy's naming (a pattern checked by RetentionPolicy.make, or a built naming). */
+const namingOf = (naming: FileNaming.FileNaming | string | undefined): FileNaming.FileNaming | undefined =>
+  typeof naming === "string" ? Either.getOrThrow(FileNaming.fromPattern(naming)) : naming
+
+/** One logrotate block per group of directories with the same settings (thresholds and naming). */
+const renderLogrotate = (
+  policy: RetentionPolicy.Policy,
+  thresholdsFor: (dir: string) => RetentionPlan.Thresholds & { readonly naming?: FileNaming.FileNaming | string | undefined }
+): string => {
+  const groups = new Map<string, { dirs: Array<string>; thresholds: RetentionPlan.Thresholds; naming: FileNaming.FileNaming | undefined }>()
+  for (const dir of policy.dirs) {
+    const thresholds = thresholdsFor(dir)
+    const naming = namingOf(thresholds.naming)
+    const key = `${thresholds.maxAgeDays}/${thresholds.compressAgeDays}/${thresholds.maxTotalBytes ?? ""}/${naming?.pattern ?? ""}`
+    const group = groups.get(key)
+    if (group) group.dirs.push(dir)
+    else groups.set(key, { dirs: [dir], thresholds, naming })
+  }
+  return [...groups.values()].map(({ dirs, thresholds, naming }) => [
+    ...(thresholds.maxTotalBytes === undefined ? [] : [
+      `# maxTotalBytes=${thresholds.maxTotalBytes}: logrotate has no cap on a directory's total size; the closest is rotate (a file count)`,
+      "# with size/maxsize (each file's size): see docs/logrotate.md, \"A total-size cap with standard tools\""
+    ]),
+    LogrotateConfig.render({
+      dirs, maxAgeDays: thresholds.maxAgeDays, compressAgeDays: thresholds.compressAgeDays, ...(naming === undefined ? {} : { naming })
+    }).trimEnd()
+  ].join("\n")).join("\n\n")
+}
+
 const logrotateConfig = Command.make("logrotate-config", {
   dirs: dirsArg,
   ...retentionOptions,
   naming: namingOption,
+  maxTotalSize: maxTotalSizeOption,
+  config: configOption,
   envPrefix
 }, (args) =>
   Effect.gen(function* () {
     const policy = yield* resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION"))
     const naming = yield* resolveNaming(args.naming)
-    yield* Console.log(LogrotateConfig.render(naming === undefined ? policy : { ...policy, naming }).trimEnd())
+    const { Sweeper } = yield* commandsCode
+    const withFlag = withNamingFlag(policy, naming)
+    yield* Console.log(renderLogrotate(withFlag, (dir) => Sweeper.thresholdsFor(withFlag, dir)))
   })).pipe(Command.withDescription("print the logrotate configuration that does the same job as the built-in retention"))
 
 /** The commands, in the order help and errors list them. */
@@ -526,6 +629,7 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, 
     Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(EXIT.usage)), // @effect/cli printed it
     Effect.catchTags({
       InvalidConfig: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
+      InvalidRetentionConfig: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       // Two writers pointed at one file: a configuration error, found before reading stdin.
       FileClaimed: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),
       UsageError: (e) => Effect.as(Console.error(`effect-logrotate: ${e.message}`), EXIT.usage),

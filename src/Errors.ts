@@ -4,6 +4,7 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"
+import type { InvalidPattern } from "./FileNaming.js"
 
 /** A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched. */
 export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
@@ -16,6 +17,36 @@ export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
 }> {
   override get message() {
     return `${this.variable}=${JSON.stringify(this.value)} is invalid: expected ${this.expected}`
+  }
+}
+
+/** One problem in a retention configuration file (see `RetentionConfig`). */
+export interface ConfigIssue {
+  /**
+   * `"unreadable"`: the file could not be read; `"not-json"`: it is not JSON; `"unknown-key"`: a key
+   * the format does not have (a typo is never ignored); `"invalid-value"`: a value of the wrong form.
+   */
+  readonly reason: "unreadable" | "not-json" | "unknown-key" | "invalid-value"
+  /** Where, as a JSON path: `$`, `$.defaults.maxAgeDays`, `$.directories["/var/log/relay"].naming`. */
+  readonly path: string
+  /** The value found there, as JSON (or the reader's or parser's message for `unreadable` and `not-json`). */
+  readonly value: string
+  /** The accepted form. */
+  readonly expected: string
+}
+
+/** A retention configuration file that cannot be used: every problem found, each with its JSON path. Nothing was touched. */
+export class InvalidRetentionConfig extends Data.TaggedError("InvalidRetentionConfig")<{
+  /** The file. */
+  readonly source: string
+  /** At least one. */
+  readonly issues: ReadonlyArray<ConfigIssue>
+}> {
+  override get message() {
+    return `${this.source}: invalid retention configuration (nothing was swept):` + this.issues.map((i) =>
+      i.reason === "unknown-key"
+        ? `\n  ${i.path}: unknown key: expected ${i.expected}`
+        : `\n  ${i.path}: ${i.value} is invalid: expected ${i.expected}`).join("")
   }
 }
 
@@ -160,7 +191,7 @@ export class InvalidSu extends Data.TaggedError("InvalidSu")<{
 export class SweepFailure extends Data.TaggedError("SweepFailure")<{
   readonly path: string
   readonly operation: SweepOperation
-  readonly error: PlatformError | CompressError | InsecureDirectory | InvalidFileName | InvalidSu | LockHeld | LockError
+  readonly error: PlatformError | CompressError | InsecureDirectory | InvalidFileName | InvalidSu | LockHeld | LockError | InvalidPattern
 }> {
   override get message() {
     return `retention ${this.operation} ${this.path} failed: ${this.error.message}`

@@ -23,6 +23,12 @@
  *    `FinishCompression` (check the gunzipped `.gz` is byte-equal to the original, then
  *    remove the original). Otherwise it is kept (`within-max-age` / `within-compress-age`).
  * Every other name is skipped as `not-managed` (or `invalid-date` when only the date is wrong).
+ * 7. With `maxTotalBytes` set, the size cap (`SizeCap`) then deletes the oldest managed files
+ *    dated before today (by the date in their name, then name) until the directory's managed
+ *    files fit (`size-cap`); a planned compression counts at its plain size. Entry sizes come
+ *    from the listing (`Entry.size`).
+ *
+ * Each listing is planned with its own `thresholds` when it has them, else with those given.
  *
  * Actions come out in a deterministic order: by listing, then by the (daily or hourly) file they
  * belong to, then temp, original, compressed. Actions on one file share a `group` and must run
@@ -43,6 +49,7 @@
 import * as Either from "effect/Either"
 import * as Path from "node:path"
 import * as FileNaming from "./FileNaming.js"
+import * as SizeCap from "./SizeCap.js"
 
 /**
  * The kind of a directory entry, as seen without following symbolic links; `Unprobed` when
@@ -53,6 +60,8 @@ export type EntryType = "File" | "Directory" | "SymbolicLink" | "Other" | "Unpro
 export interface Entry {
   readonly name: string
   readonly type: EntryType
+  /** Bytes, as the listing's probe saw them; only the size cap reads it (absent = unknown, counted 0). */
+  readonly size?: number | undefined
 }
 
 export interface Listing {
@@ -60,6 +69,8 @@ export interface Listing {
   readonly entries: ReadonlyArray<Entry>
   /** How the managed names of `dir` are written. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`). */
   readonly naming?: FileNaming.FileNaming | undefined
+  /** This directory's own thresholds; when absent, the ones given to `plan`. */
+  readonly thresholds?: Thresholds | undefined
 }
 
 /** The part of the policy planning reads; a `RetentionPolicy.Policy` fits. */
@@ -67,10 +78,15 @@ export interface Thresholds {
   readonly maxAgeDays: number
   /** 0 = never compress. */
   readonly compressAgeDays: number
+  /**
+   * The most bytes the directory's managed files may take after the age rules; older files are
+   * deleted (reason `"size-cap"`) until they fit. Absent = no cap. See `SizeCap`.
+   */
+  readonly maxTotalBytes?: number | undefined
 }
 
 export type CompressReason = "older-than-compress-age"
-export type DeleteReason = "older-than-max-age" | "stale-temp"
+export type DeleteReason = "older-than-max-age" | "stale-temp" | "size-cap"
 export type FinishReason = "compressed-copy-exists"
 export type SkipReason =
   | "not-managed" | "invalid-date" | "symbolic-link" | "not-a-file" | "today" | "future"
@@ -190,8 +206,8 @@ const planEntry = (
 }
 
 /**
- * Plans one sweep. Pure and total: the same listings, thresholds and day give the same plan,
- * whatever the order of the entries. Linear in the names apart from one sort (n log n).
+ * Plans one sweep. Pure and total: the same listings (with their sizes and own thresholds),
+ * thresholds and day give the same plan, whatever the order of the entries. Linear in the names apart from one sort (n log n).
  *
  * @example
  * ```ts
@@ -201,7 +217,9 @@ const planEntry = (
 export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, today: Date): Plan => {
   const day = FileNaming.default.periodOf(today)
   const actions: Array<Action> = []
-  for (const { dir, entries, naming = FileNaming.default } of listings) {
+  for (const listing of listings) {
+    const { dir, entries, naming = FileNaming.default } = listing
+    const own = listing.thresholds ?? thresholds
     const join = joiner(dir)
     const byName = new Map<string, Entry>()
     for (const e of entries) byName.set(e.name, e)
@@ -215,7 +233,16 @@ export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, t
       classified.push({ entry, parsed, group, order: right ? KIND_ORDER[parsed.right.kind] : 3 })
     }
     classified.sort(compare)
-    for (const c of classified) actions.push(planEntry(dir, join, c, byName, thresholds, day, unprobed))
+    const cap = own.maxTotalBytes
+    if (cap === undefined) {
+      for (const c of classified) actions.push(planEntry(dir, join, c, byName, own, day, unprobed))
+      continue
+    }
+    const mine = classified.map((c) => planEntry(dir, join, c, byName, own, day, unprobed))
+    for (const a of SizeCap.apply(mine, (name) => {
+      const e = byName.get(name)
+      return e?.type === "File" ? e.size : undefined
+    }, cap)) actions.push(a)
   }
   return { today: FileNaming.formatDay(day), actions }
 }

@@ -7,6 +7,10 @@
  * the loop goes on. Closing the layer's scope (host shutdown) interrupts the fiber: an
  * in-flight compression removes its `.gz.tmp` and keeps the original (see `Compressor`).
  *
+ * Each directory is swept with its own settings when the policy has an entry for it in
+ * `directories` (`Sweeper.thresholdsFor`): build such a policy in code (`RetentionPolicy.layer`
+ * with `directories`) or from a file (`RetentionConfig.layerConfig`, `LOG_RETENTION_CONFIG`).
+ *
  * When the policy is disabled, the layer logs "retention disabled" once and does nothing.
  *
  * A policy with `su` is refused (the layer fails with `InvalidSu`, and `sweepOnce` logs it and
@@ -98,7 +102,9 @@ export const layer: Layer.Layer<never, InvalidSu, RetentionPolicy | Sweeper> = L
     yield* checkSu(policy)
     yield* Effect.logInfo("retention enabled").pipe(Effect.annotateLogs({
       component: "retention", dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays,
-      compressAgeDays: policy.compressAgeDays, checkIntervalSeconds: policy.checkIntervalSeconds
+      compressAgeDays: policy.compressAgeDays, checkIntervalSeconds: policy.checkIntervalSeconds,
+      ...(policy.maxTotalBytes === undefined ? {} : { maxTotalBytes: policy.maxTotalBytes }),
+      ...(policy.directories === undefined ? {} : { directoriesWithOwnSettings: policy.directories.length })
     }))
     yield* sweepOnce.pipe(
       Effect.repeat(Schedule.spaced(Duration.seconds(policy.checkIntervalSeconds))),

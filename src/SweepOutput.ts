@@ -3,7 +3,8 @@
  * the report, so every line is fixed by a table test.
  *
  * - stdout, unless `quiet`: one line per file acted on, in the plan's order, as `logrotate -v`
- *   does: `compressed <path> (<before> -> <after>)`, `deleted <path> (<why>)`; in a dry run the
+ *   does: `compressed <path> (<before> -> <after>)`, `deleted <path> (<why>)` (`N days old`,
+ *   `stale temporary file`, `over the size cap, N days old`); in a dry run the
  *   plan instead (`would compress …`, `would delete …`, `would verify …`).
  * - stdout, always: the summary. A real run counts `compressed`, `deleted`, `skipped` (broken
  *   down by reason), `failed` and `freed`; a dry run says `would compress N`, `would delete N`
@@ -96,12 +97,12 @@ const actedOn = (report: Sweeper.SweepReport): Array<string> => {
       const f = deleted.get(action.path)
       if (f === undefined) continue
       deleted.delete(action.path)
-      lines.push(`deleted ${f.path} (${f.reason === "stale-temp" ? "stale temporary file" : age(action) ?? "older than max age"})`)
+      lines.push(`deleted ${f.path} (${f.reason === "stale-temp" ? "stale temporary file" : f.reason === "size-cap" ? `over the size cap, ${age(action)}` : age(action) ?? "older than max age"})`)
     }
   }
   // Anything the plan did not list (not expected) is still reported.
   for (const f of compressed.values()) lines.push(`compressed ${f.path} (${formatBytes(f.bytesBefore)} -> ${formatBytes(f.bytesAfter)})`)
-  for (const f of deleted.values()) lines.push(`deleted ${f.path} (${f.reason === "stale-temp" ? "stale temporary file" : "older than max age"})`)
+  for (const f of deleted.values()) lines.push(`deleted ${f.path} (${f.reason === "stale-temp" ? "stale temporary file" : f.reason === "size-cap" ? "over the size cap" : "older than max age"})`)
   return lines
 }
 
@@ -112,7 +113,7 @@ const planned = (report: Sweeper.SweepReport): Array<string> =>
       case "Compress":
         return [`would compress ${action.path} (${action.ageDays} days old)`]
       case "Delete":
-        return [`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : `${action.ageDays} days old`})`]
+        return [`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : action.reason === "size-cap" ? `over the size cap, ${action.ageDays} days old` : `${action.ageDays} days old`})`]
       case "FinishCompression":
         return [`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`]
       case "Skip":

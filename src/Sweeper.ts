@@ -4,7 +4,8 @@
  * failure (and a missing, locked or refused directory) is a `SweepFailure` in the report, and
  * the sweep goes on with the next file or directory.
  *
- * Directories are resolved (`realPath`) and each swept once, one after another. For each:
+ * Directories are resolved (`realPath`) and each swept once, one after another, each with its
+ * own thresholds (`thresholdsFor`: its entry in `policy.directories`, else the policy's). For each:
  * - run as root without `su`, a directory writable by every user or by a group other than
  *   root is refused (`permissions`, `InsecureDirectory`), as logrotate does; with `su` (policy
  *   field, CLI `--su`) every directory is swept acting as that user (`seteuid`/`setegid`,
@@ -24,7 +25,8 @@
  * file is left alone (`probe-failed`). Entries the plan skips whatever their type (today's,
  * future, within the compression age, already compressed) are not probed at all and are
  * reported with that reason; names that are not managed are not probed either (type
- * `"Other"`). An original next to an existing `.gz` is removed only after the gunzipped `.gz`
+ * `"Other"`). With a size cap (`maxTotalBytes`), every managed entry is probed instead, as the
+ * cap needs every size; the probe's `lstat` gives it, so no further call is made. An original next to an existing `.gz` is removed only after the gunzipped `.gz`
  * compared byte-equal to it (`check: "compared"`). A `dryRun` lists and plans but changes
  * nothing and takes no lock.
  *
@@ -148,11 +150,69 @@ export interface Su {
   readonly group: string
 }
 
-/** What the sweep reads of the policy: the thresholds, `su` when set, and the naming. */
+/** One directory's own settings: each field set here wins over the policy's for that directory. */
+export interface DirectoryThresholds {
+  /** Matched against each swept directory as given, both resolved (`Path.resolve`). */
+  readonly dir: string
+  readonly maxAgeDays?: number | undefined
+  readonly compressAgeDays?: number | undefined
+  readonly maxTotalBytes?: number | undefined
+  /** How this directory's managed files are named (a naming, or its pattern); default the policy's. */
+  readonly naming?: NamingSetting | undefined
+}
+
+/** A naming, or the pattern to build it from (as a policy read from a file holds it). */
+export type NamingSetting = FileNaming.FileNaming | string
+
+/**
+ * What the sweep reads of the policy: the thresholds and the naming (the defaults of every
+ * directory), the per-directory `directories` overrides, and `su` when set.
+ */
 export interface SweepPolicy extends RetentionPlan.Thresholds {
   readonly su?: Su | undefined
-  /** How the managed files are named. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`). */
-  readonly naming?: FileNaming.FileNaming | undefined
+  /**
+   * How the managed files are named (a naming, or its pattern). Default `FileNaming.default`
+   * (`<prefix>-YYYY-MM-DD.ndjson`). A pattern that cannot be parsed back fails the directories
+   * that use it (reported), not the sweep.
+   */
+  readonly naming?: NamingSetting | undefined
+  readonly directories?: ReadonlyArray<DirectoryThresholds> | undefined
+}
+
+/** One directory's settings, merged: its thresholds and naming. */
+export interface DirectoryPolicy extends RetentionPlan.Thresholds {
+  readonly naming?: NamingSetting | undefined
+}
+
+/** One directory's settings, ready to sweep with: the naming built. */
+interface ResolvedDirectory extends RetentionPlan.Thresholds {
+  readonly naming: FileNaming.FileNaming
+}
+
+const resolveDirectory = (policy: DirectoryPolicy): Either.Either<ResolvedDirectory, FileNaming.InvalidPattern> =>
+  typeof policy.naming === "string"
+    ? Either.map(FileNaming.fromPattern(policy.naming), (naming) => ({ ...policy, naming }))
+    : Either.right({ ...policy, naming: policy.naming ?? FileNaming.default })
+
+/**
+ * The thresholds and naming `dir` is swept with: its entry in `policy.directories` (matched by
+ * resolved path) over the policy's own. Pure.
+ *
+ * @example
+ * ```ts
+ * Sweeper.thresholdsFor({ maxAgeDays: 30, compressAgeDays: 7, directories: [{ dir: "/a", maxAgeDays: 90 }] }, "/a/")
+ * // { maxAgeDays: 90, compressAgeDays: 7, maxTotalBytes: undefined, naming: undefined }
+ * ```
+ */
+export const thresholdsFor = (policy: SweepPolicy, dir: string): DirectoryPolicy => {
+  const resolved = Path.resolve(dir)
+  const own = policy.directories?.find((d) => Path.resolve(d.dir) === resolved)
+  return {
+    maxAgeDays: own?.maxAgeDays ?? policy.maxAgeDays,
+    compressAgeDays: own?.compressAgeDays ?? policy.compressAgeDays,
+    maxTotalBytes: own?.maxTotalBytes ?? policy.maxTotalBytes,
+    naming: own?.naming ?? policy.naming
+  }
 }
 
 /** Default `ioConcurrency` (at least `concurrency`). */
@@ -286,13 +346,19 @@ export const describePlanned = (action: RetentionPlan.Action): Option.Option<str
     case "Compress":
       return Option.some(`would compress ${action.path} (${action.ageDays} days old)`)
     case "Delete":
-      return Option.some(`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : `${action.ageDays} days old`})`)
+      return Option.some(`would delete   ${action.path} (${deleteWhy(action)})`)
     case "FinishCompression":
       return Option.some(`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`)
     case "Skip":
       return Option.none()
   }
 }
+
+/** Why a `Delete` is planned, in a few words: `31 days old`, `stale temporary file`, `over the size cap, 3 days old`. */
+export const deleteWhy = (action: { readonly reason: RetentionPlan.DeleteReason; readonly ageDays: number }): string =>
+  action.reason === "stale-temp" ? "stale temporary file"
+  : action.reason === "size-cap" ? `over the size cap, ${action.ageDays} days old`
+  : `${action.ageDays} days old`
 
 type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }
@@ -348,7 +414,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
   const probe = (dir: string, name: string, failed: Array<SweepFailure>): Effect.Effect<Probe> => {
     const path = Path.join(dir, name)
     return safe.lstat(path).pipe(
-      Effect.map((stat): Probe => ({ _tag: "Entry", entry: { name, type: stat.type }, stat })),
+      Effect.map((stat): Probe => ({ _tag: "Entry", entry: { name, type: stat.type, size: stat.size }, stat })),
       Effect.catchAll((e) => Effect.sync((): Probe => {
         if (isNotFound(e)) return { _tag: "Vanished" }
         failed.push(failure(path, "stat")(e))
@@ -459,12 +525,12 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
    */
   const list = (
     dir: string,
-    policy: SweepPolicy,
+    policy: ResolvedDirectory,
     today: Date,
     concurrency: number
   ): Effect.Effect<Listed> =>
     Effect.gen(function* () {
-      const naming = policy.naming ?? FileNaming.default
+      const naming = policy.naming
       const stats = new Map<string, SafeFs.Stat>()
       const failed: Array<SweepFailure> = []
       const raw = yield* Effect.either(safe.readDirectory(dir))
@@ -492,13 +558,19 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       }
       // One plan of every group as if its entries were regular files (groups are independent,
       // so this is what planning each alone would say): the groups it acts on get probed.
-      const acted = new Set<string>()
-      const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat(), naming }], policy, today)
-      for (const a of asFiles.actions) if (a._tag !== "Skip") acted.add(a.group)
+      // With a size cap, every group is probed: the cap needs every managed file's size (the
+      // probe's `lstat` has it), and may act on any group dated before today.
       const toProbe: Array<RetentionPlan.Entry> = []
-      for (const [original, group] of groups) {
-        if (acted.has(Path.join(dir, original))) toProbe.push(...group)
-        else entries.push(...group)
+      if (policy.maxTotalBytes !== undefined) {
+        for (const group of groups.values()) toProbe.push(...group)
+      } else {
+        const acted = new Set<string>()
+        const asFiles = RetentionPlan.plan([{ dir, entries: [...groups.values()].flat(), naming }], policy, today)
+        for (const a of asFiles.actions) if (a._tag !== "Skip") acted.add(a.group)
+        for (const [original, group] of groups) {
+          if (acted.has(Path.join(dir, original))) toProbe.push(...group)
+          else entries.push(...group)
+        }
       }
       const probes: Array<Probe> = new Array(toProbe.length)
       yield* inPool(concurrency, toProbe.length, (i) => Effect.map(probe(dir, toProbe[i]!.name, failed), (p) => void (probes[i] = p)))
@@ -507,7 +579,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         entries.push(p.entry)
         if (p.stat) stats.set(Path.join(dir, p.entry.name), p.stat)
       }
-      return { listing: Option.some({ dir, entries, naming }), stats, failed }
+      return { listing: Option.some({ dir, entries, naming, thresholds: policy }), stats, failed }
     })
 
   /**
@@ -573,7 +645,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
    * takes no lock, so it never stands in a real sweep's way.
    */
   const sweepDir = (
-    dir: string, policy: SweepPolicy, today: Date, dryRun: boolean, concurrency: number, ioConcurrency: number
+    dir: string, policy: ResolvedDirectory, today: Date, dryRun: boolean, concurrency: number, ioConcurrency: number
   ): Effect.Effect<DirResult> =>
     Effect.gen(function* () {
       if (!dryRun) {
@@ -604,14 +676,19 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const ids = yield* ProcessIdentity
       const failed: Array<SweepFailure> = []
       // Each directory once, by its real path: an alias (a symlink to it) is the same directory.
+      // Thresholds are matched on the directory as given; an alias swept once keeps the first one's.
       const uniqueDirs: Array<string> = []
+      const thresholds = new Map<string, Either.Either<ResolvedDirectory, FileNaming.InvalidPattern>>()
       for (const dir of new Set(dirs)) {
         const real = yield* Effect.either(fs.realPath(dir))
         if (Either.isLeft(real)) {
           const f = failure(dir, "list")(real.left)
           failed.push(f)
           yield* reportFailures(dir, [f])
-        } else if (!uniqueDirs.includes(real.right)) uniqueDirs.push(real.right)
+        } else if (!uniqueDirs.includes(real.right)) {
+          uniqueDirs.push(real.right)
+          thresholds.set(real.right, resolveDirectory(thresholdsFor(policy, dir)))
+        }
       }
       const su = policy.su === undefined ? undefined : yield* Effect.either(resolveSu(policy.su))
       const root = ids.euid() === 0
@@ -619,7 +696,12 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       // One directory after another: effective ids are process-wide, so a directory swept as
       // the su user must not overlap with any other work of this sweep.
       for (const dir of uniqueDirs) {
-        const run = sweepDir(dir, policy, today, dryRun, concurrency, ioConcurrency)
+        const resolved = thresholds.get(dir)!
+        if (Either.isLeft(resolved)) {
+          dirResults.push(yield* refused(dir, [failure(dir, "list")(resolved.left)]))
+          continue
+        }
+        const run = sweepDir(dir, resolved.right, today, dryRun, concurrency, ioConcurrency)
         if (su !== undefined) {
           if (Either.isLeft(su)) {
             dirResults.push(yield* refused(dir, [failure(dir, "su")(su.left)]))

@@ -217,7 +217,7 @@ describe("CliArgs", () => {
     expect(probeGrammar.commands.get("sweep")).toEqual(grammar.commands.get("sweep"))
     expect(probeGrammar.builtIns).toEqual(grammar.builtIns)
     expect(sweepFlags.map((f) => f.names[0])).toEqual(
-      ["--max-age-days", "--compress-age-days", "--dry-run", "--json", "--quiet", "--su", "--naming", "--env-prefix"])
+      ["--max-age-days", "--compress-age-days", "--dry-run", "--json", "--quiet", "--max-total-size", "--config", "--su", "--naming", "--env-prefix"])
   })
 
   it.effect("a boolean option followed by a built-in and a boolean-looking <dir> stays a flag: the <dir> is not its value", () =>
