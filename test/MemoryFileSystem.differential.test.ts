@@ -194,6 +194,6 @@ describe("MemoryFileSystem against NodeFileSystem", () => {
         }
         expect(memory.length).toBe(ops.length)
       }).pipe(Effect.orDie),
-    { timeout: Math.max(60_000, numRuns * 200), fastCheck: { numRuns, ...replay } }
+    { timeout: Math.max(240_000, numRuns * 800), fastCheck: { numRuns, ...replay } }
   )
 })
