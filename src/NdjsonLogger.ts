@@ -61,6 +61,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -421,27 +422,44 @@ export const make = (
 ): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
   Effect.gen(function* () {
     const highWaterMark = Math.max(1, options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK)
+    const maxQueued = Math.max(highWaterMark, options?.maxQueued ?? DEFAULT_MAX_QUEUED)
+    const stallTimeout = options?.stallTimeout ?? DEFAULT_STALL_TIMEOUT
     let queue: Array<string> = []
-    /** UTF-16 units queued (bytes for ASCII): drives the throttle. */
+    /** Characters (UTF-16 units; bytes for ASCII) queued, and in the batch being handed over. */
     let queued = 0
+    let handingOver = 0
+    /** Hand-overs completed: the watchdog compares it across `stallTimeout`. */
+    let completed = 0
+    /** No hand-over completed for `stallTimeout` while a fiber waited: park nobody until one does. */
+    let stalled = false
+    /** Entries dropped at `maxQueued` since the last warning. */
+    let overflowed = 0
     let closed = false
     const wake = yield* Effect.makeLatch(false)
+    const parked = yield* Effect.makeLatch(false)
+    const throttle = new Throttle(() => parked.unsafeOpen())
     const logger: Logger.Logger<unknown, void> = Logger.make((options) => {
       if (closed) return
       const line = formatLine(options)
+      if (queued + handingOver + line.length > maxQueued) {
+        overflowed++
+        entriesDropped.unsafeUpdate(1, [])
+        return
+      }
       queue.push(line)
       queued += line.length
+      if (queued >= highWaterMark && !stalled) throttle.park(options.fiberId)
       wake.unsafeOpen()
     })
-    const throttle = new Throttle(() => queued >= highWaterMark && !closed)
 
     /** Hands everything queued to the target; runs to completion once started. */
     const handOver = Effect.suspend(() => {
       if (queue.length === 0) return Effect.void
       const lines = queue
       queue = []
+      handingOver = queued
       queued = 0
-      throttle.release() // the queue is empty again: parked fibers go on while these lines are written
+      throttle.release() // the queue is empty again: waiting fibers go on while these lines are written
       return target.appendAll(lines).pipe(
         Effect.catchAll((error: AppendError) =>
           Metric.incrementBy(entriesDropped, lines.length).pipe(
@@ -449,6 +467,17 @@ export const make = (
             Effect.annotateLogs({ entries: lines.length, error: error.message })
           )
         ),
+        Effect.zipRight(Effect.suspend(() => {
+          handingOver = 0
+          completed++
+          stalled = false
+          if (overflowed === 0) return Effect.void
+          const entries = overflowed
+          overflowed = 0
+          return Effect.logWarning(
+            "log entries dropped: the logger's queue was full (maxQueued) while the appender fell behind"
+          ).pipe(Effect.annotateLogs({ entries, maxQueued }))
+        })),
         Effect.uninterruptible,
         // Nothing the hand-over logs (nor the appender's background flush it forks) comes back
         // into this logger: a failing disk would otherwise feed it a line per failure, forever.
@@ -457,12 +486,29 @@ export const make = (
     })
 
     // Close the latch before taking the queue, so a log call after the take wakes the next round.
-    // Forked before the throttle is installed: the worker itself is never parked.
+    // Forked before the throttle is installed, as is the appender's flusher: neither ever waits on it.
     const worker = yield* wake.await.pipe(
       Effect.zipRight(wake.close),
       Effect.zipRight(handOver),
       Effect.forever,
       Effect.interruptible, // a fork inherits uninterruptibility; the finalizer must be able to stop it
+      Effect.forkDaemon
+    )
+    // Wakes when a fiber starts waiting; if no hand-over completes within `stallTimeout` while one
+    // still waits, the target is stuck (or needs a waiting fiber): release them, park nobody more.
+    const watchdog = yield* parked.await.pipe(
+      Effect.zipRight(parked.close),
+      Effect.zipRight(Effect.suspend(() => {
+        const before = completed
+        return Effect.sleep(stallTimeout).pipe(Effect.zipRight(Effect.sync(() => {
+          if (completed === before && throttle.waiting && !closed) {
+            stalled = true
+            throttle.release()
+          }
+        })))
+      })),
+      Effect.forever,
+      Effect.interruptible,
       Effect.forkDaemon
     )
     /** Hands over until nothing is queued, then stops accepting: no entry is left behind. */
@@ -473,7 +519,9 @@ export const make = (
       return Effect.void
     })
     // Interrupting waits for an in-flight hand-over (it is uninterruptible) to finish.
-    yield* Effect.addFinalizer(() => Effect.zipRight(Fiber.interrupt(worker), handOverAll))
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(Fiber.interruptAll([worker, watchdog]), handOverAll)
+    )
     // Fibers that run with this logger installed run on the throttle (see the module comment).
     yield* Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base))
     return logger
@@ -482,70 +530,75 @@ export const make = (
 /** Options of `make`. */
 export interface MakeOptions {
   /**
-   * Characters of formatted entries queued (bytes, for ASCII) at which fibers logging through
-   * this logger are parked until the queue is handed to the target. Default 256 KiB.
+   * Characters of formatted entries queued (bytes, for ASCII) at which a fiber that logs through
+   * this logger waits until the queue is handed to the target. Default 256 KiB.
    */
   readonly highWaterMark?: number
+  /**
+   * Characters the logger holds at most: the queue plus the batch being handed over. An entry
+   * that does not fit is dropped and counted in `entriesDropped` (never while fibers can wait
+   * and the target keeps up; see the module comment). At least `highWaterMark`. Default 8 MiB.
+   */
+  readonly maxQueued?: number
+  /**
+   * How long fibers wait at most for a hand-over that does not complete (a stuck disk, or a
+   * target that needs a waiting fiber): after it they are released and nobody waits until the
+   * target completes a hand-over again. Measured with Effect's `Clock`. Default 1 second.
+   */
+  readonly stallTimeout?: Duration.DurationInput
 }
 
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024
-
-/** How long fibers stay parked at most before the throttle lets them run unparked (see `Throttle`). */
-const PARK_LIMIT_MS = 250
+const DEFAULT_MAX_QUEUED = 8 * 1024 * 1024
+const DEFAULT_STALL_TIMEOUT: Duration.DurationInput = "1 second"
 
 type Task = () => void
 
 /**
  * The backpressure of the logger. A `Logger` is called synchronously inside the log call and
- * cannot wait; but the fiber that called it yields to its `Scheduler` between operations. While
- * the queue is at its high-water mark, this scheduler makes every fiber running on it yield at
- * once and holds the tasks that would resume them; handing the queue over releases them (to the
- * scheduler they ran on before, in order). The logger's worker and the appender's flusher were
- * forked before it was installed, so they never wait on it, and the event loop, no longer held
- * by the logging fiber, gets to the write completions.
- *
- * A parked fiber could hold something the hand-over needs (a program that flushes the logger's
- * own appender while logging through it): after `PARK_LIMIT_MS` parked fibers are released and
- * nothing is parked until the next hand-over, so the worst case is the old unbounded queue for
- * a while, never a deadlock.
+ * cannot wait; but the fiber that called it yields to its `Scheduler` between operations. A
+ * fiber that logged while the queue was at its high-water mark is marked (`park`); at its next
+ * step this scheduler makes it yield and holds the task that would resume it. Handing the queue
+ * over releases every held task (to the scheduler it ran on before, in order). Only fibers that
+ * logged are held: one that holds a lock or serves a request without logging runs on. The
+ * logger's worker and the appender's flusher were forked before this scheduler was installed,
+ * so they never wait on it, and the event loop, no longer held by the logging fiber, gets to the
+ * write completions.
  */
 class Throttle {
+  private readonly marked = new Set<FiberId.FiberId>()
   private held: Array<readonly [Task, number, Fiber.RuntimeFiber<unknown, unknown> | undefined, Scheduler.Scheduler]> = []
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private bypass = false
 
-  constructor(private readonly full: () => boolean) {}
+  /** `onHold` runs whenever a task is held. */
+  constructor(private readonly onHold: () => void) {}
 
-  private parking(): boolean {
-    return !this.bypass && this.full()
+  /** Whether some fiber is marked or held. */
+  get waiting(): boolean {
+    return this.marked.size > 0 || this.held.length > 0
+  }
+
+  /** Marks the fiber that just logged: it waits from its next step until `release`. */
+  park(fiberId: FiberId.FiberId): void {
+    this.marked.add(fiberId)
   }
 
   /** The scheduler installed for the program's fibers, over the one they had (`base`). */
   over(base: Scheduler.Scheduler): Scheduler.Scheduler {
     return {
-      shouldYield: (fiber) => this.parking() ? 0 : base.shouldYield(fiber),
+      shouldYield: (fiber) => this.marked.size !== 0 && this.marked.has(fiber.id()) ? 0 : base.shouldYield(fiber),
       scheduleTask: (task, priority, fiber) => {
-        if (!this.parking()) return base.scheduleTask(task, priority, fiber)
+        if (fiber === undefined || this.marked.size === 0 || !this.marked.has(fiber.id())) {
+          return base.scheduleTask(task, priority, fiber)
+        }
         this.held.push([task, priority, fiber, base])
-        this.timer ??= setTimeout(() => {
-          this.bypass = true
-          this.resume()
-        }, PARK_LIMIT_MS)
+        this.onHold()
       }
     }
   }
 
-  /** Called when the queue was handed over: parks again from the next high-water mark. */
+  /** Unmarks every fiber and resumes the held ones, in the order they were held. */
   release(): void {
-    this.bypass = false
-    this.resume()
-  }
-
-  private resume(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer)
-      this.timer = undefined
-    }
+    this.marked.clear()
     const held = this.held
     if (held.length === 0) return
     this.held = []
@@ -553,14 +606,22 @@ class Throttle {
   }
 }
 
-/** Appender options for the layers; without `policy`, the program's `RotationPolicy` is used. */
-export type Options = Partial<RotatingAppender.Options>
+/**
+ * Options of the layers: the appender's (without `policy`, the program's `RotationPolicy` is
+ * used; `highWaterMark` applies to both the appender and the logger) and the logger's.
+ */
+export type Options = Partial<RotatingAppender.Options> & Omit<MakeOptions, "highWaterMark">
 
 const appenderLogger = (path: string, options: Options | undefined) =>
   Effect.gen(function* () {
     const policy = options?.policy ?? (yield* RotationPolicy)
     const appender = yield* RotatingAppender.make(path, { ...options, policy })
-    return yield* make(appender, options?.highWaterMark === undefined ? undefined : { highWaterMark: options.highWaterMark })
+    const { highWaterMark, maxQueued, stallTimeout } = options ?? {}
+    return yield* make(appender, {
+      ...(highWaterMark === undefined ? {} : { highWaterMark }),
+      ...(maxQueued === undefined ? {} : { maxQueued }),
+      ...(stallTimeout === undefined ? {} : { stallTimeout })
+    })
   })
 
 /** A layer that puts the logger for `path` into the current loggers with `update`, for its lifetime. */

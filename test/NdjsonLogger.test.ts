@@ -1,8 +1,8 @@
 import type { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import {
-  Cause, Effect, Exit, FastCheck as fc, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan, Metric, Scope,
-  TestClock
+  Cause, Deferred, Effect, Exit, FastCheck as fc, Fiber, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan,
+  Metric, Scope, TestClock
 } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import * as NdjsonLogger from "../src/NdjsonLogger.js"
@@ -146,6 +146,71 @@ describe("NdjsonLogger backpressure", () => {
       const largest = Math.max(...batches.map((b) => b.reduce((n, line) => n + line.length, 0)))
       expect(largest).toBeLessThan(highWaterMark + longest)
       expect(batches.length).toBeGreaterThan(5000 * 100 / highWaterMark / 2)
+    }))
+})
+
+describe("NdjsonLogger bounded memory", () => {
+  /** A target whose hand-overs never complete until `gate` opens; records what it was handed. */
+  const stuckTarget = Effect.map(Deferred.make<void>(), (gate) => {
+    const batches: Array<ReadonlyArray<string>> = []
+    const target: NdjsonLogger.Target = {
+      appendAll: (lines) => Effect.sync(() => void batches.push([...lines])).pipe(Effect.zipRight(Deferred.await(gate)))
+    }
+    return { gate, batches, target }
+  })
+  const settle = (until: () => boolean) => Effect.repeat(Effect.yieldNow(), { until, times: 10_000 })
+  const logging = (logger: Logger.Logger<unknown, void>, n: number) =>
+    Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => Effect.logInfo(`entry ${i}`), { discard: true }).pipe(
+      Effect.locally(FiberRef.currentLoggers, HashSet.make<Array<Logger.Logger<unknown, unknown>>>(logger))
+    )
+
+  it.effect("a stuck target: the logging fiber waits, after stallTimeout goes on; at most maxQueued characters are held, the rest dropped and counted", () =>
+    Effect.gen(function* () {
+      const { batches, gate, target } = yield* stuckTarget
+      const { logger: other, seen } = capture()
+      const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
+      const scope = yield* Scope.make()
+      const maxQueued = 5000
+      const logger = yield* NdjsonLogger.make(target, { highWaterMark: 1000, maxQueued, stallTimeout: "1 second" }).pipe(
+        Scope.extend(scope),
+        Effect.provide(Logger.add(other))
+      )
+      const n = 2000
+      const fiber = yield* Effect.fork(logging(logger, n))
+      yield* settle(() => batches.length === 1) // the first hand-over is stuck
+      yield* Effect.repeat(TestClock.adjust("1 second"), { until: () => fiber.unsafePoll() !== null, times: 10 })
+      yield* Fiber.join(fiber)
+      const droppedWhileStuck = (yield* Metric.value(NdjsonLogger.entriesDropped)).count - dropped
+      yield* Deferred.succeed(gate, void 0)
+      yield* Scope.close(scope, Exit.void)
+
+      const written = batches.flat()
+      const kept = written.length
+      expect(kept).toBeGreaterThan(0)
+      expect(written.reduce((chars, line) => chars + line.length, 0)).toBeLessThanOrEqual(maxQueued)
+      expect(written.map((line) => JSON.parse(line).message)).toEqual(Array.from({ length: kept }, (_, i) => `entry ${i}`))
+      expect(droppedWhileStuck).toBe(n - kept)
+      const warned = seen.filter(([, message]) => String(message).includes("queue was full"))
+      expect(warned.map(([level, , annotations]) => [level, annotations.entries])).toEqual([["WARN", n - kept]])
+    }))
+
+  it.effect("only a fiber that logged at the high-water mark waits: other fibers under the logger run on", () =>
+    Effect.gen(function* () {
+      const { batches, gate, target } = yield* stuckTarget
+      const scope = yield* Scope.make()
+      const logger = yield* NdjsonLogger.make(target, { highWaterMark: 1000, stallTimeout: "1 hour" }).pipe(Scope.extend(scope))
+      const logging1 = yield* Effect.fork(logging(logger, 500))
+      yield* settle(() => batches.length === 1)
+      yield* settle(() => false).pipe(Effect.ignore) // the logger fills the next queue and waits
+      let steps = 0
+      const other = yield* Effect.fork(Effect.repeat(Effect.sync(() => steps++).pipe(Effect.zipRight(Effect.yieldNow())), { times: 4999 }))
+      yield* Fiber.join(other)
+      expect(steps).toBe(5000)
+      expect(logging1.unsafePoll()).toBeNull() // still waiting: its queue is at the high-water mark
+      yield* Deferred.succeed(gate, void 0)
+      yield* Fiber.join(logging1)
+      yield* Scope.close(scope, Exit.void)
+      expect(batches.flat().map((line) => JSON.parse(line).message)).toEqual(Array.from({ length: 500 }, (_, i) => `entry ${i}`))
     }))
 })
 
