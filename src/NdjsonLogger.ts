@@ -27,19 +27,32 @@
  * waited for failed), the batch is dropped, counted in `entriesDropped`, and reported as a
  * warning to the program's other loggers. Entries logged after the scope closed are dropped.
  *
+ * Memory is bounded by construction: the logger holds at most `maxQueued` characters of
+ * formatted entries (default 8 MiB; UTF-16 units, bytes for ASCII), the queue plus the batch
+ * being handed over. An entry that would pass it is dropped, counted in `entriesDropped` at
+ * once, and reported as one warning (with the count) after the next completed hand-over.
+ *
  * Backpressure: a fiber that logs in a loop without ever waiting would otherwise hold the
  * thread while entries pile up (Effect's scheduler reaches the event loop, where write
  * completions arrive, only every few thousand yields: 1M entries once queued ~1 GiB). The logger
- * installs, for the fibers it logs for, a scheduler (`FiberRef.currentScheduler`) that parks
- * them while the queue holds `highWaterMark` characters (default 256 KiB) and resumes them, in
- * order, when the worker takes the queue. The worker and the appender's flusher are never
- * parked. Trade-off, chosen over writing synchronously (`fs.writeSync`) from inside the logger:
- * every fiber on that scheduler pauses while the log backs up, as with any blocking logger, but
- * rotation, the claim and the after-write identity check stay those of `RotatingAppender`, through
- * the `FileSystem` service (also the in-memory one). Only fibers that inherit the logger's layer
- * (or `make`'s scope) are parked; one that could hold up the hand-over (it flushes the logger's
- * own appender) is released after 250 ms, and nothing is parked until the next hand-over: slower,
- * never a deadlock. See docs/performance.md for the measurements.
+ * installs, for the fibers it logs for, a scheduler (`FiberRef.currentScheduler`): a fiber that
+ * logs while the queue holds `highWaterMark` characters (default 256 KiB) waits from its next
+ * step until the worker takes the queue; fibers are resumed in order. Only fibers that logged
+ * at the mark wait (one that holds a lock or serves a request without logging runs on); the
+ * worker and the appender's flusher never wait. So while the target keeps up, nothing is
+ * dropped: the queue holds at most `highWaterMark` plus one entry per waiting fiber.
+ * Trade-off, chosen over writing synchronously (`fs.writeSync`) from inside the logger: a
+ * logging fiber pauses while the log backs up, as with any blocking logger, but rotation, the
+ * claim and the after-write identity check stay those of `RotatingAppender`, through the
+ * `FileSystem` service (also the in-memory one). Fibers on another scheduler
+ * (`Effect.withScheduler`) never wait: their entries past `maxQueued` are dropped.
+ *
+ * A stuck target: if no hand-over completes for `stallTimeout` (default 1 second, Effect's
+ * `Clock`) while a fiber waits (a hung disk, or a target that needs the waiting fiber: one that
+ * logged while holding a lock the target takes, as `RotatingAppender.reopen` logs under its own), the waiting fibers are
+ * released and nobody waits until a hand-over completes again; meanwhile entries past
+ * `maxQueued` are dropped and counted. Never a deadlock, never unbounded growth. See
+ * docs/performance.md for the measurements.
  *
  * Formatting: `formatLine` builds the line as text for plain messages and annotations (strings,
  * numbers, booleans, null, plain objects and arrays of them) and falls back to
@@ -280,7 +293,7 @@ const plainJson = (value: unknown, nested: boolean, budget: Budget): string | ty
         }
         const json = plainJson(item, nested, budget)
         if (json === NOT_PLAIN) return NOT_PLAIN
-        out += (first ? "" : ",") + stringJson(key, nested) + ":" + json
+        out += first ? keyJson(key, nested) + json : "," + keyJson(key, nested) + json
         first = false
       }
       return out + "}"
@@ -312,33 +325,62 @@ const messageJson = (message: unknown): string => {
 }
 
 /** `"timestamp":"…","level":"…"` prefixes: ISO strings change once a millisecond, so the last one is kept. */
-let lastMillis = Number.NaN
-let lastTimestamp = ""
-const timestampOf = (date: Date): string => {
-  const millis = date.getTime()
-  if (millis !== lastMillis) {
-    if (Number.isNaN(millis)) return JSON.stringify(safeString(date))
-    lastMillis = millis
-    lastTimestamp = JSON.stringify(date.toISOString())
-  }
-  return lastTimestamp
-}
+/**
+ * A sequential (flat) copy of a string built by concatenation. A cached piece reused in every
+ * line is then copied by the appender's join as one block, not walked as a tree each time.
+ */
+const flat = (text: string): string => JSON.parse(JSON.stringify(text)) as string
 
-const levelTexts = new Map<string, string>()
-const levelJson = (label: string): string => {
-  let text = levelTexts.get(label)
-  if (text === undefined) levelTexts.set(label, text = JSON.stringify(label))
+/** Object keys as they are written, `"key":` (or nested, `\"key\":`), for keys up to 64 characters. */
+const keyTexts = [new Map<string, string>(), new Map<string, string>()] as const
+const keyJson = (key: string, nested: boolean): string => {
+  const cache = keyTexts[nested ? 1 : 0]
+  let text = cache.get(key)
+  if (text === undefined) {
+    text = stringJson(key, nested) + ":"
+    if (key.length <= 64) {
+      if (cache.size >= 1024) cache.clear()
+      cache.set(key, text = flat(text))
+    }
+  }
   return text
 }
 
+/**
+ * `{"timestamp":"…","level":"…","message":` for the entry's millisecond and level: ISO strings
+ * change once a millisecond, so the last prefix is kept.
+ */
+let lastMillis = Number.NaN
+let lastLevel = ""
+let lastPrefix = ""
+const prefixOf = (date: Date, level: string): string => {
+  const millis = date.getTime()
+  if (millis !== lastMillis || level !== lastLevel) {
+    const timestamp = Number.isNaN(millis) ? safeString(date) : date.toISOString()
+    const prefix = flat(`{"timestamp":${JSON.stringify(timestamp)},"level":${JSON.stringify(level)},"message":`)
+    if (Number.isNaN(millis)) return prefix
+    lastMillis = millis
+    lastLevel = level
+    lastPrefix = prefix
+  }
+  return lastPrefix
+}
+
+/** `"fiberId":"#12"}` of the last fiber, and the whole tail of an entry without annotations or spans. */
 let lastFiber: FiberId.FiberId | undefined
-let lastFiberName = ""
-const fiberNameOf = (fiberId: FiberId.FiberId): string => {
+let lastFiberTail = ""
+let lastBareTail = ""
+const fiberTailOf = (fiberId: FiberId.FiberId): string => {
   if (fiberId !== lastFiber) {
     lastFiber = fiberId
-    lastFiberName = JSON.stringify(FiberId.threadName(fiberId))
+    lastFiberTail = flat(`"fiberId":${JSON.stringify(FiberId.threadName(fiberId))}}`)
+    lastBareTail = flat(`,"annotations":{},"spans":{},${lastFiberTail}`)
   }
-  return lastFiberName
+  return lastFiberTail
+}
+const bareTailOf = (fiberId: FiberId.FiberId): string => {
+  if (fiberId !== lastFiber) fiberTailOf(fiberId)
+  return lastBareTail
 }
 
 /**
@@ -368,7 +410,7 @@ const fastLine = (options: Logger.Logger.Options<unknown>): string | undefined =
       if (value === undefined) continue // JSON.stringify leaves the key out
       const json = plainJson(value, false, { n: PLAIN_BUDGET })
       if (json === NOT_PLAIN) return undefined
-      annotationsText += (first ? "" : ",") + quote(key) + ":" + json
+      annotationsText += first ? keyJson(key, false) + json : "," + keyJson(key, false) + json
       first = false
     }
     annotationsText += "}"
@@ -388,8 +430,10 @@ const fastLine = (options: Logger.Logger.Options<unknown>): string | undefined =
   } else {
     messageText = messageJson(Array.isArray(message) ? message[0] : message)
   }
-  return `{"timestamp":${timestampOf(date)},"level":${levelJson(logLevel.label)},"message":${messageText},` +
-    `"annotations":${annotationsText},"spans":${spansText},"fiberId":${fiberNameOf(fiberId)}}`
+  const prefix = prefixOf(date, logLevel.label)
+  return annotationsText === "{}" && spansText === "{}"
+    ? prefix + messageText + bareTailOf(fiberId)
+    : prefix + messageText + ",\"annotations\":" + annotationsText + ",\"spans\":" + spansText + "," + fiberTailOf(fiberId)
 }
 
 /**
