@@ -9,7 +9,7 @@
  * | `timestamp`   | the entry's date (Effect's `Clock`), ISO-8601 UTC: `2026-01-31T12:00:00.000Z` |
  * | `level`       | the level's label: `TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL`   |
  * | `message`     | a string: several messages (`Effect.log("a", 1)`) are joined with a space; an object or array is rendered as compact JSON, an `Error` as `Name: message`, anything else with `String()` |
- * | `annotations` | an object of the entry's annotations (`Effect.annotateLogs`), keys sorted |
+ * | `annotations` | an object of the entry's annotations (`Effect.annotateLogs`), keys sorted (array-index keys such as `"0"` first, in numeric order, as JavaScript orders them) |
  * | `spans`       | an object, span label → milliseconds since the span started (`Effect.withLogSpan`) |
  * | `fiberId`     | the fiber's thread name, e.g. `#12`                                      |
  * | `cause`       | only when the entry carries a non-empty `Cause`: `Cause.pretty` of it    |
@@ -174,6 +174,31 @@ const renderMessage = (message: unknown): string => {
   return toJsonText(message)
 }
 
+/** Whether `key` is an array index ("0", "17", …): JavaScript puts those first in an object, in numeric order. */
+const isIndexKey = (key: string): boolean => {
+  const c = key.charCodeAt(0)
+  return c >= 48 && c <= 57 && /^(?:0|[1-9][0-9]*)$/.test(key) && Number(key) < 4294967295
+}
+
+/**
+ * Annotation pairs in the order their object is written: keys sorted by code unit, except array
+ * indices, which come first in numeric order (as in any JavaScript object, which `JSON.stringify`
+ * follows). HashMap order is by hash. Sorts in place.
+ */
+const sortAnnotations = (pairs: Array<[string, unknown]>): Array<[string, unknown]> => {
+  if (pairs.length < 2) return pairs
+  pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  if (!pairs.some(([key]) => isIndexKey(key))) return pairs
+  const indices = pairs.filter(([key]) => isIndexKey(key)).sort(([a], [b]) => Number(a) - Number(b))
+  return [...indices, ...pairs.filter(([key]) => !isIndexKey(key))]
+}
+
+/** `object[key] = value`, also for `"__proto__"` (as an own property, not the prototype). */
+const setOwn = (object: Record<string, unknown>, key: string, value: unknown): void => {
+  if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
+  else object[key] = value
+}
+
 /**
  * The entry for one log call, as the logger writes it. Pure; never throws.
  *
@@ -186,9 +211,7 @@ export const toEntry = (options: Logger.Logger.Options<unknown>): Entry => {
   const { annotations, cause, date, fiberId, logLevel, message, spans } = options
   const now = date.getTime()
   const annotationsObject: Record<string, unknown> = {}
-  const pairs = HashMap.toEntries(annotations)
-  if (pairs.length > 1) pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) // HashMap order is by hash
-  for (const [key, value] of pairs) annotationsObject[key] = value
+  for (const [key, value] of sortAnnotations(HashMap.toEntries(annotations))) setOwn(annotationsObject, key, value)
   const spansObject: Record<string, number> = {}
   for (const span of List.toArray(spans)) spansObject[span.label] = now - span.startTime
   const messages = Array.isArray(message) ? message : [message]
@@ -219,7 +242,7 @@ export const formatEntry = (entry: Entry): string => {
     return JSON.stringify(entry, safeReplacer())
   } catch {
     const annotations: Record<string, unknown> = {}
-    for (const key of Object.keys(entry.annotations)) annotations[key] = toJsonSafe(entry.annotations[key])
+    for (const key of Object.keys(entry.annotations)) setOwn(annotations, key, toJsonSafe(entry.annotations[key]))
     return JSON.stringify({ ...entry, annotations })
   }
 }
@@ -402,8 +425,7 @@ const fastLine = (options: Logger.Logger.Options<unknown>): string | undefined =
   if (!Cause.isEmpty(cause)) return undefined
   let annotationsText = "{}"
   if (HashMap.size(annotations) > 0) {
-    const pairs = HashMap.toEntries(annotations)
-    if (pairs.length > 1) pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const pairs = sortAnnotations(HashMap.toEntries(annotations))
     annotationsText = "{"
     let first = true
     for (const [key, value] of pairs) {

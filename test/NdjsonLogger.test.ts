@@ -194,6 +194,31 @@ describe("NdjsonLogger bounded memory", () => {
       expect(warned.map(([level, , annotations]) => [level, annotations.entries])).toEqual([["WARN", n - kept]])
     }))
 
+  it.live("100 fibers logging at once against a slow target: nothing dropped, each fiber's order kept, a batch holds at most the mark plus one entry per fiber", () =>
+    Effect.gen(function* () {
+      const batches: Array<ReadonlyArray<string>> = []
+      const target: NdjsonLogger.Target = {
+        appendAll: (lines) =>
+          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
+          )
+      }
+      const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
+      const highWaterMark = 1000
+      yield* Effect.forEach(Array.from({ length: 100 }, (_, f) => f), (f) =>
+        Effect.forEach(Array.from({ length: 30 }, (_, i) => i), (i) => Effect.logInfo(`f${f} i${i}`), { discard: true }), {
+        concurrency: "unbounded", discard: true
+      }).pipe(Effect.provide(Logger.replaceScoped(Logger.defaultLogger, NdjsonLogger.make(target, { highWaterMark }))))
+      const messages = batches.flat().map((line) => JSON.parse(line).message as string)
+      expect(messages.length).toBe(3000)
+      for (let f = 0; f < 100; f++) {
+        expect(messages.filter((m) => m.startsWith(`f${f} `))).toEqual(Array.from({ length: 30 }, (_, i) => `f${f} i${i}`))
+      }
+      expect((yield* Metric.value(NdjsonLogger.entriesDropped)).count - dropped).toBe(0)
+      const longest = Math.max(...batches.flat().map((line) => line.length))
+      expect(Math.max(...batches.map((b) => b.reduce((n, line) => n + line.length, 0)))).toBeLessThanOrEqual(highWaterMark + 100 * longest)
+    }))
+
   it.effect("only a fiber that logged at the high-water mark waits: other fibers under the logger run on", () =>
     Effect.gen(function* () {
       const { batches, gate, target } = yield* stuckTarget
@@ -411,7 +436,9 @@ describe("NdjsonLogger.formatLine (the fast path)", () => {
   })).any
   const options = fc.record({
     message: fc.oneof(value, fc.array(value, { maxLength: 3 })),
-    annotations: fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 4 }),
+    annotations: fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("0", "1", "9", "10", "__proto__", "")), value, { maxKeys: 4 }
+    ),
     spans: fc.array(fc.tuple(fc.string({ maxLength: 5 }), fc.integer({ min: 0, max: 1000 })), { maxLength: 3 }),
     millis: fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.constant(Number.NaN)),
     fiber: fc.integer({ min: 0, max: 1000 }),
@@ -426,6 +453,18 @@ describe("NdjsonLogger.formatLine (the fast path)", () => {
       annotations: HashMap.fromIterable(Object.entries(o.annotations)), date: new Date(o.millis)
     }
     expect(NdjsonLogger.formatLine(input)).toBe(NdjsonLogger.formatEntry(NdjsonLogger.toEntry(input)))
+  })
+
+  it("annotation keys: array indices first in numeric order, then sorted; \"__proto__\" is an ordinary key; with or without a cause", () => {
+    for (const cause of [Cause.empty, Cause.fail("x")]) {
+      const input: Logger.Logger.Options<unknown> = {
+        fiberId: FiberId.make(1, T0), logLevel: LogLevel.Info, message: "m", cause, context: FiberRefs.empty(), spans: List.empty(),
+        annotations: HashMap.make(["b", 3], ["10", 1], ["a", 4], ["__proto__", 5], ["9", 2]), date: new Date(T0)
+      }
+      const line = NdjsonLogger.formatLine(input)
+      expect(line).toContain('"annotations":{"9":2,"10":1,"__proto__":5,"a":4,"b":3}')
+      expect(line).toBe(NdjsonLogger.formatEntry(NdjsonLogger.toEntry(input)))
+    }
   })
 
   it("an object message with quotes, backslashes and non-ASCII is escaped as JSON.stringify does", () => {
