@@ -488,7 +488,8 @@ export const make = (
 ): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
   Effect.gen(function* () {
     const highWaterMark = Math.max(1, options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK)
-    const maxQueued = Math.max(highWaterMark, options?.maxQueued ?? DEFAULT_MAX_QUEUED)
+    // Room for a full queue, the batch being handed over, and fibers that log one entry each past the mark.
+    const maxQueued = Math.max(4 * highWaterMark, options?.maxQueued ?? DEFAULT_MAX_QUEUED)
     const stallTimeout = options?.stallTimeout ?? DEFAULT_STALL_TIMEOUT
     let queue: Array<string> = []
     /** Characters (UTF-16 units; bytes for ASCII) queued, and in the batch being handed over. */
@@ -603,7 +604,8 @@ export interface MakeOptions {
   /**
    * Characters the logger holds at most: the queue plus the batch being handed over. An entry
    * that does not fit is dropped and counted in `entriesDropped` (never while fibers can wait
-   * and the target keeps up; see the module comment). At least `highWaterMark`. Default 8 MiB.
+   * and the target keeps up; see the module comment). At least 4 × `highWaterMark` (a full queue plus the batch
+   * being handed over, with room for fibers that each log one entry past the mark). Default 8 MiB.
    */
   readonly maxQueued?: number
   /**

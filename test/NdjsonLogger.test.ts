@@ -219,6 +219,23 @@ describe("NdjsonLogger bounded memory", () => {
       expect(Math.max(...batches.map((b) => b.reduce((n, line) => n + line.length, 0)))).toBeLessThanOrEqual(highWaterMark + 100 * longest)
     }))
 
+  it.live("maxQueued below the high-water mark is raised to 4 × the mark: a target that keeps up loses nothing", () =>
+    Effect.gen(function* () {
+      const batches: Array<ReadonlyArray<string>> = []
+      const target: NdjsonLogger.Target = {
+        appendAll: (lines) =>
+          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
+          )
+      }
+      const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
+      yield* Effect.gen(function* () {
+        for (let i = 0; i < 3000; i++) yield* Effect.logInfo(`entry ${i}`)
+      }).pipe(Effect.provide(Logger.replaceScoped(Logger.defaultLogger, NdjsonLogger.make(target, { highWaterMark: 4000, maxQueued: 1000 }))))
+      expect(batches.flat().map((line) => JSON.parse(line).message)).toEqual(Array.from({ length: 3000 }, (_, i) => `entry ${i}`))
+      expect((yield* Metric.value(NdjsonLogger.entriesDropped)).count - dropped).toBe(0)
+    }))
+
   it.effect("only a fiber that logged at the high-water mark waits: other fibers under the logger run on", () =>
     Effect.gen(function* () {
       const { batches, gate, target } = yield* stuckTarget
