@@ -1,8 +1,8 @@
 import type { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import {
-  Cause, Effect, Exit, FastCheck as fc, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan, Metric, Scope,
-  TestClock
+  Cause, Deferred, Effect, Exit, FastCheck as fc, Fiber, FiberId, FiberRef, FiberRefs, HashMap, HashSet, Layer, List, Logger, LogLevel, LogSpan,
+  Metric, Scope, TestClock
 } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import * as NdjsonLogger from "../src/NdjsonLogger.js"
@@ -146,6 +146,113 @@ describe("NdjsonLogger backpressure", () => {
       const largest = Math.max(...batches.map((b) => b.reduce((n, line) => n + line.length, 0)))
       expect(largest).toBeLessThan(highWaterMark + longest)
       expect(batches.length).toBeGreaterThan(5000 * 100 / highWaterMark / 2)
+    }))
+})
+
+describe("NdjsonLogger bounded memory", () => {
+  /** A target whose hand-overs never complete until `gate` opens; records what it was handed. */
+  const stuckTarget = Effect.map(Deferred.make<void>(), (gate) => {
+    const batches: Array<ReadonlyArray<string>> = []
+    const target: NdjsonLogger.Target = {
+      appendAll: (lines) => Effect.sync(() => void batches.push([...lines])).pipe(Effect.zipRight(Deferred.await(gate)))
+    }
+    return { gate, batches, target }
+  })
+  const settle = (until: () => boolean) => Effect.repeat(Effect.yieldNow(), { until, times: 10_000 })
+  const logging = (logger: Logger.Logger<unknown, void>, n: number) =>
+    Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => Effect.logInfo(`entry ${i}`), { discard: true }).pipe(
+      Effect.locally(FiberRef.currentLoggers, HashSet.make<Array<Logger.Logger<unknown, unknown>>>(logger))
+    )
+
+  it.effect("a stuck target: the logging fiber waits, after stallTimeout goes on; at most maxQueued characters are held, the rest dropped and counted", () =>
+    Effect.gen(function* () {
+      const { batches, gate, target } = yield* stuckTarget
+      const { logger: other, seen } = capture()
+      const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
+      const scope = yield* Scope.make()
+      const maxQueued = 5000
+      const logger = yield* NdjsonLogger.make(target, { highWaterMark: 1000, maxQueued, stallTimeout: "1 second" }).pipe(
+        Scope.extend(scope),
+        Effect.provide(Logger.add(other))
+      )
+      const n = 2000
+      const fiber = yield* Effect.fork(logging(logger, n))
+      yield* settle(() => batches.length === 1) // the first hand-over is stuck
+      yield* Effect.repeat(TestClock.adjust("1 second"), { until: () => fiber.unsafePoll() !== null, times: 10 })
+      yield* Fiber.join(fiber)
+      const droppedWhileStuck = (yield* Metric.value(NdjsonLogger.entriesDropped)).count - dropped
+      yield* Deferred.succeed(gate, void 0)
+      yield* Scope.close(scope, Exit.void)
+
+      const written = batches.flat()
+      const kept = written.length
+      expect(kept).toBeGreaterThan(0)
+      expect(written.reduce((chars, line) => chars + line.length, 0)).toBeLessThanOrEqual(maxQueued)
+      expect(written.map((line) => JSON.parse(line).message)).toEqual(Array.from({ length: kept }, (_, i) => `entry ${i}`))
+      expect(droppedWhileStuck).toBe(n - kept)
+      const warned = seen.filter(([, message]) => String(message).includes("queue was full"))
+      expect(warned.map(([level, , annotations]) => [level, annotations.entries])).toEqual([["WARN", n - kept]])
+    }))
+
+  it.live("100 fibers logging at once against a slow target: nothing dropped, each fiber's order kept, a batch holds at most the mark plus one entry per fiber", () =>
+    Effect.gen(function* () {
+      const batches: Array<ReadonlyArray<string>> = []
+      const target: NdjsonLogger.Target = {
+        appendAll: (lines) =>
+          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
+          )
+      }
+      const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
+      const highWaterMark = 1000
+      yield* Effect.forEach(Array.from({ length: 100 }, (_, f) => f), (f) =>
+        Effect.forEach(Array.from({ length: 30 }, (_, i) => i), (i) => Effect.logInfo(`f${f} i${i}`), { discard: true }), {
+        concurrency: "unbounded", discard: true
+      }).pipe(Effect.provide(Logger.replaceScoped(Logger.defaultLogger, NdjsonLogger.make(target, { highWaterMark }))))
+      const messages = batches.flat().map((line) => JSON.parse(line).message as string)
+      expect(messages.length).toBe(3000)
+      for (let f = 0; f < 100; f++) {
+        expect(messages.filter((m) => m.startsWith(`f${f} `))).toEqual(Array.from({ length: 30 }, (_, i) => `f${f} i${i}`))
+      }
+      expect((yield* Metric.value(NdjsonLogger.entriesDropped)).count - dropped).toBe(0)
+      const longest = Math.max(...batches.flat().map((line) => line.length))
+      expect(Math.max(...batches.map((b) => b.reduce((n, line) => n + line.length, 0)))).toBeLessThanOrEqual(highWaterMark + 100 * longest)
+    }))
+
+  it.live("maxQueued below the high-water mark is raised to 4 × the mark: a target that keeps up loses nothing", () =>
+    Effect.gen(function* () {
+      const batches: Array<ReadonlyArray<string>> = []
+      const target: NdjsonLogger.Target = {
+        appendAll: (lines) =>
+          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
+          )
+      }
+      const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
+      yield* Effect.gen(function* () {
+        for (let i = 0; i < 3000; i++) yield* Effect.logInfo(`entry ${i}`)
+      }).pipe(Effect.provide(Logger.replaceScoped(Logger.defaultLogger, NdjsonLogger.make(target, { highWaterMark: 4000, maxQueued: 1000 }))))
+      expect(batches.flat().map((line) => JSON.parse(line).message)).toEqual(Array.from({ length: 3000 }, (_, i) => `entry ${i}`))
+      expect((yield* Metric.value(NdjsonLogger.entriesDropped)).count - dropped).toBe(0)
+    }))
+
+  it.effect("only a fiber that logged at the high-water mark waits: other fibers under the logger run on", () =>
+    Effect.gen(function* () {
+      const { batches, gate, target } = yield* stuckTarget
+      const scope = yield* Scope.make()
+      const logger = yield* NdjsonLogger.make(target, { highWaterMark: 1000, stallTimeout: "1 hour" }).pipe(Scope.extend(scope))
+      const logging1 = yield* Effect.fork(logging(logger, 500))
+      yield* settle(() => batches.length === 1)
+      yield* settle(() => false).pipe(Effect.ignore) // the logger fills the next queue and waits
+      let steps = 0
+      const other = yield* Effect.fork(Effect.repeat(Effect.sync(() => steps++).pipe(Effect.zipRight(Effect.yieldNow())), { times: 4999 }))
+      yield* Fiber.join(other)
+      expect(steps).toBe(5000)
+      expect(logging1.unsafePoll()).toBeNull() // still waiting: its queue is at the high-water mark
+      yield* Deferred.succeed(gate, void 0)
+      yield* Fiber.join(logging1)
+      yield* Scope.close(scope, Exit.void)
+      expect(batches.flat().map((line) => JSON.parse(line).message)).toEqual(Array.from({ length: 500 }, (_, i) => `entry ${i}`))
     }))
 })
 
@@ -346,7 +453,9 @@ describe("NdjsonLogger.formatLine (the fast path)", () => {
   })).any
   const options = fc.record({
     message: fc.oneof(value, fc.array(value, { maxLength: 3 })),
-    annotations: fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 4 }),
+    annotations: fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("0", "1", "9", "10", "__proto__", "")), value, { maxKeys: 4 }
+    ),
     spans: fc.array(fc.tuple(fc.string({ maxLength: 5 }), fc.integer({ min: 0, max: 1000 })), { maxLength: 3 }),
     millis: fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.constant(Number.NaN)),
     fiber: fc.integer({ min: 0, max: 1000 }),
@@ -361,6 +470,18 @@ describe("NdjsonLogger.formatLine (the fast path)", () => {
       annotations: HashMap.fromIterable(Object.entries(o.annotations)), date: new Date(o.millis)
     }
     expect(NdjsonLogger.formatLine(input)).toBe(NdjsonLogger.formatEntry(NdjsonLogger.toEntry(input)))
+  })
+
+  it("annotation keys: array indices first in numeric order, then sorted; \"__proto__\" is an ordinary key; with or without a cause", () => {
+    for (const cause of [Cause.empty, Cause.fail("x")]) {
+      const input: Logger.Logger.Options<unknown> = {
+        fiberId: FiberId.make(1, T0), logLevel: LogLevel.Info, message: "m", cause, context: FiberRefs.empty(), spans: List.empty(),
+        annotations: HashMap.make(["b", 3], ["10", 1], ["a", 4], ["__proto__", 5], ["9", 2]), date: new Date(T0)
+      }
+      const line = NdjsonLogger.formatLine(input)
+      expect(line).toContain('"annotations":{"9":2,"10":1,"__proto__":5,"a":4,"b":3}')
+      expect(line).toBe(NdjsonLogger.formatEntry(NdjsonLogger.toEntry(input)))
+    }
   })
 
   it("an object message with quotes, backslashes and non-ASCII is escaped as JSON.stringify does", () => {
