@@ -45,7 +45,7 @@ import * as Path from "node:path"
 import * as ByteSize from "./ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
-import { decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
+import { decodeInteger, decodeList, setting, toInvalidConfig, underPrefix } from "./ConfigValue.js"
 import { InvalidConfig, InvalidSu } from "./Errors.js"
 import * as FileNaming from "./FileNaming.js"
 import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "./internal/LockNames.js"
@@ -97,8 +97,7 @@ const checkedPrefix = (raw: Option.Option<string>, family: EnvPrefix.Family) =>
     }))
   })
 
-const nested = <A>(config: Config.Config<A>, prefix: Option.Option<string>) =>
-  Option.match(prefix, { onNone: () => config, onSome: (p) => Config.nested(config, p) })
+const nested = <A>(config: Config.Config<A>, prefix: Option.Option<string>) => underPrefix(config, Option.getOrUndefined(prefix))
 
 const fromEnv = <A>(config: Config.Config<A>, prefix: Option.Option<string>) =>
   Effect.mapError(nested(config, prefix), toInvalidConfig)
@@ -270,7 +269,7 @@ const resolveRetention = (flags: {
     const dirs = flags.dirs.length > 0
       ? { value: flags.dirs, name: "<dir>" }
       : yield* Effect.map(
-        fromEnv(setting<ReadonlyArray<string>>(v.dirs, (raw) => Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d !== "")), []), prefix),
+        fromEnv(setting<ReadonlyArray<string>>(v.dirs, decodeList, []), prefix),
         (value) => ({ value, name: envName(v.dirs, prefix) }))
     const settings = { maxAgeDays: maxAge, compressAgeDays: compressAge, checkIntervalSeconds: interval, maxTotalBytes: cap }
     const names = { enabled: "enabled", dirs: dirs.name, maxAgeDays: maxAge.name, compressAgeDays: compressAge.name,

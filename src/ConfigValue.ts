@@ -61,3 +61,11 @@ export const decodeBoolean = (raw: string): Either.Either<boolean, string> => {
   if (["false", "0", "no", "off"].includes(value)) return Either.right(false)
   return Either.left("one of true, false, 1, 0, yes, no, on, off")
 }
+
+/** `config` read under a host prefix (`TAU_LOG_ROTATION_MAX_BYTES` for prefix `TAU`), or as is without one. */
+export const underPrefix = <A>(config: Config.Config<A>, prefix: string | undefined): Config.Config<A> =>
+  prefix ? Config.nested(config, prefix) : config
+
+/** A comma-separated list (`LOG_RETENTION_DIRS`); blanks around items and empty items are dropped. */
+export const decodeList = (raw: string): Either.Either<ReadonlyArray<string>, string> =>
+  Either.right(raw.split(",").map((item) => item.trim()).filter((item) => item.length > 0))

@@ -32,7 +32,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { decodeBoolean, decodeInteger, fromInvalidConfig, setting, toInvalidConfig } from "./ConfigValue.js"
+import { decodeBoolean, decodeInteger, decodeList, fromInvalidConfig, setting, toInvalidConfig, underPrefix } from "./ConfigValue.js"
 import * as ByteSize from "./ByteSize.js"
 import { InvalidConfig } from "./Errors.js"
 import * as FileNaming from "./FileNaming.js"
@@ -292,9 +292,7 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
 /** Retention off, and the defaults for everything else. */
 export const defaults: Policy = Either.getOrThrow(make({}))
 
-/** A comma-separated list; blanks around names and empty items are dropped. */
-const decodeDirs = (raw: string): Either.Either<ReadonlyArray<string>, string> =>
-  Either.right(raw.split(",").map((d) => d.trim()).filter((d) => d.length > 0))
+const decodeDirs = decodeList
 
 /** A setting that is `undefined` when its variable is not set. */
 const optional = <A>(name: string, decode: (raw: string) => Either.Either<A, string>) => setting<A | undefined>(name, decode, undefined)
@@ -330,7 +328,7 @@ export const config: Config.Config<Policy> = inputConfig.pipe(
  * ```
  */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
-  Effect.mapError(options?.prefix ? Config.nested(config, options.prefix) : config, toInvalidConfig)
+  Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
 
 /** The policy the `RetentionWorker` applies. */
 export class RetentionPolicy extends Context.Tag("effect-logrotate/RetentionPolicy")<RetentionPolicy, Policy>() {}

@@ -29,7 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { BYTE_SIZE_FORM, parse as parseByteSize } from "./ByteSize.js"
-import { decodeBoolean, decodeInteger, setting, toInvalidConfig } from "./ConfigValue.js"
+import { decodeBoolean, decodeInteger, setting, toInvalidConfig, underPrefix } from "./ConfigValue.js"
 import type { InvalidConfig } from "./Errors.js"
 
 /** Bytes after which the active file rotates; 0 means never rotate (append only). */
@@ -85,7 +85,7 @@ export const config: Config.Config<Policy> = Config.all(settings).pipe(
 
 /** Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`. */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
-  Effect.mapError(options?.prefix ? Config.nested(config, options.prefix) : config, toInvalidConfig)
+  Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
 
 /** The policy the appenders of a program use unless given their own. */
 export class RotationPolicy extends Context.Tag("effect-logrotate/RotationPolicy")<RotationPolicy, Policy>() {}
