@@ -10,9 +10,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import * as RenameShift from "../src/RenameShift.js"
-import * as RotatingAppender from "../src/RotatingAppender.js"
-import * as RotationPolicy from "../src/RotationPolicy.js"
+import * as RenameShift from "../src/rotation/RenameShift.js"
+import * as RotatingAppender from "../src/rotation/RotatingAppender.js"
+import * as RotationPolicy from "../src/rotation/RotationPolicy.js"
 
 const { values } = parseArgs({
   options: {

@@ -25,7 +25,7 @@ import * as os from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
-import * as RenameShift from "../src/RenameShift.js"
+import * as RenameShift from "../src/rotation/RenameShift.js"
 
 const { values } = parseArgs({
   options: {

@@ -16,10 +16,10 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as fs from "node:fs"
-import * as Compressor from "../src/Compressor.js"
-import * as RetentionPlan from "../src/RetentionPlan.js"
-import * as SafeFs from "../src/SafeFs.js"
-import * as Sweeper from "../src/Sweeper.js"
+import * as Compressor from "../src/retention/Compressor.js"
+import * as RetentionPlan from "../src/retention/RetentionPlan.js"
+import * as SafeFs from "../src/platform/SafeFs.js"
+import * as Sweeper from "../src/retention/Sweeper.js"
 
 export interface SweepChildArgs {
   readonly dir: string

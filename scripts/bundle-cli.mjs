@@ -1,7 +1,7 @@
 /**
  * `npm run build`'s second step: bundles the `effect-logrotate` executable with esbuild, after
  * `tsc` has emitted the library (dist/*.js, *.d.ts). It replaces tsc's dist/bin.js with the
- * bundle's entry and writes the code it loads to dist/cli/ (ESM chunks, platform node, target
+ * bundle's entry and writes the code it loads to dist/chunks/ (ESM chunks, platform node, target
  * node20, minified, with source maps).
  *
  * Why: unbundled, the CLI loads about 3,000 modules of effect and @effect/* (1.2 s of CPU for
@@ -9,7 +9,7 @@
  * bundled in rather than left external: external, start-up is dominated by loading them
  * (measured: 1.0 s of CPU vs 0.2 s; bench/startup.ts). The entry keeps its contract (src/bin.ts):
  * it has no static import, installs its signal listeners, then imports the rest (chunks in
- * dist/cli/: CliMain and what it shares with the commands). The commands' code (CliCommands.ts:
+ * dist/chunks/: CliMain and what it shares with the commands). The commands' code (CliCommands.ts:
  * appender, sweeper, worker) is a chunk of its own that `Cli.ts` imports only when a command
  * runs, so `--help` does not load it. The library entries (`import "effect-logrotate"`) are tsc's files, unbundled, and
  * share the app's copy of effect.
@@ -40,12 +40,12 @@ const unusedFileParsers = {
   }
 }
 
-rmSync(join(dist, "cli"), { recursive: true, force: true })
+rmSync(join(dist, "chunks"), { recursive: true, force: true })
 const result = await esbuild.build({
   entryPoints: { bin: join(root, "src", "bin.ts") },
   outdir: dist,
   entryNames: "[name]",
-  chunkNames: "cli/[name]-[hash]",
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   splitting: true,
   format: "esm",

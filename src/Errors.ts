@@ -4,7 +4,7 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"
-import type { InvalidPattern } from "./FileNaming.js"
+import type { InvalidPattern } from "./retention/FileNaming.js"
 
 /** A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched. */
 export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{

@@ -23,7 +23,7 @@ process.on("SIGTERM", hold)
 process.on("SIGINT", hold)
 process.on("SIGHUP", () => {})
 
-const { run } = await import("./CliMain.js")
+const { run } = await import("./cli/CliMain.js")
 run(process.argv)
 
 process.off("SIGTERM", hold)

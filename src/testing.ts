@@ -8,4 +8,4 @@
  * import { MemoryFileSystem } from "effect-logrotate/testing"
  * ```
  */
-export * as MemoryFileSystem from "./MemoryFileSystem.js"
+export * as MemoryFileSystem from "./platform/MemoryFileSystem.js"

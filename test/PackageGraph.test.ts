@@ -5,7 +5,7 @@
  *
  * - No source file imports the package's own barrel (`./index.js`): modules import each other by
  *   their own file, so a subpath import (`effect-logrotate/RotatingAppender`) loads only what it needs.
- * - The modules the library entries (`index.ts`, `testing.ts`) reach never import the CLI (`Cli*.ts`,
+ * - The modules the library entries (`index.ts`, `testing.ts`) reach never import the CLI (`cli/`,
  *   `bin.ts`), `@effect/cli` or `@effect/platform-node`, nor a dependency's barrel (`effect`,
  *   `@effect/platform`): the `@effect/platform` barrel alone is 92 modules (HTTP, workers,
  *   msgpackr…), +31 MiB of RSS.
@@ -73,7 +73,8 @@ const reachable = (entries: ReadonlyArray<string>): Set<string> => {
 }
 
 const LIBRARY_ENTRIES = [path.join(src, "index.ts"), path.join(src, "testing.ts")]
-const CLI_FILE = /^(Cli[A-Za-z]*|bin)\.ts$/
+/** A CLI module, by its path under src/: the executable, and everything in cli/. */
+const CLI_FILE = /^(cli\/.+|bin)\.ts$/
 /** Specifiers a library module must not load: the CLI's dependencies, and barrels of the dependencies. */
 const FORBIDDEN = (specifier: string): string | undefined =>
   /^@effect\/cli(\/|$)/.test(specifier)
@@ -98,10 +99,10 @@ describe("the library's module graph", () => {
     const files = reachable(LIBRARY_ENTRIES)
     // The walk did reach the library (a broken walk would pass vacuously).
     expect([...files].map((f) => path.relative(src, f))).toEqual(
-      expect.arrayContaining(["RotatingAppender.ts", "Sweeper.ts", "Compressor.ts", "NdjsonLogger.ts", "MemoryFileSystem.ts"])
+      expect.arrayContaining(["rotation/RotatingAppender.ts", "retention/Sweeper.ts", "retention/Compressor.ts", "logging/NdjsonLogger.ts", "platform/MemoryFileSystem.ts"])
     )
     const offenders = [...files].flatMap((file) => [
-      ...(CLI_FILE.test(path.basename(file)) ? [`${path.relative(root, file)} is a CLI module`] : []),
+      ...(CLI_FILE.test(path.relative(src, file).split(path.sep).join("/")) ? [`${path.relative(root, file)} is a CLI module`] : []),
       ...importsOf(file).flatMap((i) => {
         const why = i.typeOnly ? undefined : FORBIDDEN(i.specifier)
         return why ? [`${path.relative(root, file)} imports "${i.specifier}": ${why}`] : []
@@ -134,11 +135,11 @@ describe("the library's module graph", () => {
       // The entry did load: its namespaces are there.
       expect(r.stdout.split(",")).toEqual(expect.arrayContaining(["RotatingAppender", "Sweeper", "NdjsonLogger", "SafeFs"]))
       const loaded = fs.readFileSync(trace, "utf8").split("\n").filter(Boolean)
-      expect(loaded).toContain(pathToFileURL(path.join(src, "Sweeper.ts")).href)
+      expect(loaded).toContain(pathToFileURL(path.join(src, "retention/Sweeper.ts")).href)
       const offenders = loaded.filter((url) =>
         /\/node_modules\/@effect\/(cli|platform-node|platform-node-shared)\//.test(url) ||
         /\/node_modules\/@effect\/platform\/dist\/(esm|cjs)\/index\.js$/.test(url) ||
-        (url.startsWith(pathToFileURL(src).href) && CLI_FILE.test(url.slice(url.lastIndexOf("/") + 1)))
+        (url.startsWith(pathToFileURL(src).href + "/") && CLI_FILE.test(url.slice(pathToFileURL(src).href.length + 1)))
       )
       expect(offenders).toEqual([])
     } finally {

@@ -7,9 +7,9 @@ import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type Context, Effect, Layer, type Scope } from "effect"
 import { Audit, Heartbeat, Jobs, type Limits, OperationalAppenders, Telemetry } from "../examples/host-service.js"
-import type { RenameShift } from "../src/RenameShift.js"
-import type * as RotatingAppender from "../src/RotatingAppender.js"
-import * as RotationPolicy from "../src/RotationPolicy.js"
+import type { RenameShift } from "../src/rotation/RenameShift.js"
+import type * as RotatingAppender from "../src/rotation/RotatingAppender.js"
+import * as RotationPolicy from "../src/rotation/RotationPolicy.js"
 import { fileSystems, readAll, tempDir } from "./support/fileSystems.js"
 
 const WRITERS = 4

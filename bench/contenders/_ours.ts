@@ -9,9 +9,9 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { join } from "node:path"
-import * as RenameShift from "../../src/RenameShift.js"
-import * as RotatingAppender from "../../src/RotatingAppender.js"
-import * as RotationPolicy from "../../src/RotationPolicy.js"
+import * as RenameShift from "../../src/rotation/RenameShift.js"
+import * as RotatingAppender from "../../src/rotation/RotatingAppender.js"
+import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
 import type { ContenderOptions } from "../lines.js"
 
 export const layer = Layer.mergeAll(RenameShift.layer).pipe(Layer.provideMerge(NodeFileSystem.layer))

@@ -9,8 +9,8 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { join } from "node:path"
-import * as NdjsonLogger from "../../src/NdjsonLogger.js"
-import * as RotationPolicy from "../../src/RotationPolicy.js"
+import * as NdjsonLogger from "../../src/logging/NdjsonLogger.js"
+import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
 import { type ContenderOptions, objectGenerator } from "../lines.js"
 import { layer } from "./_ours.js"
 

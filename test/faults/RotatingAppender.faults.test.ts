@@ -25,11 +25,11 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, FastCheck as fc, Layer, Option, Scope } from "effect"
 import * as Path from "node:path"
-import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
-import type { FaultMethod } from "../../src/MemoryFileSystem.js"
-import * as RenameShift from "../../src/RenameShift.js"
-import * as RotatingAppender from "../../src/RotatingAppender.js"
-import * as RotationPolicy from "../../src/RotationPolicy.js"
+import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
+import type { FaultMethod } from "../../src/platform/MemoryFileSystem.js"
+import * as RenameShift from "../../src/rotation/RenameShift.js"
+import * as RotatingAppender from "../../src/rotation/RotatingAppender.js"
+import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
 import {
   type FaultSpec,
   fastCheckParameters,

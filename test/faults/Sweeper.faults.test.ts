@@ -43,12 +43,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Layer, TestClock } from "effect"
 import * as crypto from "node:crypto"
 import * as zlib from "node:zlib"
-import * as Compressor from "../../src/Compressor.js"
-import * as DatedFile from "../../src/DatedFile.js"
+import * as Compressor from "../../src/retention/Compressor.js"
+import * as DatedFile from "../../src/retention/DatedFile.js"
 import { CompressError } from "../../src/Errors.js"
-import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
-import * as SafeFs from "../../src/SafeFs.js"
-import * as Sweeper from "../../src/Sweeper.js"
+import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
+import * as SafeFs from "../../src/platform/SafeFs.js"
+import * as Sweeper from "../../src/retention/Sweeper.js"
 import {
   errorChain,
   type FaultSpec,

@@ -14,7 +14,7 @@
 import { SystemError, type SystemErrorReason } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { type Cause, Effect, FastCheck as fc } from "effect"
-import type { Fault, FaultMethod } from "../../src/MemoryFileSystem.js"
+import type { Fault, FaultMethod } from "../../src/platform/MemoryFileSystem.js"
 
 /** Every `SystemError` reason `@effect/platform` defines. */
 export const REASONS: ReadonlyArray<SystemErrorReason> = [

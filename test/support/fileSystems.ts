@@ -6,8 +6,8 @@ import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
-import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
-import * as RenameShift from "../../src/RenameShift.js"
+import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
+import * as RenameShift from "../../src/rotation/RenameShift.js"
 
 export interface FileSystemUnderTest {
   readonly name: string

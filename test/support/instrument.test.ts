@@ -6,7 +6,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
 import { instrument } from "./retention.js"
 
 const bases = [

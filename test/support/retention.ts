@@ -9,12 +9,12 @@ import { SystemError } from "@effect/platform/Error"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import * as zlib from "node:zlib"
-import * as Compressor from "../../src/Compressor.js"
-import * as FaultSchedule from "../../src/internal/FaultSchedule.js"
-import type { FaultMethod as MemoryFaultMethod } from "../../src/MemoryFileSystem.js"
-import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
-import * as SafeFs from "../../src/SafeFs.js"
-import * as Sweeper from "../../src/Sweeper.js"
+import * as Compressor from "../../src/retention/Compressor.js"
+import * as FaultSchedule from "../../src/platform/internal/FaultSchedule.js"
+import type { FaultMethod as MemoryFaultMethod } from "../../src/platform/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
+import * as SafeFs from "../../src/platform/SafeFs.js"
+import * as Sweeper from "../../src/retention/Sweeper.js"
 
 /**
  * A FileSystem method, or a SafeFs one: `open` (openRead, createExclusive), `read`, `write`,

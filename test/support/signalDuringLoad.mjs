@@ -3,7 +3,7 @@
  * itself `signal` while it resolves the `at`-th module it loads after its entry (`dist/bin.js`),
  * i.e. at a chosen point of its start-up, before the Effect runtime exists. Counted: every module
  * the entry loads, directly or not, Node built-ins included. The bundled CLI (npm run build)
- * resolves its start-up chunks in dist/cli/ and then their built-ins (9 in all); unbundled
+ * resolves its start-up chunks in dist/chunks/ and then their built-ins (9 in all); unbundled
  * (tsc's output alone), it resolves about 3,000 modules of effect and @effect/*. No timers: the
  * moment is defined by the loading itself. Registered by the test with
  * `node --import 'data:text/javascript,…register(thisFile, { data: { at, signal } })' dist/bin.js …`.

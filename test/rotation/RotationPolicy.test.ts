@@ -1,0 +1,86 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Either, Layer } from "effect"
+import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
+
+const fromEnv = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" })
+const load = (env: Record<string, string>, prefix?: string) =>
+  RotationPolicy.load(prefix ? { prefix } : undefined).pipe(Effect.withConfigProvider(fromEnv(env)), Effect.either)
+
+describe("RotationPolicy from configuration", () => {
+  it.effect("defaults when nothing is set: 10 MiB and 5 backups", () =>
+    Effect.gen(function* () {
+      expect(yield* load({})).toEqual(Either.right({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 }))
+    }))
+
+  it.effect.each([
+    [{ LOG_ROTATION_MAX_BYTES: "512KiB" }, { maxBytes: 524288, maxFiles: 5 }],
+    [{ LOG_ROTATION_MAX_BYTES: "10MB", LOG_ROTATION_MAX_FILES: "0" }, { maxBytes: 10_000_000, maxFiles: 0 }],
+    [{ LOG_ROTATION_MAX_BYTES: "0" }, { maxBytes: 0, maxFiles: 5 }],
+    [{ LOG_ROTATION_MAX_BYTES: "1GiB", LOG_ROTATION_MAX_FILES: "12" }, { maxBytes: 1024 ** 3, maxFiles: 12 }],
+    [{ LOG_ROTATION_MAX_FILES: "1" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 1 }]
+  ] as const)("reads %j", ([env, policy]) =>
+    Effect.gen(function* () {
+      expect(yield* load(env)).toEqual(Either.right(policy))
+    }))
+
+  it.effect.each([
+    ["LOG_ROTATION_MAX_BYTES", "-1"], ["LOG_ROTATION_MAX_BYTES", "abc"], ["LOG_ROTATION_MAX_BYTES", "1.5"],
+    ["LOG_ROTATION_MAX_BYTES", "10XB"], ["LOG_ROTATION_MAX_BYTES", ""],
+    ["LOG_ROTATION_MAX_FILES", "-1"], ["LOG_ROTATION_MAX_FILES", "abc"], ["LOG_ROTATION_MAX_FILES", "1.5"],
+    ["LOG_ROTATION_MAX_FILES", ""], ["LOG_ROTATION_MAX_FILES", "5 files"]
+  ] as const)("%s=%j is an InvalidConfig naming the variable, the value and the accepted form", ([variable, value]) =>
+    Effect.gen(function* () {
+      const result = yield* load({ [variable]: value })
+      const error = Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value : undefined))
+      expect(error?._tag).toBe("InvalidConfig")
+      expect([error?.variable, error?.value]).toEqual([variable, value])
+      expect(error?.message).toContain(`${variable}=${JSON.stringify(value)}`)
+      expect(error?.expected).toMatch(variable.endsWith("BYTES") ? /KiB, MiB, GiB/ : /whole number >= 0/)
+    }))
+
+  it.effect("a host prefix nests the names: TAU_LOG_ROTATION_MAX_BYTES and TAU_LOG_ROTATION_MAX_FILES", () =>
+    Effect.gen(function* () {
+      const env = { TAU_LOG_ROTATION_MAX_BYTES: "1MiB", TAU_LOG_ROTATION_MAX_FILES: "3", LOG_ROTATION_MAX_FILES: "9" }
+      expect(yield* load(env, "TAU")).toEqual(Either.right({ maxBytes: 1024 * 1024, maxFiles: 3 }))
+      const bad = yield* load({ TAU_LOG_ROTATION_MAX_BYTES: "lots" }, "TAU")
+      expect(Either.isLeft(bad) && [bad.left.variable, bad.left.value]).toEqual(["TAU_LOG_ROTATION_MAX_BYTES", "lots"])
+    }))
+
+  it.effect("layerConfig fails the layer with the typed error, so nothing starts with a bad policy", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.provide(RotationPolicy.RotationPolicy, RotationPolicy.layerConfig().pipe(
+        Layer.provide(Layer.setConfigProvider(fromEnv({ LOG_ROTATION_MAX_FILES: "many" }))))))
+      expect([error._tag, error.variable]).toEqual(["InvalidConfig", "LOG_ROTATION_MAX_FILES"])
+    }))
+
+  it.effect.each([
+    [{ LOG_ROTATION_COMPRESS: "true" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 5, compress: true }],
+    [{ LOG_ROTATION_COMPRESS: "1", LOG_ROTATION_MAX_FILES: "3" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 3, compress: true }],
+    // false is the default: the policy is exactly the { maxBytes, maxFiles } it always was
+    [{ LOG_ROTATION_COMPRESS: "false" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 5 }],
+    [{ LOG_ROTATION_COMPRESS: "off" }, { maxBytes: 10 * 1024 * 1024, maxFiles: 5 }]
+  ] as const)("LOG_ROTATION_COMPRESS: reads %j", ([env, policy]) =>
+    Effect.gen(function* () {
+      expect(yield* load(env)).toEqual(Either.right(policy))
+    }))
+
+  it.effect("LOG_ROTATION_COMPRESS=sometimes is an InvalidConfig naming the variable, the value and the accepted words; a prefix nests it", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(load({ LOG_ROTATION_COMPRESS: "sometimes" }).pipe(Effect.flatten))
+      expect([error._tag, error.variable, error.value]).toEqual(["InvalidConfig", "LOG_ROTATION_COMPRESS", "sometimes"])
+      expect(error.expected).toBe("one of true, false, 1, 0, yes, no, on, off")
+      expect(yield* load({ TAU_LOG_ROTATION_COMPRESS: "yes" }, "TAU")).toEqual(
+        Either.right({ maxBytes: 10 * 1024 * 1024, maxFiles: 5, compress: true }))
+    }))
+
+  it("make keeps compress when given and adds no field when not", () => {
+    expect(RotationPolicy.make({ maxBytes: 1, maxFiles: 2, compress: true })).toEqual({ maxBytes: 1, maxFiles: 2, compress: true })
+    expect(Object.keys(RotationPolicy.make({ maxBytes: 1, maxFiles: 2 }))).toEqual(["maxBytes", "maxFiles"])
+  })
+
+  it("make rejects negative and fractional numbers", () => {
+    expect(() => RotationPolicy.make({ maxBytes: -1, maxFiles: 1 })).toThrow()
+    expect(() => RotationPolicy.make({ maxBytes: 1, maxFiles: 1.5 })).toThrow()
+    expect(RotationPolicy.make({ maxBytes: 0, maxFiles: 0 })).toEqual({ maxBytes: 0, maxFiles: 0 })
+  })
+})
