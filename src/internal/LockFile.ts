@@ -489,14 +489,36 @@ export const describeHolder = (observed: Observed): string => {
 let asideCounter = 0
 
 /**
- * Removes `path` if it holds exactly `raw`, without removing by name what someone else put
- * there in between: the file is first renamed aside to `<path>.<process id>-<n>.stale`
- * (atomic; only one remover gets a given file), the renamed file is read, and removed only if
- * it holds `raw`. Otherwise it is linked back under `path` (a link never replaces a file that
- * appeared at `path` meanwhile) and the remove fails with `LockHeld` naming its holder.
- * Gone already: done. What a crash leaves: a `.stale` file, never a lock anyone checks.
+ * Whether what was read is the file that was judged: the same contents and, where both are
+ * known, the same device and inode (two holders of this process may write identical contents
+ * within one millisecond). Pure.
  */
-const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string, safe?: SafeFs.Service): Effect.Effect<void, LockHeld | LockError> =>
+export const sameFile = (
+  current: Pick<Observed, "raw" | "identity">,
+  raw: string,
+  identity: string | undefined
+): boolean => current.raw === raw && (identity === undefined || current.identity === undefined || current.identity === identity)
+
+/**
+ * Removes `path` if it holds exactly `raw` (and, when `identity` is given, is that very file),
+ * without removing by name what someone else put there in between: the file is first renamed
+ * aside to `<path>.<process id>-<n>.stale` (atomic; only one remover gets a given file), the
+ * renamed file is read, and removed only if it is what was judged. Otherwise it is linked back
+ * under `path` (a link never replaces a file that appeared at `path` meanwhile) and the remove
+ * fails with `LockHeld` naming its holder. Gone already: done. What a crash leaves: a `.stale`
+ * file, never a lock anyone checks.
+ *
+ * While a wrong file is aside, `path` is free and a third party may create it: the put-back
+ * then fails and two parties believe they hold it. So a caller must only hand in a file nobody
+ * else may remove meanwhile: `breakStale` re-reads the lock under `.break` first (`sameFile`).
+ */
+const removeIfSame = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  raw: string,
+  safe?: SafeFs.Service,
+  identity?: string
+): Effect.Effect<void, LockHeld | LockError> =>
   Effect.gen(function* () {
     const aside = `${path}.${registry.processId}-${++asideCounter}.stale`
     const moved = yield* fs.rename(path, aside).pipe(
@@ -513,8 +535,8 @@ const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string, safe
       Effect.mapError(lockError(aside, "remove")),
       Effect.tapError(() => putBack)
     )
-    const current = yield* read(fs, aside, true, safe).pipe(Effect.tapError(() => putBack))
-    if (current === undefined || current.raw === raw) return yield* removeAside
+    const current = yield* read(fs, aside, identity === undefined, safe).pipe(Effect.tapError(() => putBack))
+    if (current === undefined || sameFile(current, raw, identity)) return yield* removeAside
     // Not what was judged: someone took `path` in between. Put it back.
     yield* fs.link(aside, path).pipe(
       Effect.zipRight(removeAside),
@@ -589,8 +611,19 @@ const breakStale = (
       }
     })
     const created = yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
-    yield* removeIfSame(fs, path, observed.raw, safe).pipe(
-      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw, safe)).pipe(Effect.zipRight(Effect.sync(() => {
+    // The judgement was made before `.break` was ours, maybe long before (waiting for another
+    // recoverer): meanwhile that recoverer may have removed the stale file and a new holder
+    // taken the lock. Re-read it under `.break`: only the very file judged is moved aside. Under
+    // `.break` nobody else removes a stale lock, so it is still that file at the rename, and a
+    // live holder's lock is never moved aside (while aside, its path would be free for a third
+    // acquirer). Gone or replaced: nothing to do here; `take` judges it again.
+    const removeJudged = Effect.gen(function* () {
+      const now = yield* read(fs, path, false, safe)
+      if (now === undefined || !sameFile(now, observed.raw, observed.identity)) return
+      yield* removeIfSame(fs, path, observed.raw, safe, observed.identity)
+    })
+    yield* removeJudged.pipe(
+      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw, safe, created.identity)).pipe(Effect.zipRight(Effect.sync(() => {
         unregister(fs, breakPath)
         releaseFile(created.identity)
       }))))
@@ -673,7 +706,7 @@ const release = (
   [holder, created]: readonly [Holder, Created],
   safe: SafeFs.Service | undefined
 ) =>
-  removeIfSame(fs, path, contentOf(holder), safe).pipe(
+  removeIfSame(fs, path, contentOf(holder), safe, created.identity).pipe(
     Effect.catchAll((error) =>
       Effect.logWarning("could not remove a lock file; the next acquire treats it as stale").pipe(
         Effect.annotateLogs({ path, error: error.message })
