@@ -79,6 +79,13 @@ describe("LockFile.isStale (pure)", () => {
     expect(LockFile.asidePid("x.lock", "y.lock.12-a-1.stale")).toBeUndefined()
     expect(LockFile.asidePid("x.lock", "x.lock.abc-1.stale")).toBeUndefined()
   })
+  it("sameFile: the same contents and, where both are known, the same device and inode", () => {
+    expect(LockFile.sameFile({ raw: "a", identity: "1:2" }, "a", "1:2")).toBe(true)
+    expect(LockFile.sameFile({ raw: "a", identity: "1:3" }, "a", "1:2")).toBe(false)
+    expect(LockFile.sameFile({ raw: "b", identity: "1:2" }, "a", "1:2")).toBe(false)
+    expect(LockFile.sameFile({ raw: "a", identity: undefined }, "a", "1:2")).toBe(true)
+    expect(LockFile.sameFile({ raw: "a", identity: "1:2" }, "a", undefined)).toBe(true)
+  })
   it("an unreadable lock is stale only once older than the grace period", () => {
     expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS }), judge)).toBe(false)
     expect(LockFile.isStale(observed(undefined, { mtimeMs: judge.now - LockFile.UNREADABLE_GRACE_MS - 1 }), judge)).toBe(true)

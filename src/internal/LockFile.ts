@@ -27,11 +27,18 @@
  * - Recovery never lets two recoverers both win: it runs under a second lock,
  *   `<lockPath>.break` (taken the same way; a `.break` left by a crash during recovery is
  *   stale at once when its pid is dead on this host, otherwise when it is stale by the rules
- *   above AND older than `BREAK_STALE_MS`), removes the lock file, then retries the `"wx"` create.
+ *   above AND older than `BREAK_STALE_MS`). Holding `.break`, the recoverer reads the lock file
+ *   again and removes it only if it is still the very file it judged (same contents, device
+ *   and inode): the judgement may be older than another recoverer's whole recovery, and the
+ *   lock now a live holder's. Then it retries the `"wx"` create (and judges again).
  * - Nothing judged stale is removed by name (between the read and the remove, another
  *   recoverer may have replaced it): it is renamed aside to `<name>.<process id>-<n>.stale`,
- *   the renamed file is checked to hold exactly what was judged, and only then removed;
- *   otherwise it is linked back and the acquire fails with `LockHeld`.
+ *   the renamed file is checked to be exactly what was judged, and only then removed;
+ *   otherwise it is linked back and the acquire fails with `LockHeld`. While a wrong file is
+ *   aside its name is free, and a third acquirer could take it (then the put-back fails and
+ *   two would hold it): hence the re-read under `.break`, after which nobody but the dead
+ *   holder could replace the lock file before the rename. A stale `.break` itself has no
+ *   guard above it: two recoverers that both judge one stale `.break` are best effort.
  *
  * - A lock file is read without following a link, without blocking and at most
  *   `MAX_LOCK_BYTES` of it: anything at a lock path (or its `.break`) that is not a regular
