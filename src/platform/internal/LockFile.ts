@@ -27,11 +27,18 @@
  * - Recovery never lets two recoverers both win: it runs under a second lock,
  *   `<lockPath>.break` (taken the same way; a `.break` left by a crash during recovery is
  *   stale at once when its pid is dead on this host, otherwise when it is stale by the rules
- *   above AND older than `BREAK_STALE_MS`), removes the lock file, then retries the `"wx"` create.
+ *   above AND older than `BREAK_STALE_MS`). Holding `.break`, the recoverer reads the lock file
+ *   again and removes it only if it is still the very file it judged (same contents, device
+ *   and inode): the judgement may be older than another recoverer's whole recovery, and the
+ *   lock now a live holder's. Then it retries the `"wx"` create (and judges again).
  * - Nothing judged stale is removed by name (between the read and the remove, another
  *   recoverer may have replaced it): it is renamed aside to `<name>.<process id>-<n>.stale`,
- *   the renamed file is checked to hold exactly what was judged, and only then removed;
- *   otherwise it is linked back and the acquire fails with `LockHeld`.
+ *   the renamed file is checked to be exactly what was judged, and only then removed;
+ *   otherwise it is linked back and the acquire fails with `LockHeld`. While a wrong file is
+ *   aside its name is free, and a third acquirer could take it (then the put-back fails and
+ *   two would hold it): hence the re-read under `.break`, after which nobody but the dead
+ *   holder could replace the lock file before the rename. A stale `.break` itself has no
+ *   guard above it: two recoverers that both judge one stale `.break` are best effort.
  *
  * - A lock file is read without following a link, without blocking and at most
  *   `MAX_LOCK_BYTES` of it: anything at a lock path (or its `.break`) that is not a regular
@@ -489,14 +496,36 @@ export const describeHolder = (observed: Observed): string => {
 let asideCounter = 0
 
 /**
- * Removes `path` if it holds exactly `raw`, without removing by name what someone else put
- * there in between: the file is first renamed aside to `<path>.<process id>-<n>.stale`
- * (atomic; only one remover gets a given file), the renamed file is read, and removed only if
- * it holds `raw`. Otherwise it is linked back under `path` (a link never replaces a file that
- * appeared at `path` meanwhile) and the remove fails with `LockHeld` naming its holder.
- * Gone already: done. What a crash leaves: a `.stale` file, never a lock anyone checks.
+ * Whether what was read is the file that was judged: the same contents and, where both are
+ * known, the same device and inode (two holders of this process may write identical contents
+ * within one millisecond). Pure.
  */
-const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string, safe?: SafeFs.Service): Effect.Effect<void, LockHeld | LockError> =>
+export const sameFile = (
+  current: Pick<Observed, "raw" | "identity">,
+  raw: string,
+  identity: string | undefined
+): boolean => current.raw === raw && (identity === undefined || current.identity === undefined || current.identity === identity)
+
+/**
+ * Removes `path` if it holds exactly `raw` (and, when `identity` is given, is that very file),
+ * without removing by name what someone else put there in between: the file is first renamed
+ * aside to `<path>.<process id>-<n>.stale` (atomic; only one remover gets a given file), the
+ * renamed file is read, and removed only if it is what was judged. Otherwise it is linked back
+ * under `path` (a link never replaces a file that appeared at `path` meanwhile) and the remove
+ * fails with `LockHeld` naming its holder. Gone already: done. What a crash leaves: a `.stale`
+ * file, never a lock anyone checks.
+ *
+ * While a wrong file is aside, `path` is free and a third party may create it: the put-back
+ * then fails and two parties believe they hold it. So a caller must only hand in a file nobody
+ * else may remove meanwhile: `breakStale` re-reads the lock under `.break` first (`sameFile`).
+ */
+const removeIfSame = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  raw: string,
+  safe?: SafeFs.Service,
+  identity?: string
+): Effect.Effect<void, LockHeld | LockError> =>
   Effect.gen(function* () {
     const aside = `${path}.${registry.processId}-${++asideCounter}.stale`
     const moved = yield* fs.rename(path, aside).pipe(
@@ -513,8 +542,8 @@ const removeIfSame = (fs: FileSystem.FileSystem, path: string, raw: string, safe
       Effect.mapError(lockError(aside, "remove")),
       Effect.tapError(() => putBack)
     )
-    const current = yield* read(fs, aside, true, safe).pipe(Effect.tapError(() => putBack))
-    if (current === undefined || current.raw === raw) return yield* removeAside
+    const current = yield* read(fs, aside, identity === undefined, safe).pipe(Effect.tapError(() => putBack))
+    if (current === undefined || sameFile(current, raw, identity)) return yield* removeAside
     // Not what was judged: someone took `path` in between. Put it back.
     yield* fs.link(aside, path).pipe(
       Effect.zipRight(removeAside),
@@ -589,8 +618,19 @@ const breakStale = (
       }
     })
     const created = yield* take.pipe(Effect.onError(() => Effect.sync(() => unregister(fs, breakPath))))
-    yield* removeIfSame(fs, path, observed.raw, safe).pipe(
-      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw, safe)).pipe(Effect.zipRight(Effect.sync(() => {
+    // The judgement was made before `.break` was ours, maybe long before (waiting for another
+    // recoverer): meanwhile that recoverer may have removed the stale file and a new holder
+    // taken the lock. Re-read it under `.break`: only the very file judged is moved aside. Under
+    // `.break` nobody else removes a stale lock, so it is still that file at the rename, and a
+    // live holder's lock is never moved aside (while aside, its path would be free for a third
+    // acquirer). Gone or replaced: nothing to do here; `take` judges it again.
+    const removeJudged = Effect.gen(function* () {
+      const now = yield* read(fs, path, false, safe)
+      if (now === undefined || !sameFile(now, observed.raw, observed.identity)) return
+      yield* removeIfSame(fs, path, observed.raw, safe, observed.identity)
+    })
+    yield* removeJudged.pipe(
+      Effect.ensuring(Effect.ignore(removeIfSame(fs, breakPath, raw, safe, created.identity)).pipe(Effect.zipRight(Effect.sync(() => {
         unregister(fs, breakPath)
         releaseFile(created.identity)
       }))))
@@ -673,7 +713,7 @@ const release = (
   [holder, created]: readonly [Holder, Created],
   safe: SafeFs.Service | undefined
 ) =>
-  removeIfSame(fs, path, contentOf(holder), safe).pipe(
+  removeIfSame(fs, path, contentOf(holder), safe, created.identity).pipe(
     Effect.catchAll((error) =>
       Effect.logWarning("could not remove a lock file; the next acquire treats it as stale").pipe(
         Effect.annotateLogs({ path, error: error.message })
