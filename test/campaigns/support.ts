@@ -159,6 +159,8 @@ export const isLockName = (name: string) => name.startsWith(".") && (name.endsWi
 
 /** The grace after which an empty or unparseable lock file counts as stale (`LockFile.UNREADABLE_GRACE_MS`). */
 export const UNREADABLE_LOCK_GRACE_MS = 5_000
+/** LockFile.BREAK_STALE_MS: an unreadable `.break` is stale after this. */
+export const BREAK_STALE_MS = 30_000
 
 /**
  * What a lock file left behind holds: the pid of its holder (JSON `{ pid, hostname, … }`), or
@@ -195,7 +197,10 @@ export const checkLeftLocks = (dir: string, pids: ReadonlyArray<number>, at: str
     if (!isLockName(name)) continue
     const lock = readLock(Path.join(dir, name))
     if (lock === undefined) continue
-    if (lock.pid === undefined) waitMs = Math.max(waitMs, lock.mtimeMs + UNREADABLE_LOCK_GRACE_MS + 200 - Date.now())
+    // An unwritten `.break` (killed between its create and write, during a stale-lock recovery)
+    // is judged stale only after BREAK_STALE_MS, a lock after the shorter grace.
+    const grace = name.endsWith(".break") ? BREAK_STALE_MS : UNREADABLE_LOCK_GRACE_MS
+    if (lock.pid === undefined) waitMs = Math.max(waitMs, lock.mtimeMs + grace + 200 - Date.now())
     else if (!pids.includes(lock.pid) || lock.hostname !== os.hostname()) {
       violations.push(`${at}: lock file ${name} names pid ${lock.pid} on ${lock.hostname}, not ${pids.join(" or ")} on ${os.hostname()}`)
     }
