@@ -153,9 +153,18 @@ export const makeDir = (dir: string) => {
 
 /**
  * A lock, whoever writes it: a hidden name ending in `.lock` (`.effect-logrotate.lock`, `.app.jsonl.lock`),
- * or the `.lock.break` a stale lock's recovery holds (left by a crash during that recovery).
+ * the `.lock.break` a stale lock's recovery holds (left by a crash during that recovery), or
+ * either renamed aside for its removal (`isLockAside`).
  */
-export const isLockName = (name: string) => name.startsWith(".") && (name.endsWith(".lock") || name.endsWith(".lock.break"))
+export const isLockName = (name: string) =>
+  name.startsWith(".") && (name.endsWith(".lock") || name.endsWith(".lock.break") || isLockAside(name))
+
+/**
+ * A lock (or `.break`) renamed aside to be checked before its removal, `<lock>.<pid>-<id>-<n>.stale`
+ * (LockFile's `removeIfSame`): a kill between the rename and the removal leaves it; the next
+ * acquire in that directory removes it when its pid is dead.
+ */
+export const isLockAside = (name: string) => name.startsWith(".") && /\.lock(\.break)?\.\d+-[^/]*\.stale$/.test(name)
 
 /** The grace after which an empty or unparseable lock file counts as stale (`LockFile.UNREADABLE_GRACE_MS`). */
 export const UNREADABLE_LOCK_GRACE_MS = 5_000
