@@ -13,11 +13,19 @@ const UNITS: Record<string, number> = {
   kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3
 }
 
-/** What `parse` accepts, for error messages and help text. */
+/**
+ * What `parse` accepts, for error messages and help text.
+ *
+ * @since 0.1.0
+ */
 export const BYTE_SIZE_FORM =
   "a whole number of bytes >= 0, or a size with a unit B, KB, MB, GB (x1000) or KiB, MiB, GiB (x1024), e.g. 10MiB"
 
-/** Parses a byte size; `Left` carries the reason. Pure. */
+/**
+ * Parses a byte size; `Left` carries the reason. Pure.
+ *
+ * @since 0.1.0
+ */
 export const parse = (input: string): Either.Either<number, string> => {
   const match = /^(\d+)\s*([a-z]+)?$/i.exec(input.trim())
   if (match === null || input.trim() === "") return Either.left(BYTE_SIZE_FORM)
@@ -27,7 +35,11 @@ export const parse = (input: string): Either.Either<number, string> => {
   return Number.isSafeInteger(bytes) ? Either.right(bytes) : Either.left(`${BYTE_SIZE_FORM} (at most ${Number.MAX_SAFE_INTEGER})`)
 }
 
-/** Formats bytes with the largest IEC unit that divides them exactly: `10485760` → `"10MiB"`. */
+/**
+ * Formats bytes with the largest IEC unit that divides them exactly: `10485760` → `"10MiB"`.
+ *
+ * @since 0.1.0
+ */
 export const format = (bytes: number): string => {
   for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`
@@ -35,7 +47,11 @@ export const format = (bytes: number): string => {
   return `${bytes}B`
 }
 
-/** `Schema<number, string>`: decodes the forms above, encodes with `format`. */
+/**
+ * `Schema<number, string>`: decodes the forms above, encodes with `format`.
+ *
+ * @since 0.1.0
+ */
 export const ByteSize = Schema.transformOrFail(Schema.String, Schema.NonNegativeInt, {
   strict: true,
   decode: (input, _options, ast) =>

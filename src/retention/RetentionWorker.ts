@@ -52,6 +52,8 @@ import { Sweeper } from "./Sweeper.js"
  * ```ts
  * yield* RetentionWorker.checkSu(policy) // InvalidSu unless su is unset or explicitly allowed
  * ```
+ *
+ * @since 0.1.0
  */
 export const checkSu = (policy: Policy): Effect.Effect<void, InvalidSu> =>
   policy.su === undefined || policy.allowProcessWideSu === true ? Effect.void : Effect.fail(new InvalidSu({
@@ -68,6 +70,8 @@ export const checkSu = (policy: Policy): Effect.Effect<void, InvalidSu> =>
  * ```ts
  * yield* RetentionWorker.sweepOnce // what the worker runs at each tick
  * ```
+ *
+ * @since 0.1.0
  */
 export const sweepOnce: Effect.Effect<void, never, RetentionPolicy | Sweeper> = Effect.gen(function* () {
   const policy = yield* RetentionPolicy
@@ -92,6 +96,8 @@ export const sweepOnce: Effect.Effect<void, never, RetentionPolicy | Sweeper> = 
  * ```ts
  * const AppLive = Layer.mergeAll(LoggingLive, RetentionWorker.layer.pipe(Layer.provide(RetentionDeps)))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer: Layer.Layer<never, InvalidSu, RetentionPolicy | Sweeper> = Layer.scopedDiscard(
   Effect.gen(function* () {

@@ -42,6 +42,8 @@ const KEPT_SKIPS: ReadonlySet<RetentionPlan.SkipReason> = new Set(["today", "fut
 /**
  * The bytes `action`'s file still takes once the plan has run (see the module comment), and
  * whether the cap may delete it.
+ *
+ * @since 0.2.0
  */
 export const weigh = (
   action: RetentionPlan.Action,
@@ -76,6 +78,8 @@ const older = (a: RetentionPlan.Action, b: RetentionPlan.Action): number => {
  * ```ts
  * SizeCap.apply(actions, (name) => entriesByName.get(name)?.size, 1_000_000)
  * ```
+ *
+ * @since 0.2.0
  */
 export const apply = (
   actions: ReadonlyArray<RetentionPlan.Action>,
@@ -111,6 +115,8 @@ export const apply = (
  * ```ts
  * SizeCap.total(plan.actions, (name) => sizes.get(name)) // <= maxTotalBytes, when possible
  * ```
+ *
+ * @since 0.2.0
  */
 export const total = (
   actions: ReadonlyArray<RetentionPlan.Action>,

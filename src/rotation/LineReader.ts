@@ -37,6 +37,8 @@ const NEWLINE = Buffer.from([10])
  * for later, up to `lineBuffer` bytes; past that, the line's bytes are handed over as they come
  * (`open`), to be continued by later pieces. Concatenating every piece returned equals the input
  * (then `end()` adds the final `\n`). One backward search per chunk, never a pass per line.
+ *
+ * @since 0.1.0
  */
 export class ByteSplitter {
   private tail: Array<Uint8Array> = []
@@ -98,6 +100,8 @@ export class ByteSplitter {
  * once an unfinished line passes `lineBuffer`, everything: a long line's next piece) as a view of
  * the buffer, and `written` drops that prefix, moving what follows to the front. No allocation per
  * read or per write; the view stays valid until `written`. `room` says how much a read may bring.
+ *
+ * @since 0.1.0
  */
 export class ArenaSplitter {
   private readonly arena: Buffer
@@ -273,6 +277,8 @@ const socketSource = (fd: number, lineBuffer: number | undefined): Source => {
  * Standard input as a stream that buffers up to `highWaterMark` bytes (default 1 MiB) while a
  * write is in progress; used by `pumpStdin` when fd 0 is not a pipe or socket: a regular file
  * gets a read stream on fd 0, anything else (a terminal) is `process.stdin`.
+ *
+ * @since 0.1.0
  */
 export const openStdin = (highWaterMark: number = 1024 * 1024): Readable => {
   try {
@@ -283,6 +289,7 @@ export const openStdin = (highWaterMark: number = 1024 * 1024): Readable => {
   return process.stdin
 }
 
+/** @since 0.1.0 */
 export interface PumpOptions {
   /** The longest line start kept in memory while waiting for its `\n`. Default 1 MiB. */
   readonly lineBuffer?: number
@@ -290,6 +297,7 @@ export interface PumpOptions {
   readonly grace?: Duration.DurationInput
 }
 
+/** @since 0.1.0 */
 export interface PumpResult {
   /** Bytes read from the input. */
   readonly bytes: number
@@ -304,6 +312,8 @@ export interface PumpResult {
  * with the grace rule above). A read error ends the input like EOF would, after writing what was
  * read, and is returned. Listeners stay attached for the whole pump (as `NodeStream.fromReadable`
  * does), so no `readable`/`end` event can fall between two waits.
+ *
+ * @since 0.1.0
  */
 export const pump = (
   readable: Readable,
@@ -316,6 +326,8 @@ export const pump = (
 /**
  * `pump` for the process's standard input: a pipe or socket is read with no allocation per read
  * (`ArenaSplitter`); a file or terminal goes through `openStdin`.
+ *
+ * @since 0.1.0
  */
 export const pumpStdin = (
   appender: RotatingAppender,
