@@ -2,6 +2,24 @@
  * Byte sizes as operators write them: `1048576`, `512KiB`, `10MiB`, `1GiB`, `10MB`.
  * IEC units (KiB, MiB, GiB) are powers of 1024; SI units (KB, MB, GB) are powers of 1000.
  * Units are case-insensitive; a space between number and unit is allowed.
+ *
+ * Pure; needs nothing in context. `parse` never throws: a left names what is accepted
+ * (`BYTE_SIZE_FORM`); `ByteSize` is the same rule as a `Schema` (string to bytes, encoded back
+ * with `format`, the largest IEC unit that divides it exactly). The policies and the CLI read
+ * every size through it (`LOG_ROTATION_MAX_BYTES`, `maxTotalBytes`, `--max-size`).
+ *
+ * @since 0.1.0
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ByteSize } from "effect-logrotate"
+ *
+ * ByteSize.parse("512KiB") // Either.right(524288)
+ * ByteSize.parse("10 MB") // Either.right(10000000)
+ * ByteSize.parse("ten") // Either.left(BYTE_SIZE_FORM)
+ * Schema.decodeUnknownSync(ByteSize.ByteSize)("1GiB") // 1073741824
+ * ByteSize.format(524288) // "512KiB"
+ * ```
  */
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"

@@ -1,6 +1,31 @@
 /**
  * Every error effect-logrotate can fail with. Each is a tagged value (match with
  * `Effect.catchTag`) whose message names what was wrong, where, and what is accepted.
+ *
+ * They are data: nothing is needed in context, and each is also exported by the main entry
+ * (`import { FileClaimed } from "effect-logrotate"`). The library fails only with these in the
+ * error channel (a function that throws, such as `RotationPolicy.make`, says so: a throw is a
+ * programming error); each service's doc lists the ones it can fail with.
+ *
+ * @since 0.1.0
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { RenameShift, RotatingAppender, RotationPolicy } from "effect-logrotate"
+ *
+ * const Live = RotatingAppender.layer("logs/app.jsonl").pipe(
+ *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layer({ maxBytes: 10_000_000, maxFiles: 5 }))),
+ *   Layer.provide(NodeFileSystem.layer))
+ *
+ * const program = Effect.flatMap(RotatingAppender.RotatingAppender, (log) => log.appendJson({ event: "started" })).pipe(
+ *   Effect.provide(Live),
+ *   Effect.catchTags({
+ *     FileClaimed: (e) => Effect.logError(e.message), // another process writes logs/app.jsonl
+ *     WriteError: (e) => Effect.logError(e.message),
+ *     InvalidLine: (e) => Effect.logError(e.message)
+ *   }))
+ * ```
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"

@@ -31,6 +31,9 @@
  * once. Publishing happens per rotation, per removed backup, per file a sweep acts on and per
  * sweep, never per appended line.
  *
+ * Needs nothing in context (without a layer, `none`); `layer` is scoped: its `PubSub` shuts down,
+ * and every stream ends, when the layer's scope closes. Nothing here fails.
+ *
  * @since 0.2.0
  * @example
  * ```ts

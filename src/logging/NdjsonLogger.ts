@@ -58,6 +58,11 @@
  * numbers, booleans, null, plain objects and arrays of them) and falls back to
  * `formatEntry(toEntry(…))` otherwise; both give the same bytes.
  *
+ * In context: `layer`/`layerReplace(path)` need a `FileSystem`, `RenameShift` and the
+ * `RotationPolicy` (not when given `policy`), and fail at build with `WriteError` or `FileClaimed`;
+ * `make(target)` needs only a `Scope`. Logging never fails. `maxQueued` and `stallTimeout` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"

@@ -20,6 +20,7 @@
  * Two implementations: `layerNode` (over `node:fs`) and `layerMemory` (over the
  * `MemoryFileSystem` in context, so tests see one file system through both services).
  *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"

@@ -44,6 +44,10 @@
  * backups by its claim on the file and by stopping its compression before each rotation (and a
  * second one fails on the exclusive create of the `.gz.tmp`).
  *
+ * In context: `layer` needs `SafeFs` (`SafeFs.layerNode`, or `SafeFs.layerMemory` in tests); it
+ * fails with `CompressError`, whose `step` says how far it got (and so what is on disk).
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"

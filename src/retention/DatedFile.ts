@@ -12,6 +12,9 @@
  * The prefix must not be empty, the date must be a real calendar date (`2024-02-29` is,
  * `2023-02-29` and `2024-02-30` are not), and matching is case-sensitive. Dates are UTC days.
  *
+ * Needs nothing in context.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Either } from "effect"

@@ -31,6 +31,8 @@
  * Periods are UTC. The age of a period in days is the age of its day: an hourly file from
  * 23:00 yesterday is 1 day old, like every other hour of yesterday.
  *
+ * Needs nothing in context; building a naming from a pattern returns an `Either`, never throws.
+ *
  * @since 0.2.0
  * @example
  * ```ts

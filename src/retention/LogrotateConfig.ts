@@ -24,9 +24,15 @@
  * to name the application's file, characters logrotate's configuration, `dateformat` or glob
  * reads specially) renders a comment saying why, and no stanza.
  *
+ * Needs nothing in context; `render` returns the configuration text (what `effect-logrotate
+ * logrotate-config` prints). The per-naming rendering (`naming`, `equivalentOf`) since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
- * LogrotateConfig.render({ dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 })
+ * import { LogrotateConfig } from "effect-logrotate"
+ *
+ * const text: string = LogrotateConfig.render({ dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 })
  * ```
  */
 import * as Either from "effect/Either"

@@ -37,12 +37,19 @@
  * across layers (a compression age not below the maximum age) is an `InvalidConfig` naming the
  * same path. Nothing is swept with a bad configuration.
  *
+ * In context: `layerConfig`/`layerFile`/`load` need a `FileSystem` (to read the file) and read the
+ * environment through Effect's `ConfigProvider`; `decode`/`parse` are pure. The result is a
+ * `RetentionPolicy` (with `directories`) for the `RetentionWorker` or `Sweeper.sweep`.
+ *
+ * @since 0.2.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
  * import { Layer } from "effect"
- * import { RetentionConfig, RetentionWorker } from "effect-logrotate"
+ * import { Compressor, RetentionConfig, RetentionWorker, SafeFs, Sweeper } from "effect-logrotate"
  *
+ * const SweeperLive = Sweeper.layer.pipe(
+ *   Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer))
  * // LOG_RETENTION_ENABLED=true LOG_RETENTION_CONFIG=/etc/relay/retention.json
  * const Policy = RetentionConfig.layerConfig({ prefix: "TAU" }).pipe(Layer.provide(NodeFileSystem.layer))
  * const RetentionLive = RetentionWorker.layer.pipe(Layer.provide(Policy), Layer.provide(SweeperLive))

@@ -34,6 +34,11 @@
  * belong to, then temp, original, compressed. Actions on one file share a `group` and must run
  * in that order; different groups are independent.
  *
+ * Pure: needs nothing in context, reads no clock (today is an argument) and no file (sizes and
+ * types come in the listing), so the same input always gives the same plan. `Listing.naming`,
+ * `Listing.thresholds`, `Entry.size` and `Thresholds.maxTotalBytes` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { RetentionPlan } from "effect-logrotate"

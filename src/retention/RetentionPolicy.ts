@@ -16,6 +16,12 @@
  * `RetentionPolicy.layerConfig({ prefix: "TAU" })`, or `Config.nested(RetentionPolicy.config, "TAU")`.
  * Settings are read once; changing them needs a restart.
  *
+ * Needs nothing in context; `layerConfig`/`load` read Effect's `ConfigProvider` and fail with
+ * `InvalidConfig` naming the variable (or the `directories` field), the value and the accepted
+ * form, so nothing starts with a bad policy. `directories`, `maxTotalBytes` and `naming` (a
+ * checked `NamingPattern`) since 0.2.0; from a JSON file, see `RetentionConfig`.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"

@@ -19,6 +19,11 @@
  * that user while a directory is swept. Sweep such directories in a process of their own (the
  * CLI's `sweep --su USER:GROUP` or `watch --su USER:GROUP`, which opts in, being alone in its process).
  *
+ * In context: `layer` needs the `RetentionPolicy` and a `Sweeper` (itself on `FileSystem`,
+ * `SafeFs`, `Compressor`); it fails only with `InvalidSu`. With a `LogEvents` layer under the
+ * `Sweeper`, every sweep's events are published.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"

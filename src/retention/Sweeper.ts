@@ -46,6 +46,11 @@
  * `Compressed`, `Deleted` or `FileFailed` event per entry of the report's `compressed`, `deleted`
  * and `failed`, as each happens, then one `SweepCompleted`; without one (the default), nothing.
  *
+ * In context: `layer` needs a `FileSystem`, `SafeFs` and a `Compressor`; `sweep` needs the
+ * `Sweeper`. Optional: `LogEvents` (events), and `layerWithNaming` (since 0.2.0) for a naming the
+ * policy lacks. The failure kinds it reports (`SweepFailure`), each with its test: docs/reliability.md.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
@@ -884,7 +889,10 @@ export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | SafeFs.S
  * @example
  * ```ts
  * const hourly = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.ndjson"))
- * RetentionWorker.layer.pipe(Layer.provide(Sweeper.layerWithNaming(hourly)), Layer.provide(Sweeper.layer), …)
+ * RetentionWorker.layer.pipe(
+ *   Layer.provide(Sweeper.layerWithNaming(hourly)),
+ *   Layer.provide(Layer.mergeAll(Sweeper.layer, RetentionPolicy.layerConfig())),
+ *   Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer))
  * ```
  *
  * @since 0.2.0

@@ -26,6 +26,10 @@
  *   Closing the scope flushes and closes the current file. Using the appender after its
  *   scope closed is a defect.
  *
+ * In context: `layer(dir, prefix)` needs a `FileSystem` (`make` also a `Scope`); it fails at make
+ * with `InvalidPrefix`, `WriteError` or `FileClaimed`. The option `naming` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"

@@ -19,6 +19,30 @@
  *   period is written with a final `\n` (so the file stays whole lines) and a warning is logged:
  *   nothing that left the pipe is dropped. At end of input a last line without `\n` gets one,
  *   without a warning.
+ *
+ * Needs nothing in context: it is given the appender (a `RotatingAppender` service value) and a
+ * `Deferred` to stop on; it fails only with the appender's `AppendError`s (a read error ends the
+ * input and is returned in the result, after what was read is written).
+ *
+ * @since 0.1.0
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Deferred, Effect, Layer } from "effect"
+ * import { LineReader, RenameShift, RotatingAppender, RotationPolicy } from "effect-logrotate"
+ *
+ * const program = Effect.gen(function* () {
+ *   const appender = yield* RotatingAppender.RotatingAppender
+ *   const stop = yield* Deferred.make<void>()
+ *   process.once("SIGTERM", () => Deferred.unsafeDone(stop, Effect.void))
+ *   const { bytes, ended } = yield* LineReader.pumpStdin(appender, stop)
+ *   yield* Effect.logInfo(`${bytes} bytes, ${ended ? "end of input" : "stopped"}`)
+ * })
+ * const Live = RotatingAppender.layer("logs/app.jsonl").pipe(
+ *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layerConfig())),
+ *   Layer.provide(NodeFileSystem.layer))
+ * Effect.runPromise(program.pipe(Effect.provide(Live)))
+ * ```
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"

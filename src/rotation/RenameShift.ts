@@ -22,6 +22,10 @@
  * temp (the caller stops compressions before shifting) and is removed. Without `compressed`,
  * `.gz` and `.gz.tmp` names are other files, left alone, exactly as before.
  *
+ * In context: `RenameShift.layer` needs a `FileSystem`. `RotatingAppender` calls it under its claim
+ * on the file; called on its own, nothing else may shift the same file at the same time.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"

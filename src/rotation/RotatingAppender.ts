@@ -77,6 +77,12 @@
  * - Another process appending to the file behind our back (without the claim) makes the
  *   tracked size wrong: rotation may come early or late.
  *
+ * In context: `layer(path)` needs a `FileSystem`, `RenameShift` and the `RotationPolicy`
+ * (`make(path, { policy })` needs a `Scope` instead of the policy); optional: `LogEvents` (events),
+ * `Compressor`/`SafeFs` (for `compress`). It fails at make with `WriteError` or `FileClaimed`, and
+ * an append with `AppendError`. The guarantees, each with its test: docs/reliability.md.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"

@@ -13,6 +13,12 @@
  * A host prefix (`TAU_LOG_ROTATION_MAX_BYTES`) is Effect's own nesting:
  * `RotationPolicy.layerConfig({ prefix: "TAU" })`, or `Config.nested(RotationPolicy.config, "TAU")`.
  *
+ * Needs nothing in context; `layerConfig`/`load` read Effect's `ConfigProvider` (the environment
+ * by default) and fail with `InvalidConfig` naming the variable, the value and the accepted form.
+ * `make` and `layer` throw on an invalid number (a policy written in code is a programming error).
+ * `compress` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"
