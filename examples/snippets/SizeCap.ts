@@ -9,3 +9,4 @@ const { actions } = RetentionPlan.plan(
   new Date("2026-01-20T10:00:00Z"))
 const capped = SizeCap.apply(actions, (name) => sizes.get(name), 10 * 1024 ** 3)
 capped.filter((a) => a._tag === "Delete" && a.reason === "size-cap")
+// [{ _tag: "Delete", name: "app-2026-01-01.ndjson", reason: "size-cap", ageDays: 19, … }]: 11 GiB -> 5 GiB
