@@ -13,7 +13,7 @@
  *   node scripts/snippets.mjs --check  exits 1 if examples/snippets/ differs from the doc comments,
  *                                      or a public module's comment has no @example or no @since
  *
- * test/snippets.test.ts runs the check, so an edited example that was not regenerated fails.
+ * test/examples.test.ts runs the check, so an edited example that was not regenerated fails.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
