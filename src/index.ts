@@ -72,23 +72,124 @@
  *   NodeRuntime.runMain)
  * ```
  */
+
+/**
+ * Byte sizes as operators write them (`512KiB`, `10MB`).
+ *
+ * @since 0.1.0
+ */
 export * as ByteSize from "./ByteSize.js"
+/**
+ * Every error the library fails with, as tagged values (exported flat: `import { FileClaimed } from "effect-logrotate"`).
+ *
+ * @since 0.1.0
+ */
 export * from "./Errors.js"
+/**
+ * Rotation by renaming: `<name>` -> `.1` -> `.2` …, planned purely.
+ *
+ * @since 0.1.0
+ */
 export * as RenameShift from "./rotation/RenameShift.js"
+/**
+ * One NDJSON file, rotated by size, one writer per file.
+ *
+ * @since 0.1.0
+ */
 export * as RotatingAppender from "./rotation/RotatingAppender.js"
+/**
+ * The size-rotation policy `{ maxBytes, maxFiles, compress? }` and its configuration.
+ *
+ * @since 0.1.0
+ */
 export * as RotationPolicy from "./rotation/RotationPolicy.js"
+/**
+ * Crash- and interrupt-safe gzip of a checked file, in bounded memory.
+ *
+ * @since 0.1.0
+ */
 export * as Compressor from "./retention/Compressor.js"
+/**
+ * The default naming's names, `<prefix>-YYYY-MM-DD.ndjson` (`.gz`, `.gz.tmp`); new code uses `FileNaming`.
+ *
+ * @since 0.1.0
+ */
 export * as DatedFile from "./retention/DatedFile.js"
+/**
+ * How dated log files are named, as a value (a pattern such as `{prefix}-{date}-{hour}.ndjson`).
+ *
+ * @since 0.2.0
+ */
 export * as FileNaming from "./retention/FileNaming.js"
+/**
+ * A Node readable (stdin) fed into an appender byte for byte.
+ *
+ * @since 0.1.0
+ */
 export * as LineReader from "./rotation/LineReader.js"
+/**
+ * The logrotate configuration doing the built-in retention's job (pure).
+ *
+ * @since 0.1.0
+ */
 export * as LogrotateConfig from "./retention/LogrotateConfig.js"
+/**
+ * Per-directory retention: defaults and an entry per directory, from a JSON file or code.
+ *
+ * @since 0.2.0
+ */
 export * as RetentionConfig from "./retention/RetentionConfig.js"
+/**
+ * The retention planner: compress, delete, finish or keep, and why (pure).
+ *
+ * @since 0.1.0
+ */
 export * as RetentionPlan from "./retention/RetentionPlan.js"
+/**
+ * The retention policy (ADR-0016) and its configuration.
+ *
+ * @since 0.1.0
+ */
 export * as RetentionPolicy from "./retention/RetentionPolicy.js"
+/**
+ * The background worker: a sweep at start, then every interval.
+ *
+ * @since 0.1.0
+ */
 export * as RetentionWorker from "./retention/RetentionWorker.js"
+/**
+ * Descriptor-level file operations that act on the file that was checked.
+ *
+ * @since 0.1.0
+ */
 export * as SafeFs from "./platform/SafeFs.js"
+/**
+ * The total-size cap of one directory (`maxTotalBytes`), a pure step of the planner.
+ *
+ * @since 0.2.0
+ */
 export * as SizeCap from "./retention/SizeCap.js"
+/**
+ * Executes a retention plan per directory; a sweep reports failures, never fails.
+ *
+ * @since 0.1.0
+ */
 export * as Sweeper from "./retention/Sweeper.js"
+/**
+ * An Effect `Logger` writing each entry as one NDJSON line through an appender.
+ *
+ * @since 0.1.0
+ */
 export * as NdjsonLogger from "./logging/NdjsonLogger.js"
+/**
+ * One NDJSON file per UTC day (or hour), named as retention manages them.
+ *
+ * @since 0.1.0
+ */
 export * as DailyAppender from "./rotation/DailyAppender.js"
+/**
+ * What rotation and retention did, as typed events to subscribe to.
+ *
+ * @since 0.2.0
+ */
 export * as LogEvents from "./logging/LogEvents.js"

@@ -26,4 +26,10 @@
  *   }).pipe(Effect.scoped, Effect.provide(MemoryFileSystem.layer())))
  * ```
  */
+
+/**
+ * A deterministic in-memory `FileSystem` with fault injection.
+ *
+ * @since 0.1.0
+ */
 export * as MemoryFileSystem from "./platform/MemoryFileSystem.js"
