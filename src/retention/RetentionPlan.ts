@@ -114,7 +114,11 @@ export interface Thresholds {
 
 /** @since 0.1.0 */
 export type CompressReason = "older-than-compress-age"
-/** @since 0.1.0 */
+/**
+ * Why a file is deleted; `"size-cap"` (`SizeCap`) since 0.2.0.
+ *
+ * @since 0.1.0
+ */
 export type DeleteReason = "older-than-max-age" | "stale-temp" | "size-cap"
 /** @since 0.1.0 */
 export type FinishReason = "compressed-copy-exists"

@@ -64,7 +64,11 @@ export type MaxFiles = typeof MaxFiles.Type
  */
 export const Compress = Schema.Boolean
 
-/** @since 0.1.0 */
+/**
+ * A size-rotation policy; `compress` since 0.2.0.
+ *
+ * @since 0.1.0
+ */
 export const Policy = Schema.Struct({ maxBytes: MaxBytes, maxFiles: MaxFiles, compress: Schema.optionalWith(Compress, { exact: true }) })
 /** @since 0.1.0 */
 export type Policy = typeof Policy.Type
