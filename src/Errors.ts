@@ -1,12 +1,41 @@
 /**
  * Every error effect-logrotate can fail with. Each is a tagged value (match with
  * `Effect.catchTag`) whose message names what was wrong, where, and what is accepted.
+ *
+ * They are data: nothing is needed in context, and each is also exported by the main entry
+ * (`import { FileClaimed } from "effect-logrotate"`). The library fails only with these in the
+ * error channel (a function that throws, such as `RotationPolicy.make`, says so: a throw is a
+ * programming error); each service's doc lists the ones it can fail with.
+ *
+ * @since 0.1.0
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { RenameShift, RotatingAppender, RotationPolicy } from "effect-logrotate"
+ *
+ * const Live = RotatingAppender.layer("logs/app.jsonl").pipe(
+ *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layer({ maxBytes: 10_000_000, maxFiles: 5 }))),
+ *   Layer.provide(NodeFileSystem.layer))
+ *
+ * const program = Effect.flatMap(RotatingAppender.RotatingAppender, (log) => log.appendJson({ event: "started" })).pipe(
+ *   Effect.provide(Live),
+ *   Effect.catchTags({
+ *     FileClaimed: (e) => Effect.logError(e.message), // another process writes logs/app.jsonl
+ *     WriteError: (e) => Effect.logError(e.message),
+ *     InvalidLine: (e) => Effect.logError(e.message)
+ *   }))
+ * ```
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"
 import type { InvalidPattern } from "./retention/FileNaming.js"
 
-/** A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched. */
+/**
+ * A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched.
+ *
+ * @since 0.1.0
+ */
 export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
   /** The exact variable or flag, e.g. `TAU_LOG_ROTATION_MAX_BYTES` or `--max-bytes`. */
   readonly variable: string
@@ -20,7 +49,11 @@ export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
   }
 }
 
-/** One problem in a retention configuration file (see `RetentionConfig`). */
+/**
+ * One problem in a retention configuration file (see `RetentionConfig`).
+ *
+ * @since 0.2.0
+ */
 export interface ConfigIssue {
   /**
    * `"unreadable"`: the file could not be read; `"not-json"`: it is not JSON; `"unknown-key"`: a key
@@ -35,7 +68,11 @@ export interface ConfigIssue {
   readonly expected: string
 }
 
-/** A retention configuration file that cannot be used: every problem found, each with its JSON path. Nothing was touched. */
+/**
+ * A retention configuration file that cannot be used: every problem found, each with its JSON path. Nothing was touched.
+ *
+ * @since 0.2.0
+ */
 export class InvalidRetentionConfig extends Data.TaggedError("InvalidRetentionConfig")<{
   /** The file. */
   readonly source: string
@@ -50,7 +87,11 @@ export class InvalidRetentionConfig extends Data.TaggedError("InvalidRetentionCo
   }
 }
 
-/** A line that would break NDJSON framing (it contains a line break). Nothing was written. */
+/**
+ * A line that would break NDJSON framing (it contains a line break). Nothing was written.
+ *
+ * @since 0.1.0
+ */
 export class InvalidLine extends Data.TaggedError("InvalidLine")<{
   readonly path: string
   readonly reason: string
@@ -60,7 +101,11 @@ export class InvalidLine extends Data.TaggedError("InvalidLine")<{
   }
 }
 
-/** A step of a rotation failed. The active file and every backup that existed are still on disk. */
+/**
+ * A step of a rotation failed. The active file and every backup that existed are still on disk.
+ *
+ * @since 0.1.0
+ */
 export class RotateError extends Data.TaggedError("RotateError")<{
   readonly path: string
   readonly operation: "readDirectory" | "remove" | "rename" | "open" | "close" | "makeDirectory"
@@ -72,7 +117,11 @@ export class RotateError extends Data.TaggedError("RotateError")<{
   }
 }
 
-/** Opening or writing the active file failed. Lines not yet written stay buffered and are retried. */
+/**
+ * Opening or writing the active file failed. Lines not yet written stay buffered and are retried.
+ *
+ * @since 0.1.0
+ */
 export class WriteError extends Data.TaggedError("WriteError")<{
   readonly path: string
   /** `"claim"`: taking the file's lock file (see `FileClaimed`) failed with an I/O error. */
@@ -87,6 +136,8 @@ export class WriteError extends Data.TaggedError("WriteError")<{
 /**
  * Another appender (in this process or another one) already writes `path`: two writers on
  * one file would lose lines. The claim is the lock file `lockPath`; nothing was written.
+ *
+ * @since 0.1.0
  */
 export class FileClaimed extends Data.TaggedError("FileClaimed")<{
   /** The active file both appenders were pointed at. */
@@ -106,10 +157,18 @@ export class FileClaimed extends Data.TaggedError("FileClaimed")<{
   }
 }
 
-/** Everything `RotatingAppender.append` can fail with. */
+/**
+ * Everything `RotatingAppender.append` can fail with.
+ *
+ * @since 0.1.0
+ */
 export type AppendError = InvalidLine | RotateError | WriteError | FileClaimed
 
-/** The step of a gzip compression that failed; see `Compressor.gzipFile`. */
+/**
+ * The step of a gzip compression that failed; see `Compressor.gzipFile`.
+ *
+ * @since 0.1.0
+ */
 export type CompressStep =
   | "stat" | "open" | "read" | "gzip" | "write" | "sync" | "chown" | "chmod" | "utimes" | "link" | "publish"
   | "unlink" | "remove" | "verify"
@@ -121,6 +180,8 @@ export type CompressStep =
  * was not the file written (a swapped temp): that name was removed again. After a failed
  * `"unlink"`, `"sync"` (of the directory) or `"remove"`, both the original and a complete
  * `.gz` exist, and the next sweep compares them and removes the original.
+ *
+ * @since 0.1.0
  */
 export class CompressError extends Data.TaggedError("CompressError")<{
   readonly path: string
@@ -139,7 +200,11 @@ export class CompressError extends Data.TaggedError("CompressError")<{
   }
 }
 
-/** What a sweep was doing to a path when it failed. */
+/**
+ * What a sweep was doing to a path when it failed.
+ *
+ * @since 0.1.0
+ */
 export type SweepOperation = "list" | "stat" | "delete" | "compress" | "verify" | "permissions" | "lock" | "su"
 
 /**
@@ -147,6 +212,8 @@ export type SweepOperation = "list" | "stat" | "delete" | "compress" | "verify" 
  * by a group other than root's, so another user could swap files under the sweep. Nothing in
  * it was touched. Accepted: a directory writable by its owner (and group root) only, or a sweep
  * that acts as the directory's user (`su` in the policy, `--su USER:GROUP`).
+ *
+ * @since 0.1.0
  */
 export class InsecureDirectory extends Data.TaggedError("InsecureDirectory")<{
   readonly path: string
@@ -162,7 +229,11 @@ export class InsecureDirectory extends Data.TaggedError("InsecureDirectory")<{
   }
 }
 
-/** A name in a swept directory that is not valid UTF-8: it is reported, never acted on. */
+/**
+ * A name in a swept directory that is not valid UTF-8: it is reported, never acted on.
+ *
+ * @since 0.1.0
+ */
 export class InvalidFileName extends Data.TaggedError("InvalidFileName")<{
   readonly dir: string
   /** The name, bytes that are not UTF-8 written as `\xNN`. */
@@ -173,7 +244,11 @@ export class InvalidFileName extends Data.TaggedError("InvalidFileName")<{
   }
 }
 
-/** The `su` user or group of a sweep that cannot be used. Nothing was swept. */
+/**
+ * The `su` user or group of a sweep that cannot be used. Nothing was swept.
+ *
+ * @since 0.1.0
+ */
 export class InvalidSu extends Data.TaggedError("InvalidSu")<{
   readonly value: string
   readonly reason: string
@@ -187,6 +262,8 @@ export class InvalidSu extends Data.TaggedError("InvalidSu")<{
 /**
  * One failure during a retention sweep. The sweep reports it in `SweepReport.failed`
  * and goes on with the next file.
+ *
+ * @since 0.1.0
  */
 export class SweepFailure extends Data.TaggedError("SweepFailure")<{
   readonly path: string
@@ -198,7 +275,11 @@ export class SweepFailure extends Data.TaggedError("SweepFailure")<{
   }
 }
 
-/** A prefix whose file names would not be recognized, with the same prefix, by `DatedFile.parse`. */
+/**
+ * A prefix whose file names would not be recognized, with the same prefix, by `DatedFile.parse`.
+ *
+ * @since 0.1.0
+ */
 export class InvalidPrefix extends Data.TaggedError("InvalidPrefix")<{
   readonly prefix: string
   readonly reason: string
@@ -208,7 +289,11 @@ export class InvalidPrefix extends Data.TaggedError("InvalidPrefix")<{
   }
 }
 
-/** Who holds a lock file (see `LockFile`): written as JSON into the lock file by its holder. */
+/**
+ * Who holds a lock file (see `LockFile`): written as JSON into the lock file by its holder.
+ *
+ * @since 0.1.0
+ */
 export interface LockHolder {
   readonly pid: number
   readonly hostname: string
@@ -221,6 +306,8 @@ export interface LockHolder {
 /**
  * A lock file is held by a live process (or one that cannot be judged: another host, or a
  * fresh file not yet written). Nothing was touched.
+ *
+ * @since 0.1.0
  */
 export class LockHeld extends Data.TaggedError("LockHeld")<{
   /** The lock file. */
@@ -239,7 +326,11 @@ export class LockHeld extends Data.TaggedError("LockHeld")<{
   }
 }
 
-/** Taking or releasing a lock file failed for a reason other than contention (an I/O error). */
+/**
+ * Taking or releasing a lock file failed for a reason other than contention (an I/O error).
+ *
+ * @since 0.1.0
+ */
 export class LockError extends Data.TaggedError("LockError")<{
   readonly path: string
   readonly operation: "create" | "write" | "read" | "remove"

@@ -12,6 +12,9 @@
  *   screen shows the limits, the first run seeds and sweeps (a `.gz` listed), the second says it
  *   found an earlier run and seeds nothing, and no sweep fails; rotations are printed from the
  *   appenders' `Rotated` events, agreeing with the backups on disk.
+ * - examples/snippets/*.ts: each public module's `@example`, as `scripts/snippets.mjs` copies it
+ *   from the module comment (tsc --noEmit typechecks them); here, that they are up to date and
+ *   that no public module lacks an example or a `@since`.
  * The CLI checks spawn dist/bin.js: `npm run build` first.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -297,5 +300,13 @@ describe("the demo (npm start)", { timeout: 180_000 }, () => {
         lines.filter((l) => l.startsWith(`       removed ${active}.`)).length
       expect([active, printed <= finalBackups(active)]).toEqual([active, true])
     }
+  })
+})
+
+describe("examples/snippets", () => {
+  it("every public module's comment has an @example and a @since, and examples/snippets/ holds exactly those examples as they are written there", () => {
+    const result = spawnSync(process.execPath, [path.join(root, "scripts/snippets.mjs"), "--check"], { encoding: "utf8" })
+    expect(result.stderr).toBe("")
+    expect(result.status).toBe(0)
   })
 })

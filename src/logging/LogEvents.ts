@@ -31,6 +31,9 @@
  * once. Publishing happens per rotation, per removed backup, per file a sweep acts on and per
  * sweep, never per appended line.
  *
+ * Needs nothing in context (without a layer, `none`); `layer` is scoped: its `PubSub` shuts down,
+ * and every stream ends, when the layer's scope closes. Nothing here fails.
+ *
  * @since 0.2.0
  * @example
  * ```ts
@@ -70,7 +73,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { SweepFailure } from "../Errors.js"
 
-/** `RotatingAppender` rotated `path` (`bytes` long) into `backup`; `backup` undefined: deleted (`maxFiles` 0). */
+/**
+ * `RotatingAppender` rotated `path` (`bytes` long) into `backup`; `backup` undefined: deleted (`maxFiles` 0).
+ *
+ * @since 0.2.0
+ */
 export class Rotated extends Data.TaggedClass("Rotated")<{
   readonly path: string
   readonly backup: string | undefined
@@ -78,7 +85,11 @@ export class Rotated extends Data.TaggedClass("Rotated")<{
   readonly at: Date
 }> {}
 
-/** A rotation of `active` removed its backup `path`, which would have passed `maxFiles`. */
+/**
+ * A rotation of `active` removed its backup `path`, which would have passed `maxFiles`.
+ *
+ * @since 0.2.0
+ */
 export class BackupRemoved extends Data.TaggedClass("BackupRemoved")<{
   readonly path: string
   readonly active: string
@@ -87,7 +98,11 @@ export class BackupRemoved extends Data.TaggedClass("BackupRemoved")<{
   readonly at: Date
 }> {}
 
-/** `path` (`bytesBefore`) was replaced by `gzip` (`bytesAfter`). */
+/**
+ * `path` (`bytesBefore`) was replaced by `gzip` (`bytesAfter`).
+ *
+ * @since 0.2.0
+ */
 export class Compressed extends Data.TaggedClass("Compressed")<{
   readonly path: string
   readonly gzip: string
@@ -98,7 +113,11 @@ export class Compressed extends Data.TaggedClass("Compressed")<{
   readonly at: Date
 }> {}
 
-/** The sweep deleted `path` (`bytes`) for `reason`. */
+/**
+ * The sweep deleted `path` (`bytes`) for `reason`.
+ *
+ * @since 0.2.0
+ */
 export class Deleted extends Data.TaggedClass("Deleted")<{
   readonly path: string
   readonly bytes: number
@@ -107,7 +126,11 @@ export class Deleted extends Data.TaggedClass("Deleted")<{
   readonly at: Date
 }> {}
 
-/** The sweep failed on `path` during `operation`: the `SweepFailure` of the report, unpacked. */
+/**
+ * The sweep failed on `path` during `operation`: the `SweepFailure` of the report, unpacked.
+ *
+ * @since 0.2.0
+ */
 export class FileFailed extends Data.TaggedClass("FileFailed")<{
   readonly path: string
   readonly operation: SweepFailure["operation"]
@@ -115,7 +138,11 @@ export class FileFailed extends Data.TaggedClass("FileFailed")<{
   readonly at: Date
 }> {}
 
-/** A sweep ended: its report's counts. */
+/**
+ * A sweep ended: its report's counts.
+ *
+ * @since 0.2.0
+ */
 export class SweepCompleted extends Data.TaggedClass("SweepCompleted")<{
   readonly dirs: ReadonlyArray<string>
   readonly dryRun: boolean
@@ -128,15 +155,28 @@ export class SweepCompleted extends Data.TaggedClass("SweepCompleted")<{
   readonly at: Date
 }> {}
 
-/** Every event. */
+/**
+ * Every event.
+ *
+ * @since 0.2.0
+ */
 export type LogEvent = Rotated | BackupRemoved | Compressed | Deleted | FileFailed | SweepCompleted
 
-/** In a subscriber's stream: `count` events were published that this subscriber did not receive. */
+/**
+ * In a subscriber's stream: `count` events were published that this subscriber did not receive.
+ *
+ * @since 0.2.0
+ */
 export class Missed extends Data.TaggedClass("Missed")<{ readonly count: number }> {}
 
-/** What a subscriber's stream carries. */
+/**
+ * What a subscriber's stream carries.
+ *
+ * @since 0.2.0
+ */
 export type Element = LogEvent | Missed
 
+/** @since 0.2.0 */
 export interface Service {
   /** False for `LogEvents.none`: nothing is published, so callers may skip building events. */
   readonly enabled: boolean
@@ -155,7 +195,11 @@ export interface Service {
   readonly subscribe: Effect.Effect<Stream.Stream<Element>, never, Scope.Scope>
 }
 
-/** Publishes nowhere; its streams are empty. The default when no layer is provided. */
+/**
+ * Publishes nowhere; its streams are empty. The default when no layer is provided.
+ *
+ * @since 0.2.0
+ */
 export const none: Service = {
   enabled: false,
   publish: () => Effect.void,
@@ -166,11 +210,14 @@ export const none: Service = {
 /**
  * The events service. Without a layer it is `none`, so every service that publishes works
  * unchanged without one.
+ *
+ * @since 0.2.0
  */
 export class LogEvents extends Context.Reference<LogEvents>()("effect-logrotate/LogEvents", {
   defaultValue: (): Service => none
 }) {}
 
+/** @since 0.2.0 */
 export interface Options {
   /** Events a subscriber may lag behind before it misses the oldest. Default 1024. */
   readonly capacity?: number
@@ -186,6 +233,8 @@ interface Numbered {
  * What a subscriber sees of `numbered`, given the number of the last event it received (or the
  * number published before it subscribed): the event, preceded by `Missed` when numbers were
  * skipped. Pure.
+ *
+ * @since 0.2.0
  */
 export const deliver = (last: number, numbered: { readonly seq: number; readonly event: LogEvent }): readonly [number, ReadonlyArray<Element>] =>
   numbered.seq > last + 1
@@ -199,6 +248,8 @@ export const deliver = (last: number, numbered: { readonly seq: number; readonly
  * ```ts
  * const events = yield* LogEvents.make({ capacity: 256 })
  * ```
+ *
+ * @since 0.2.0
  */
 export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -228,6 +279,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
  * ```ts
  * const Live = MyAppenders.pipe(Layer.provideMerge(LogEvents.layer()))
  * ```
+ *
+ * @since 0.2.0
  */
 export const layer = (options?: Options): Layer.Layer<LogEvents> => Layer.scoped(LogEvents, make(options))
 
@@ -239,6 +292,8 @@ export const layer = (options?: Options): Layer.Layer<LogEvents> => Layer.scoped
  * const events = yield* LogEvents.subscribe // before the work whose events you want
  * yield* Effect.fork(Stream.runForEach(events, (e) => Console.log(e._tag)))
  * ```
+ *
+ * @since 0.2.0
  */
 export const subscribe: Effect.Effect<Stream.Stream<Element>, never, Scope.Scope> = Effect.flatMap(LogEvents, (s) => s.subscribe)
 
@@ -250,6 +305,8 @@ export const subscribe: Effect.Effect<Stream.Stream<Element>, never, Scope.Scope
  * ```ts
  * yield* LogEvents.stream.pipe(Stream.take(1), Stream.runCollect)
  * ```
+ *
+ * @since 0.2.0
  */
 export const stream: Stream.Stream<Element> = Stream.unwrapScoped(subscribe)
 
@@ -261,6 +318,8 @@ export const stream: Stream.Stream<Element> = Stream.unwrapScoped(subscribe)
  * ```ts
  * console.log(JSON.stringify(LogEvents.toJson(event))) // {"_tag":"Rotated","path":"logs/app.jsonl",…}
  * ```
+ *
+ * @since 0.2.0
  */
 export const toJson = (element: Element): Record<string, unknown> => {
   const out: Record<string, unknown> = { _tag: element._tag }

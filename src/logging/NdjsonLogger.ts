@@ -58,6 +58,11 @@
  * numbers, booleans, null, plain objects and arrays of them) and falls back to
  * `formatEntry(toEntry(…))` otherwise; both give the same bytes.
  *
+ * In context: `layer`/`layerReplace(path)` need a `FileSystem`, `RenameShift` and the
+ * `RotationPolicy` (not when given `policy`), and fail at build with `WriteError` or `FileClaimed`;
+ * `make(target)` needs only a `Scope`. Logging never fails. `maxQueued` and `stallTimeout` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
@@ -92,13 +97,21 @@ import * as RotatingAppender from "../rotation/RotatingAppender.js"
 import type { RenameShift } from "../rotation/RenameShift.js"
 import { type Policy, RotationPolicy } from "../rotation/RotationPolicy.js"
 
-/** What the logger writes to: `RotatingAppender`, `DailyAppender`, or your own. */
+/**
+ * What the logger writes to: `RotatingAppender`, `DailyAppender`, or your own.
+ *
+ * @since 0.1.0
+ */
 export interface Target {
   /** Accepts lines (without `\n`) as one unit. */
   readonly appendAll: (lines: Iterable<string>) => Effect.Effect<void, AppendError>
 }
 
-/** One log entry as written (before `JSON.stringify`). */
+/**
+ * One log entry as written (before `JSON.stringify`).
+ *
+ * @since 0.1.0
+ */
 export interface Entry {
   readonly timestamp: string
   readonly level: string
@@ -109,7 +122,11 @@ export interface Entry {
   readonly cause?: string
 }
 
-/** Entries the appender rejected (see the module comment); 0 while the disk is healthy. */
+/**
+ * Entries the appender rejected (see the module comment); 0 while the disk is healthy.
+ *
+ * @since 0.1.0
+ */
 export const entriesDropped = Metric.counter("effect_logrotate_logger_entries_dropped_total", {
   description: "log entries NdjsonLogger could not hand to its appender", incremental: true
 })
@@ -206,6 +223,8 @@ const setOwn = (object: Record<string, unknown>, key: string, value: unknown): v
  * ```ts
  * const entry = NdjsonLogger.toEntry(options) // inside Logger.make((options) => …)
  * ```
+ *
+ * @since 0.1.0
  */
 export const toEntry = (options: Logger.Logger.Options<unknown>): Entry => {
   const { annotations, cause, date, fiberId, logLevel, message, spans } = options
@@ -236,6 +255,8 @@ export const toEntry = (options: Logger.Logger.Options<unknown>): Entry => {
 /**
  * One NDJSON line (no trailing `\n`) for an entry. Never throws: when an annotation cannot be
  * serialized, that annotation alone falls back to its `String()`.
+ *
+ * @since 0.1.0
  */
 export const formatEntry = (entry: Entry): string => {
   try {
@@ -410,6 +431,8 @@ const bareTailOf = (fiberId: FiberId.FiberId): string => {
  * `formatEntry(toEntry(options))`, built directly as text for the common entry: no `Cause`,
  * annotations and messages that are plain values (see `plainJson`). Anything else takes the
  * general path, so the output is the same byte for byte (a property test checks it).
+ *
+ * @since 0.1.0
  */
 export const formatLine = (options: Logger.Logger.Options<unknown>): string => {
   try {
@@ -466,6 +489,8 @@ const fastLine = (options: Logger.Logger.Options<unknown>): string | undefined =
  * ```ts
  * const line = NdjsonLogger.format.log(options) // '{"timestamp":"…","level":"INFO",…}'
  * ```
+ *
+ * @since 0.1.0
  */
 export const format: Logger.Logger<unknown, string> = Logger.make(formatLine)
 
@@ -481,6 +506,8 @@ export const format: Logger.Logger<unknown, string> = Logger.make(formatLine)
  *   Effect.flatMap(RotatingAppender.make("logs/app.jsonl", { policy }), NdjsonLogger.make)
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = (
   target: Target,
@@ -594,7 +621,11 @@ export const make = (
     return logger
   })
 
-/** Options of `make`. */
+/**
+ * Options of `make`.
+ *
+ * @since 0.1.0
+ */
 export interface MakeOptions {
   /**
    * Characters of formatted entries queued (bytes, for ASCII) at which a fiber that logs through
@@ -606,12 +637,16 @@ export interface MakeOptions {
    * that does not fit is dropped and counted in `entriesDropped` (never while fibers can wait
    * and the target keeps up; see the module comment). At least 4 × `highWaterMark` (a full queue plus the batch
    * being handed over, with room for fibers that each log one entry past the mark). Default 8 MiB.
+   *
+   * @since 0.2.0
    */
   readonly maxQueued?: number
   /**
    * How long fibers wait at most for a hand-over that does not complete (a stuck disk, or a
    * target that needs a waiting fiber): after it they are released and nobody waits until the
    * target completes a hand-over again. Measured with Effect's `Clock`. Default 1 second.
+   *
+   * @since 0.2.0
    */
   readonly stallTimeout?: Duration.DurationInput
 }
@@ -677,6 +712,8 @@ class Throttle {
 /**
  * Options of the layers: the appender's (without `policy`, the program's `RotationPolicy` is
  * used; `highWaterMark` applies to both the appender and the logger) and the logger's.
+ *
+ * @since 0.1.0
  */
 export type Options = Partial<RotatingAppender.Options> & Omit<MakeOptions, "highWaterMark">
 
@@ -719,6 +756,8 @@ const consoleLoggers: ReadonlyArray<Logger.Logger<unknown, void>> = [Logger.defa
  *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layerConfig())),
  *   Layer.provide(NodeFileSystem.layer))
  * ```
+ *
+ * @since 0.1.0
  */
 export function layer(
   path: string,
@@ -745,6 +784,8 @@ export function layer(
  * NdjsonLogger.layerReplace("logs/app.jsonl", { policy: RotationPolicy.make({ maxBytes: 1e6, maxFiles: 3 }) }).pipe(
  *   Layer.provide(RenameShift.layer), Layer.provide(NodeFileSystem.layer))
  * ```
+ *
+ * @since 0.1.0
  */
 export function layerReplace(
   path: string,

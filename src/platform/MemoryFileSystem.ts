@@ -19,6 +19,9 @@
  * too: not Node's 2 + subdirectories), `uid`/`gid` are its owner, 0 unless `chown`ed),
  * and `..` in a path given by the caller is resolved textually (in a link target, physically).
  *
+ * Published as `effect-logrotate/testing` (`MemoryFileSystem`); needs nothing in context.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -55,7 +58,11 @@ interface Node {
   target: string
 }
 
-/** The operations a fault can be injected into. `write` and `sync` are calls on an open `File`. */
+/**
+ * The operations a fault can be injected into. `write` and `sync` are calls on an open `File`.
+ *
+ * @since 0.1.0
+ */
 export type FaultMethod =
   | "access" | "chmod" | "chown" | "copy" | "copyFile" | "link" | "makeDirectory" | "makeTempDirectory"
   | "makeTempFile" | "open" | "readDirectory" | "readFile" | "readLink" | "realPath" | "remove" | "rename"
@@ -64,9 +71,14 @@ export type FaultMethod =
   // readFileString as readFile, writeFileString as writeFile, stream as open + read, sink as open + write).
   | "exists" | "readFileString" | "writeFileString" | "stream" | "sink"
 
-/** A fault to inject: see {@link FaultSchedule.Fault} (method, `nth`, `times`, `path`, `reason`). */
+/**
+ * A fault to inject: see {@link FaultSchedule.Fault} (method, `nth`, `times`, `path`, `reason`).
+ *
+ * @since 0.1.0
+ */
 export interface Fault extends FaultSchedule.Fault<FaultMethod> {}
 
+/** @since 0.1.0 */
 export interface MemoryFileSystem extends FileSystem.FileSystem {
   /** Makes the n-th matching call fail with a `SystemError`. Faults are checked in the order injected. */
   readonly injectFault: (fault: Fault) => void
@@ -90,10 +102,18 @@ export interface MemoryFileSystem extends FileSystem.FileSystem {
   readonly internals: Internals
 }
 
-/** A file, directory or symlink of the in-memory file system, as `SafeFs.layerMemory` sees it. */
+/**
+ * A file, directory or symlink of the in-memory file system, as `SafeFs.layerMemory` sees it.
+ *
+ * @since 0.1.0
+ */
 export type MemoryNode = Node
 
-/** What `SafeFs.layerMemory` needs beyond `FileSystem`: nodes by path without following links, owners, links. */
+/**
+ * What `SafeFs.layerMemory` needs beyond `FileSystem`: nodes by path without following links, owners, links.
+ *
+ * @since 0.1.0
+ */
 export interface Internals {
   /** The node at a normalized path, not following a final symlink. */
   readonly lookup: (path: string) => MemoryNode | undefined
@@ -109,17 +129,26 @@ export interface Internals {
   readonly unlink: (path: string) => void
 }
 
+/** @since 0.1.0 */
 export interface Options {
   /** The file-creation mask, as `process.umask()`. Default `0o022`. */
   readonly umask?: number
 }
 
-/** The service tag, provided by `layer` next to `FileSystem.FileSystem` (same object). */
+/**
+ * The service tag, provided by `layer` next to `FileSystem.FileSystem` (same object).
+ *
+ * @since 0.1.0
+ */
 export const MemoryFileSystem = Context.GenericTag<MemoryFileSystem>("effect-logrotate/MemoryFileSystem")
 
 const normalize = (p: string) => Path.posix.resolve("/", p)
 
-/** Builds a new, empty in-memory file system; only `/` and `/tmp` exist. */
+/**
+ * Builds a new, empty in-memory file system; only `/` and `/tmp` exist.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options = {}): MemoryFileSystem => {
   let nextIno = 1
   let tempCounter = 0
@@ -682,6 +711,8 @@ export const make = (options: Options = {}): MemoryFileSystem => {
 /**
  * A fresh in-memory file system per build, provided as both `FileSystem.FileSystem`
  * and `MemoryFileSystem` (for fault injection and inspection).
+ *
+ * @since 0.1.0
  */
 export const layer = (options?: Options): Layer.Layer<FileSystem.FileSystem | MemoryFileSystem> =>
   Layer.effectContext(

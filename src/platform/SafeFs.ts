@@ -20,6 +20,7 @@
  * Two implementations: `layerNode` (over `node:fs`) and `layerMemory` (over the
  * `MemoryFileSystem` in context, so tests see one file system through both services).
  *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -42,7 +43,11 @@ import * as NodeFs from "node:fs"
 import * as Path from "node:path"
 import { MemoryFileSystem, type MemoryNode } from "./MemoryFileSystem.js"
 
-/** What `fstat`/`lstat` say about a file. Times in milliseconds since the epoch. */
+/**
+ * What `fstat`/`lstat` say about a file. Times in milliseconds since the epoch.
+ *
+ * @since 0.1.0
+ */
 export interface Stat {
   readonly type: "File" | "Directory" | "SymbolicLink" | "Other"
   readonly dev: number
@@ -56,7 +61,11 @@ export interface Stat {
   readonly mtimeMs: number
 }
 
-/** An open file. Every call acts on the descriptor, not on the name it was opened by. */
+/**
+ * An open file. Every call acts on the descriptor, not on the name it was opened by.
+ *
+ * @since 0.1.0
+ */
 export interface Handle {
   readonly path: string
   readonly stat: Effect.Effect<Stat, PlatformError>
@@ -70,6 +79,7 @@ export interface Handle {
   readonly sync: Effect.Effect<void, PlatformError>
 }
 
+/** @since 0.1.0 */
 export interface Service {
   /**
    * `O_RDONLY|O_NOFOLLOW|O_NONBLOCK`; closed with the scope. `O_NONBLOCK` changes nothing for a
@@ -90,7 +100,11 @@ export interface Service {
   readonly readDirectory: (path: string) => Effect.Effect<ReadonlyArray<Uint8Array>, PlatformError>
 }
 
-/** The service tag. */
+/**
+ * The service tag.
+ *
+ * @since 0.1.0
+ */
 export class SafeFs extends Context.Tag("effect-logrotate/SafeFs")<SafeFs, Service>() {}
 
 const REASONS: Record<string, SystemErrorReason> = {
@@ -247,6 +261,8 @@ const directorySyncer = () => {
  * ```ts
  * Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerNode: Layer.Layer<SafeFs> = Layer.sync(SafeFs, (): Service => {
   const syncDirectory = directorySyncer()
@@ -275,6 +291,8 @@ const S_IFLNK = 0o120000
  * ```ts
  * Compressor.layer.pipe(Layer.provide(SafeFs.layerMemory), Layer.provideMerge(MemoryFileSystem.layer()))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<SafeFs, never, MemoryFileSystem> = Layer.effect(SafeFs, Effect.map(MemoryFileSystem, (mem) => {
   const internals = mem.internals

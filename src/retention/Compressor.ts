@@ -44,6 +44,10 @@
  * backups by its claim on the file and by stopping its compression before each rotation (and a
  * second one fails on the exclusive create of the `.gz.tmp`).
  *
+ * In context: `layer` needs `SafeFs` (`SafeFs.layerNode`, or `SafeFs.layerMemory` in tests); it
+ * fails with `CompressError`, whose `step` says how far it got (and so what is on disk).
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
@@ -65,13 +69,21 @@ import { GZIP_SUFFIX, TEMP_SUFFIX } from "./DatedFile.js"
 import { CompressError, type CompressStep } from "../Errors.js"
 import * as SafeFs from "../platform/SafeFs.js"
 
-/** A file's identity as probed: the compression acts only on a file with this device and inode. */
+/**
+ * A file's identity as probed: the compression acts only on a file with this device and inode.
+ *
+ * @since 0.1.0
+ */
 export interface Identity {
   readonly dev: number
   readonly ino: number
 }
 
-/** The outcome of one compression. */
+/**
+ * The outcome of one compression.
+ *
+ * @since 0.1.0
+ */
 export interface Compressed {
   /** The original, now removed. */
   readonly path: string
@@ -88,6 +100,7 @@ export interface Compressed {
   readonly check: "written" | "compared"
 }
 
+/** @since 0.1.0 */
 export interface Options {
   /** Read chunk size in bytes when streaming. Default 64 KiB. */
   readonly chunkSize?: number
@@ -102,6 +115,7 @@ export interface Options {
   readonly wholeFileMaxBytes?: number
 }
 
+/** @since 0.1.0 */
 export interface GzipOptions {
   /**
    * One permit of it is held while the file's bytes go through zlib: the one zlib call for a
@@ -114,11 +128,13 @@ export interface GzipOptions {
   readonly expect?: Identity
 }
 
+/** @since 0.1.0 */
 export interface FinishOptions extends GzipOptions {
   /** The `.gz`'s device and inode as probed. */
   readonly expectGzip?: Identity
 }
 
+/** @since 0.1.0 */
 export interface Service {
   /** Compresses `path` into `path.gz` and removes `path`. */
   readonly gzipFile: (path: string, options?: GzipOptions) => Effect.Effect<Compressed, CompressError>
@@ -129,11 +145,19 @@ export interface Service {
   readonly finishCompression: (path: string, options?: FinishOptions) => Effect.Effect<Compressed, CompressError>
 }
 
-/** The compression service. */
+/**
+ * The compression service.
+ *
+ * @since 0.1.0
+ */
 export class Compressor extends Context.Tag("effect-logrotate/Compressor")<Compressor, Service>() {}
 
 const DEFAULT_CHUNK_SIZE = 64 * 1024
-/** Default `wholeFileMaxBytes`. */
+/**
+ * Default `wholeFileMaxBytes`.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_WHOLE_FILE_MAX_BYTES = 1024 * 1024
 
 /**
@@ -194,6 +218,8 @@ const describeType = (t: SafeFs.Stat["type"]) => t === "SymbolicLink" ? "a symbo
  * ```ts
  * const compressor = yield* Compressor.make({ level: 9 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = (options: Options = {}): Effect.Effect<Service, never, SafeFs.SafeFs> =>
   Effect.map(SafeFs.SafeFs, (safe): Service => {
@@ -424,6 +450,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
  * ```ts
  * Compressor.layer.pipe(Layer.provide(SafeFs.layerNode))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer: Layer.Layer<Compressor, never, SafeFs.SafeFs> = Layer.effect(Compressor, make())
 
@@ -434,6 +462,8 @@ export const layer: Layer.Layer<Compressor, never, SafeFs.SafeFs> = Layer.effect
  * ```ts
  * Compressor.layerWith({ level: 1 }).pipe(Layer.provide(SafeFs.layerNode))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerWith = (options: Options): Layer.Layer<Compressor, never, SafeFs.SafeFs> =>
   Layer.effect(Compressor, make(options))
@@ -445,6 +475,8 @@ export const layerWith = (options: Options): Layer.Layer<Compressor, never, Safe
  * ```ts
  * yield* Compressor.gzipFile("/var/log/relay/app-2026-01-01.ndjson")
  * ```
+ *
+ * @since 0.1.0
  */
 export const gzipFile = (path: string, options?: GzipOptions): Effect.Effect<Compressed, CompressError, Compressor> =>
   Effect.flatMap(Compressor, (c) => c.gzipFile(path, options))

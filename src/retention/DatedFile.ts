@@ -12,6 +12,9 @@
  * The prefix must not be empty, the date must be a real calendar date (`2024-02-29` is,
  * `2023-02-29` and `2024-02-30` are not), and matching is case-sensitive. Dates are UTC days.
  *
+ * Needs nothing in context.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Either } from "effect"
@@ -27,15 +30,31 @@ import * as Either from "effect/Either"
 import * as FileNaming from "./FileNaming.js"
 import * as Calendar from "./internal/Calendar.js"
 
-/** Suffix of a compressed file. */
+/**
+ * Suffix of a compressed file.
+ *
+ * @since 0.1.0
+ */
 export const GZIP_SUFFIX = FileNaming.GZIP_SUFFIX
-/** Suffix of a compression in progress; renamed to `.gz` once complete and synced. */
+/**
+ * Suffix of a compression in progress; renamed to `.gz` once complete and synced.
+ *
+ * @since 0.1.0
+ */
 export const TEMP_SUFFIX = FileNaming.TEMP_SUFFIX
 
-/** A calendar day (proleptic Gregorian, UTC). */
+/**
+ * A calendar day (proleptic Gregorian, UTC).
+ *
+ * @since 0.1.0
+ */
 export type Day = Calendar.Day
 
-/** A managed name, taken apart. */
+/**
+ * A managed name, taken apart.
+ *
+ * @since 0.1.0
+ */
 export interface DatedFile extends Day {
   /** The whole name, e.g. `app-2026-01-31.ndjson.gz`. */
   readonly name: string
@@ -49,10 +68,18 @@ export interface DatedFile extends Day {
   readonly original: string
 }
 
-/** Why a name is not managed: it does not have the shape, or it has it with a date that does not exist. */
+/**
+ * Why a name is not managed: it does not have the shape, or it has it with a date that does not exist.
+ *
+ * @since 0.1.0
+ */
 export type NotManaged = FileNaming.NotManaged
 
-/** Whether `year-month-day` exists in the Gregorian calendar. */
+/**
+ * Whether `year-month-day` exists in the Gregorian calendar.
+ *
+ * @since 0.1.0
+ */
 export const isValidDay: (day: Day) => boolean = Calendar.isValidDay
 
 /**
@@ -65,6 +92,8 @@ export const isValidDay: (day: Day) => boolean = Calendar.isValidDay
  * DatedFile.parse("app-2024-02-30.ndjson") // Either.left("invalid-date")
  * DatedFile.parse("app.log") // Either.left("not-managed")
  * ```
+ *
+ * @since 0.1.0
  */
 export const parse = (name: string): Either.Either<DatedFile, NotManaged> =>
   Either.map(FileNaming.default.parse(name), ({ prefix, period: { year, month, day }, kind, original }) => ({
@@ -79,6 +108,8 @@ export const parse = (name: string): Either.Either<DatedFile, NotManaged> =>
  * ```ts
  * DatedFile.utcDay(new Date("2026-01-31T23:59:59Z")) // { year: 2026, month: 1, day: 31 }
  * ```
+ *
+ * @since 0.1.0
  */
 export const utcDay: (instant: Date) => Day = Calendar.utcDay
 
@@ -89,6 +120,8 @@ export const utcDay: (instant: Date) => Day = Calendar.utcDay
  * ```ts
  * DatedFile.formatDay({ year: 2026, month: 1, day: 5 }) // "2026-01-05"
  * ```
+ *
+ * @since 0.1.0
  */
 export const formatDay: (day: Day) => string = Calendar.formatDay
 
@@ -100,5 +133,7 @@ export const formatDay: (day: Day) => string = Calendar.formatDay
  * ```ts
  * DatedFile.ageInDays({ year: 2024, month: 2, day: 28 }, new Date("2024-03-01T00:00:00Z")) // 2 (leap year)
  * ```
+ *
+ * @since 0.1.0
  */
 export const ageInDays: (date: Day, today: Date | Day) => number = Calendar.ageInDays

@@ -31,6 +31,8 @@
  * Periods are UTC. The age of a period in days is the age of its day: an hourly file from
  * 23:00 yesterday is 1 day old, like every other hour of yesterday.
  *
+ * Needs nothing in context; building a naming from a pattern returns an `Either`, never throws.
+ *
  * @since 0.2.0
  * @example
  * ```ts
@@ -445,7 +447,8 @@ export const PeriodOrder: Order.Order<Period> = (a, b) => {
  * @since 0.2.0
  * @example
  * ```ts
- * FileNaming.ageInDays({ unit: "hour", year: 2026, month: 1, day: 31, hour: 23 }, new Date("2026-02-01T00:10:00Z")) // 1
+ * const period: FileNaming.Period = { unit: "hour", year: 2026, month: 1, day: 31, hour: 23 }
+ * FileNaming.ageInDays(period, new Date("2026-02-01T00:10:00Z")) // 1
  * ```
  */
 export const ageInDays = (period: Day, today: Date | Day): number => Calendar.ageInDays(period, today)

@@ -24,25 +24,40 @@
  * to name the application's file, characters logrotate's configuration, `dateformat` or glob
  * reads specially) renders a comment saying why, and no stanza.
  *
+ * Needs nothing in context; `render` returns the configuration text (what `effect-logrotate
+ * logrotate-config` prints). The per-naming rendering (`naming`, `equivalentOf`) since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
- * LogrotateConfig.render({ dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 })
+ * import { LogrotateConfig } from "effect-logrotate"
+ *
+ * const text: string = LogrotateConfig.render({ dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 })
  * ```
  */
 import * as Either from "effect/Either"
 import * as Path from "node:path"
 import * as FileNaming from "./FileNaming.js"
 
+/** @since 0.1.0 */
 export interface Input {
   readonly dirs: ReadonlyArray<string>
   readonly maxAgeDays: number
   /** 0 = never compress. */
   readonly compressAgeDays: number
-  /** The names the built-in retention manages. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`). */
+  /**
+   * The names the built-in retention manages. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`).
+   *
+   * @since 0.2.0
+   */
   readonly naming?: FileNaming.FileNaming | undefined
 }
 
-/** How logrotate produces a naming's names. */
+/**
+ * How logrotate produces a naming's names.
+ *
+ * @since 0.2.0
+ */
 export interface Equivalent {
   /** The glob (in each directory) of the files the application writes, e.g. `*[!0-9].ndjson`. */
   readonly glob: string
@@ -74,6 +89,8 @@ const globRegExp = (glob: string): RegExp =>
  * ```ts
  * LogrotateConfig.equivalentOf(FileNaming.default) // Either.right({ glob: "*[!0-9].ndjson", dateformat: "-%Y-%m-%d", extension: ".ndjson", hourly: false, … })
  * ```
+ *
+ * @since 0.2.0
  */
 export const equivalentOf = (naming: FileNaming.FileNaming): Either.Either<Equivalent, string> => {
   const segments = naming.segments
@@ -118,7 +135,11 @@ export const equivalentOf = (naming: FileNaming.FileNaming): Either.Either<Equiv
   })
 }
 
-/** How logrotate's compression differs from `compress_age_days`, or undefined when it matches. */
+/**
+ * How logrotate's compression differs from `compress_age_days`, or undefined when it matches.
+ *
+ * @since 0.1.0
+ */
 export const compressionCaveat = (compressAgeDays: number, hourly = false): string | undefined =>
   hourly
     ? compressAgeDays >= 1
@@ -133,6 +154,8 @@ const quote = (path: string) => JSON.stringify(path)
 /**
  * The configuration text; every directory gets the same block, as in ADR-0016's global scope.
  * A naming logrotate cannot produce renders a comment saying why, and no stanza.
+ *
+ * @since 0.1.0
  */
 export const render = (input: Input): string => {
   const naming = input.naming ?? FileNaming.default

@@ -37,12 +37,19 @@
  * across layers (a compression age not below the maximum age) is an `InvalidConfig` naming the
  * same path. Nothing is swept with a bad configuration.
  *
+ * In context: `layerConfig`/`layerFile`/`load` need a `FileSystem` (to read the file) and read the
+ * environment through Effect's `ConfigProvider`; `decode`/`parse` are pure. The result is a
+ * `RetentionPolicy` (with `directories`) for the `RetentionWorker` or `Sweeper.sweep`.
+ *
+ * @since 0.2.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
  * import { Layer } from "effect"
- * import { RetentionConfig, RetentionWorker } from "effect-logrotate"
+ * import { Compressor, RetentionConfig, RetentionWorker, SafeFs, Sweeper } from "effect-logrotate"
  *
+ * const SweeperLive = Sweeper.layer.pipe(
+ *   Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer))
  * // LOG_RETENTION_ENABLED=true LOG_RETENTION_CONFIG=/etc/relay/retention.json
  * const Policy = RetentionConfig.layerConfig({ prefix: "TAU" }).pipe(Layer.provide(NodeFileSystem.layer))
  * const RetentionLive = RetentionWorker.layer.pipe(Layer.provide(Policy), Layer.provide(SweeperLive))
@@ -62,7 +69,11 @@ import { toInvalidConfig, underPrefix } from "../ConfigValue.js"
 import { type ConfigIssue, type InvalidConfig, InvalidRetentionConfig } from "../Errors.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 
-/** The environment variable naming the configuration file, without host prefix. */
+/**
+ * The environment variable naming the configuration file, without host prefix.
+ *
+ * @since 0.2.0
+ */
 export const CONFIG_VARIABLE = "LOG_RETENTION_CONFIG"
 
 const form = <S extends Schema.Schema.Any>(schema: S, expected: string): S =>
@@ -70,30 +81,48 @@ const form = <S extends Schema.Schema.Any>(schema: S, expected: string): S =>
 
 const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
 
+/** @since 0.2.0 */
 export const NAMING_FORM = RetentionPolicy.NAMING_FORM
+/** @since 0.2.0 */
 export const DIRECTORY_FORM = "an object with any of maxAgeDays, compressAgeDays, maxTotalBytes, naming"
+/** @since 0.2.0 */
 export const DIRECTORIES_FORM = `an object mapping each directory path to its settings, e.g. {"/var/log/relay": {"maxAgeDays": 14}}`
+/** @since 0.2.0 */
 export const FILE_FORM = "a JSON object with any of defaults, checkIntervalSeconds, directories"
 
-/** One directory's settings in the file (and the file's `defaults`). */
+/**
+ * One directory's settings in the file (and the file's `defaults`).
+ *
+ * @since 0.2.0
+ */
 export const DirectorySettings = Schema.Struct({
   maxAgeDays: opt(form(Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)), RetentionPolicy.MAX_AGE_DAYS_FORM)),
   compressAgeDays: opt(form(Schema.NonNegativeInt, RetentionPolicy.COMPRESS_AGE_DAYS_FORM)),
   maxTotalBytes: opt(form(Schema.Union(Schema.NonNegativeInt, ByteSize.ByteSize), RetentionPolicy.MAX_TOTAL_BYTES_FORM)),
   naming: opt(form(RetentionPolicy.NamingPattern, NAMING_FORM))
 }).annotations({ message: () => DIRECTORY_FORM })
+/** @since 0.2.0 */
 export type DirectorySettings = typeof DirectorySettings.Type
 
-/** The configuration file. */
+/**
+ * The configuration file.
+ *
+ * @since 0.2.0
+ */
 export const ConfigFile = Schema.Struct({
   defaults: opt(DirectorySettings),
   checkIntervalSeconds: opt(form(
     Schema.Int.pipe(Schema.between(1, RetentionPolicy.MAX_CHECK_INTERVAL_SECONDS)), RetentionPolicy.CHECK_INTERVAL_SECONDS_FORM)),
   directories: opt(Schema.Record({ key: Schema.String, value: DirectorySettings }).annotations({ message: () => DIRECTORIES_FORM }))
 }).annotations({ message: () => FILE_FORM })
+/** @since 0.2.0 */
 export type ConfigFile = typeof ConfigFile.Type
 
-/** `$`, `$.defaults.maxAgeDays`, `$.directories["/var/log"].naming`. */
+/**
+ * `$`, `$.defaults.maxAgeDays`, `$.directories["/var/log"].naming`.
+ *
+ * @since 0.2.0
+ */
 export const jsonPath = (path: ReadonlyArray<PropertyKey>): string =>
   "$" + path.map((k) => typeof k === "number" ? `[${k}]` : typeof k === "string" && /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(String(k))}]`).join("")
 
@@ -113,6 +142,8 @@ const decodeFile = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExc
  * RetentionConfig.decode("retention.json", { defaults: { maxAgeDays: 0 } })
  * // Either.left(InvalidRetentionConfig { issues: [{ path: "$.defaults.maxAgeDays", value: "0", expected: "a whole number >= 1 …" }] })
  * ```
+ *
+ * @since 0.2.0
  */
 export const decode = (source: string, json: unknown): Either.Either<ConfigFile, InvalidRetentionConfig> =>
   Either.mapLeft(decodeFile(json), (error) => {
@@ -140,6 +171,8 @@ export const decode = (source: string, json: unknown): Either.Either<ConfigFile,
  * ```ts
  * RetentionConfig.parse("retention.json", '{"defaults": {"maxAgeDays": 14}}') // Either.right({ defaults: { maxAgeDays: 14 } })
  * ```
+ *
+ * @since 0.2.0
  */
 export const parse = (source: string, text: string): Either.Either<ConfigFile, InvalidRetentionConfig> => {
   let json: unknown
@@ -160,6 +193,8 @@ export const parse = (source: string, text: string): Either.Either<ConfigFile, I
  * ```ts
  * const file = yield* RetentionConfig.read("/etc/relay/retention.json")
  * ```
+ *
+ * @since 0.2.0
  */
 export const read = (path: string): Effect.Effect<ConfigFile, InvalidRetentionConfig, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(path)).pipe(
@@ -169,13 +204,18 @@ export const read = (path: string): Effect.Effect<ConfigFile, InvalidRetentionCo
     Effect.flatMap((text) => parse(path, text))
   )
 
-/** The settings a layer (flags, environment) may hold, and the name each is reported under. */
+/**
+ * The settings a layer (flags, environment) may hold, and the name each is reported under.
+ *
+ * @since 0.2.0
+ */
 export interface Layered {
   readonly input: RetentionPolicy.Input
   /** The name of each field of `input` in errors (a flag, a variable); default: the environment variables. */
   readonly names?: Partial<Omit<RetentionPolicy.Names, "directory">>
 }
 
+/** @since 0.2.0 */
 export interface Layers {
   /** The highest layer, over the file, for every directory (the CLI's flags). */
   readonly override?: Layered
@@ -198,6 +238,8 @@ type Field = "maxAgeDays" | "compressAgeDays" | "maxTotalBytes" | "checkInterval
  *   base: { input: envInput }
  * })
  * ```
+ *
+ * @since 0.2.0
  */
 export const toPolicy = (
   source: string,
@@ -256,6 +298,8 @@ export const toPolicy = (
  * ```ts
  * const policy = yield* RetentionConfig.load({ prefix: "TAU" }) // TAU_LOG_RETENTION_CONFIG=/etc/relay/retention.json
  * ```
+ *
+ * @since 0.2.0
  */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<
   RetentionPolicy.Policy, InvalidConfig | InvalidRetentionConfig, FileSystem.FileSystem
@@ -278,6 +322,8 @@ export const load = (options?: { readonly prefix?: string }): Effect.Effect<
  * ```ts
  * RetentionWorker.layer.pipe(Layer.provide(RetentionConfig.layerConfig({ prefix: "TAU" })), Layer.provide(NodeFileSystem.layer))
  * ```
+ *
+ * @since 0.2.0
  */
 export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer<
   RetentionPolicy.RetentionPolicy, InvalidConfig | InvalidRetentionConfig, FileSystem.FileSystem
@@ -290,6 +336,8 @@ export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer
  * ```ts
  * RetentionConfig.layerFile("/etc/relay/retention.json")
  * ```
+ *
+ * @since 0.2.0
  */
 export const layerFile = (path: string, options?: { readonly prefix?: string }): Layer.Layer<
   RetentionPolicy.RetentionPolicy, InvalidConfig | InvalidRetentionConfig, FileSystem.FileSystem

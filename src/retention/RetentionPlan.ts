@@ -34,6 +34,11 @@
  * belong to, then temp, original, compressed. Actions on one file share a `group` and must run
  * in that order; different groups are independent.
  *
+ * Pure: needs nothing in context, reads no clock (today is an argument) and no file (sizes and
+ * types come in the listing), so the same input always gives the same plan. `Listing.naming`,
+ * `Listing.thresholds`, `Entry.size` and `Thresholds.maxTotalBytes` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { RetentionPlan } from "effect-logrotate"
@@ -54,26 +59,46 @@ import * as SizeCap from "./SizeCap.js"
 /**
  * The kind of a directory entry, as seen without following symbolic links; `Unprobed` when
  * the probe failed (its type is unknown).
+ *
+ * @since 0.1.0
  */
 export type EntryType = "File" | "Directory" | "SymbolicLink" | "Other" | "Unprobed"
 
+/** @since 0.1.0 */
 export interface Entry {
   readonly name: string
   readonly type: EntryType
-  /** Bytes, as the listing's probe saw them; only the size cap reads it (absent = unknown, counted 0). */
+  /**
+   * Bytes, as the listing's probe saw them; only the size cap reads it (absent = unknown, counted 0).
+   *
+   * @since 0.2.0
+   */
   readonly size?: number | undefined
 }
 
+/** @since 0.1.0 */
 export interface Listing {
   readonly dir: string
   readonly entries: ReadonlyArray<Entry>
-  /** How the managed names of `dir` are written. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`). */
+  /**
+   * How the managed names of `dir` are written. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`).
+   *
+   * @since 0.2.0
+   */
   readonly naming?: FileNaming.FileNaming | undefined
-  /** This directory's own thresholds; when absent, the ones given to `plan`. */
+  /**
+   * This directory's own thresholds; when absent, the ones given to `plan`.
+   *
+   * @since 0.2.0
+   */
   readonly thresholds?: Thresholds | undefined
 }
 
-/** The part of the policy planning reads; a `RetentionPolicy.Policy` fits. */
+/**
+ * The part of the policy planning reads; a `RetentionPolicy.Policy` fits.
+ *
+ * @since 0.1.0
+ */
 export interface Thresholds {
   readonly maxAgeDays: number
   /** 0 = never compress. */
@@ -81,13 +106,23 @@ export interface Thresholds {
   /**
    * The most bytes the directory's managed files may take after the age rules; older files are
    * deleted (reason `"size-cap"`) until they fit. Absent = no cap. See `SizeCap`.
+   *
+   * @since 0.2.0
    */
   readonly maxTotalBytes?: number | undefined
 }
 
+/** @since 0.1.0 */
 export type CompressReason = "older-than-compress-age"
+/**
+ * Why a file is deleted; `"size-cap"` (`SizeCap`) since 0.2.0.
+ *
+ * @since 0.1.0
+ */
 export type DeleteReason = "older-than-max-age" | "stale-temp" | "size-cap"
+/** @since 0.1.0 */
 export type FinishReason = "compressed-copy-exists"
+/** @since 0.1.0 */
 export type SkipReason =
   | "not-managed" | "invalid-date" | "symbolic-link" | "not-a-file" | "today" | "future"
   | "already-compressed" | "within-max-age" | "within-compress-age" | "compressed-name-taken" | "probe-failed"
@@ -106,34 +141,52 @@ interface Dated extends Target {
   readonly ageDays: number
 }
 
-/** Gzip `path` into `path.gz`, then remove `path`. */
+/**
+ * Gzip `path` into `path.gz`, then remove `path`.
+ *
+ * @since 0.1.0
+ */
 export interface Compress extends Dated {
   readonly _tag: "Compress"
   readonly reason: CompressReason
 }
 
-/** Remove `path`. */
+/**
+ * Remove `path`.
+ *
+ * @since 0.1.0
+ */
 export interface Delete extends Dated {
   readonly _tag: "Delete"
   readonly reason: DeleteReason
 }
 
-/** `gzip` exists next to `path`: check the gunzipped `gzip` is byte-equal to `path`, then remove `path`. */
+/**
+ * `gzip` exists next to `path`: check the gunzipped `gzip` is byte-equal to `path`, then remove `path`.
+ *
+ * @since 0.1.0
+ */
 export interface FinishCompression extends Dated {
   readonly _tag: "FinishCompression"
   readonly gzip: string
   readonly reason: FinishReason
 }
 
-/** Leave `path` alone. `ageDays` is absent when the name carries no valid date. */
+/**
+ * Leave `path` alone. `ageDays` is absent when the name carries no valid date.
+ *
+ * @since 0.1.0
+ */
 export interface Skip extends Target {
   readonly _tag: "Skip"
   readonly ageDays?: number
   readonly reason: SkipReason
 }
 
+/** @since 0.1.0 */
 export type Action = Compress | Delete | FinishCompression | Skip
 
+/** @since 0.1.0 */
 export interface Plan {
   /** Today's UTC date, `YYYY-MM-DD`. */
   readonly today: string
@@ -213,6 +266,8 @@ const planEntry = (
  * ```ts
  * const { actions } = RetentionPlan.plan(listings, policy, new Date(yield* Clock.currentTimeMillis))
  * ```
+ *
+ * @since 0.1.0
  */
 export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, today: Date): Plan => {
   const day = FileNaming.default.periodOf(today)
@@ -254,6 +309,8 @@ export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, t
  * ```ts
  * RetentionPlan.groups(plan) // [[Delete(app-…ndjson.gz.tmp), Compress(app-…ndjson)], [Delete(app-…ndjson.gz)]]
  * ```
+ *
+ * @since 0.1.0
  */
 export const groups = (plan: Plan): ReadonlyArray<ReadonlyArray<Exclude<Action, Skip>>> => {
   const byGroup = new Map<string, Array<Exclude<Action, Skip>>>()
@@ -273,6 +330,8 @@ export const groups = (plan: Plan): ReadonlyArray<ReadonlyArray<Exclude<Action, 
  * ```ts
  * RetentionPlan.summary(plan) // { compress: 12, delete: 3, finish: 0, skip: 40 }
  * ```
+ *
+ * @since 0.1.0
  */
 export const summary = (plan: Plan) => {
   const counts = { compress: 0, delete: 0, finish: 0, skip: 0 }

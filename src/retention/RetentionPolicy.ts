@@ -16,6 +16,12 @@
  * `RetentionPolicy.layerConfig({ prefix: "TAU" })`, or `Config.nested(RetentionPolicy.config, "TAU")`.
  * Settings are read once; changing them needs a restart.
  *
+ * Needs nothing in context; `layerConfig`/`load` read Effect's `ConfigProvider` and fail with
+ * `InvalidConfig` naming the variable (or the `directories` field), the value and the accepted
+ * form, so nothing starts with a bad policy. `directories`, `maxTotalBytes` and `naming` (a
+ * checked `NamingPattern`) since 0.2.0; from a JSON file, see `RetentionConfig`.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -38,38 +44,66 @@ import { InvalidConfig } from "../Errors.js"
 import * as FileNaming from "./FileNaming.js"
 import * as Path from "node:path"
 
-/** Files whose date is more than this many days before today are deleted. */
+/**
+ * Files whose date is more than this many days before today are deleted.
+ *
+ * @since 0.1.0
+ */
 export const MaxAgeDays = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1), Schema.brand("MaxAgeDays"))
+/** @since 0.1.0 */
 export type MaxAgeDays = typeof MaxAgeDays.Type
 
-/** Uncompressed files more than this many days old are gzipped; 0 turns compression off. */
+/**
+ * Uncompressed files more than this many days old are gzipped; 0 turns compression off.
+ *
+ * @since 0.1.0
+ */
 export const CompressAgeDays = Schema.NonNegativeInt.pipe(Schema.brand("CompressAgeDays"))
+/** @since 0.1.0 */
 export type CompressAgeDays = typeof CompressAgeDays.Type
 
 /**
  * The longest interval: Effect's (and Node's) timers hold at most 2^31-1 ms; a longer one was
  * accepted and then the worker never swept again. 2147483 seconds is about 24.8 days.
+ *
+ * @since 0.1.0
  */
 export const MAX_CHECK_INTERVAL_SECONDS = 2147483
 
-/** Seconds from the end of one sweep to the start of the next: 1..{@link MAX_CHECK_INTERVAL_SECONDS}. */
+/**
+ * Seconds from the end of one sweep to the start of the next: 1..{@link MAX_CHECK_INTERVAL_SECONDS}.
+ *
+ * @since 0.1.0
+ */
 export const CheckIntervalSeconds = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1),
   Schema.lessThanOrEqualTo(MAX_CHECK_INTERVAL_SECONDS), Schema.brand("CheckIntervalSeconds"))
+/** @since 0.1.0 */
 export type CheckIntervalSeconds = typeof CheckIntervalSeconds.Type
 
 /**
  * The user and group a sweep acts as (logrotate's `su`), names or numeric ids. Needed to sweep,
  * as root, a directory other users can write: the sweep then switches its effective ids to
  * these for that directory. No environment variable: set it in code or with `--su USER:GROUP`.
+ *
+ * @since 0.1.0
  */
 export const Su = Schema.Struct({ user: Schema.NonEmptyTrimmedString, group: Schema.NonEmptyTrimmedString })
+/** @since 0.1.0 */
 export type Su = typeof Su.Type
 
-/** What a file-name pattern must be: one `FileNaming.fromPattern` accepts. */
+/**
+ * What a file-name pattern must be: one `FileNaming.fromPattern` accepts.
+ *
+ * @since 0.2.0
+ */
 export const NAMING_FORM =
   `a file-name pattern that can be parsed back: {prefix} and {date} once each, optionally {hour} once, no / or \\, e.g. "{prefix}.{date}.log"`
 
-/** A file-name pattern `FileNaming.fromPattern` accepts, kept as written. */
+/**
+ * A file-name pattern `FileNaming.fromPattern` accepts, kept as written.
+ *
+ * @since 0.2.0
+ */
 export const NamingPattern = Schema.String.pipe(Schema.filter((pattern) =>
   Either.match(FileNaming.fromPattern(pattern), { onLeft: (e) => e.detail, onRight: () => true })))
 
@@ -83,6 +117,8 @@ const checkNaming = (variable: string, pattern: string): Either.Either<string, I
 /**
  * One directory's own settings: each field set wins over the policy's for that directory
  * (`Sweeper.thresholdsFor`). `naming` is a file-name pattern kept as written (see `FileNaming`).
+ *
+ * @since 0.2.0
  */
 export const DirectoryPolicy = Schema.Struct({
   dir: Schema.String,
@@ -91,8 +127,10 @@ export const DirectoryPolicy = Schema.Struct({
   maxTotalBytes: Schema.optional(Schema.NonNegativeInt),
   naming: Schema.optional(NamingPattern)
 })
+/** @since 0.2.0 */
 export type DirectoryPolicy = typeof DirectoryPolicy.Type
 
+/** @since 0.1.0 */
 export const Policy = Schema.Struct({
   enabled: Schema.Boolean,
   dirs: Schema.Array(Schema.String),
@@ -107,13 +145,21 @@ export const Policy = Schema.Struct({
   su: Schema.optional(Su),
   allowProcessWideSu: Schema.optional(Schema.Boolean)
 })
+/** @since 0.1.0 */
 export type Policy = typeof Policy.Type
 
+/** @since 0.1.0 */
 export const DEFAULT_MAX_AGE_DAYS = 30
+/** @since 0.1.0 */
 export const DEFAULT_COMPRESS_AGE_DAYS = 0
+/** @since 0.1.0 */
 export const DEFAULT_CHECK_INTERVAL_SECONDS = 3600
 
-/** A policy as written in code or given as CLI flags; anything left out takes its default. */
+/**
+ * A policy as written in code or given as CLI flags; anything left out takes its default.
+ *
+ * @since 0.1.0
+ */
 export interface Input {
   readonly enabled?: boolean
   readonly dirs?: ReadonlyArray<string>
@@ -124,16 +170,22 @@ export interface Input {
    * Bytes: the most a directory's managed files (plain and `.gz`) may take after the age rules;
    * the oldest files dated before today are deleted until they fit (reason `"size-cap"`, see
    * `SizeCap`). Default: no cap.
+   *
+   * @since 0.2.0
    */
   readonly maxTotalBytes?: number
   /**
    * Directories with settings of their own, over the ones above (each field left out takes the
    * policy's). Every directory named here is swept, as if it were in `dirs` as well.
+   *
+   * @since 0.2.0
    */
   readonly directories?: ReadonlyArray<DirectoryInput>
   /**
    * The file-name pattern (e.g. `{prefix}.{date}.log`) of every directory without one of its own,
    * kept as written; default: the ADR's `<prefix>-YYYY-MM-DD.ndjson`. No environment variable.
+   *
+   * @since 0.2.0
    */
   readonly naming?: string
   /** Act as this user and group while sweeping (logrotate's `su`). Default: the process's own ids. */
@@ -149,7 +201,11 @@ export interface Input {
   readonly allowProcessWideSu?: boolean
 }
 
-/** One directory's settings as written in code (see `DirectoryPolicy`). */
+/**
+ * One directory's settings as written in code (see `DirectoryPolicy`).
+ *
+ * @since 0.2.0
+ */
 export interface DirectoryInput {
   readonly dir: string
   readonly maxAgeDays?: number
@@ -159,7 +215,11 @@ export interface DirectoryInput {
   readonly naming?: string
 }
 
-/** The name each field is reported under in `InvalidConfig.variable`. */
+/**
+ * The name each field is reported under in `InvalidConfig.variable`.
+ *
+ * @since 0.1.0
+ */
 export type Names =
   & { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu" | "maxTotalBytes" | "directories" | "naming">]-?: string }
   & {
@@ -170,7 +230,11 @@ export type Names =
     readonly directory?: (dir: string, field: keyof DirectoryInput) => string
   }
 
-/** The environment variable of each field, without host prefix. */
+/**
+ * The environment variable of each field, without host prefix.
+ *
+ * @since 0.1.0
+ */
 export const variables: Required<Omit<Names, "directory" | "naming">> = {
   enabled: "LOG_RETENTION_ENABLED",
   dirs: "LOG_RETENTION_DIRS",
@@ -180,9 +244,13 @@ export const variables: Required<Omit<Names, "directory" | "naming">> = {
   maxTotalBytes: "LOG_RETENTION_MAX_TOTAL_BYTES"
 }
 
+/** @since 0.1.0 */
 export const MAX_AGE_DAYS_FORM = "a whole number >= 1 (days a file is kept)"
+/** @since 0.1.0 */
 export const COMPRESS_AGE_DAYS_FORM = "a whole number >= 0 (days before compression; 0 = never compress)"
+/** @since 0.2.0 */
 export const MAX_TOTAL_BYTES_FORM = `${ByteSize.BYTE_SIZE_FORM} (the most a directory's managed files may take)`
+/** @since 0.1.0 */
 export const CHECK_INTERVAL_SECONDS_FORM =
   `a whole number from 1 to ${MAX_CHECK_INTERVAL_SECONDS} (seconds between sweeps; at most about 24.8 days, the longest timer the runtime keeps)`
 
@@ -190,7 +258,11 @@ const field = <A, I>(schema: Schema.Schema<A, I>, name: string, value: unknown, 
   Either.mapLeft(Schema.decodeUnknownEither(schema)(value), () =>
     new InvalidConfig({ variable: name, value: String(value), expected }))
 
-/** `directories["/var/log/relay"].maxAgeDays`: where a directory's field is, in a configuration. */
+/**
+ * `directories["/var/log/relay"].maxAgeDays`: where a directory's field is, in a configuration.
+ *
+ * @since 0.2.0
+ */
 export const directoryFieldName = (dir: string, field: string): string => `directories[${JSON.stringify(dir)}].${field}`
 
 /**
@@ -255,6 +327,8 @@ const decodeDirectories = (
  * RetentionPolicy.make({ maxAgeDays: 7, compressAgeDays: 7 }, { ...RetentionPolicy.variables, compressAgeDays: "--compress-age-days" })
  * // Either.left(InvalidConfig { variable: "--compress-age-days", value: "7", … })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> =>
   Either.gen(function* () {
@@ -289,7 +363,11 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
     return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...cap, ...naming, ...own, ...su, ...allow }
   })
 
-/** Retention off, and the defaults for everything else. */
+/**
+ * Retention off, and the defaults for everything else.
+ *
+ * @since 0.1.0
+ */
 export const defaults: Policy = Either.getOrThrow(make({}))
 
 const decodeDirs = decodeList
@@ -304,6 +382,8 @@ const defined = <A extends object>(a: A): A =>
 /**
  * The six `LOG_RETENTION_…` settings as set, each decoded but without defaults or cross-field
  * checks: an unset variable is absent from the `Input`. What `RetentionConfig` layers a file over.
+ *
+ * @since 0.2.0
  */
 export const inputConfig: Config.Config<Input> = Config.all({
   enabled: optional(variables.enabled, decodeBoolean),
@@ -314,7 +394,11 @@ export const inputConfig: Config.Config<Input> = Config.all({
   maxTotalBytes: optional(variables.maxTotalBytes, (raw) => Either.mapLeft(ByteSize.parse(raw), () => MAX_TOTAL_BYTES_FORM))
 }).pipe(Config.map((all) => defined(all) as Input))
 
-/** The six `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
+/**
+ * The six `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks.
+ *
+ * @since 0.1.0
+ */
 export const config: Config.Config<Policy> = inputConfig.pipe(
   Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
 
@@ -326,11 +410,17 @@ export const config: Config.Config<Policy> = inputConfig.pipe(
  * // TAU_LOG_RETENTION_ENABLED=true TAU_LOG_RETENTION_DIRS=/var/log/relay,/var/log/relay/dlq
  * const policy = yield* RetentionPolicy.load({ prefix: "TAU" })
  * ```
+ *
+ * @since 0.1.0
  */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
   Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
 
-/** The policy the `RetentionWorker` applies. */
+/**
+ * The policy the `RetentionWorker` applies.
+ *
+ * @since 0.1.0
+ */
 export class RetentionPolicy extends Context.Tag("effect-logrotate/RetentionPolicy")<RetentionPolicy, Policy>() {}
 
 /**
@@ -340,6 +430,8 @@ export class RetentionPolicy extends Context.Tag("effect-logrotate/RetentionPoli
  * ```ts
  * RetentionPolicy.layer({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer = (input: Input): Layer.Layer<RetentionPolicy, InvalidConfig> =>
   Layer.effect(RetentionPolicy, make(input))
@@ -352,6 +444,8 @@ export const layer = (input: Input): Layer.Layer<RetentionPolicy, InvalidConfig>
  * ```ts
  * RetentionWorker.layer.pipe(Layer.provide(RetentionPolicy.layerConfig({ prefix: "TAU" })))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer<RetentionPolicy, InvalidConfig> =>
   Layer.effect(RetentionPolicy, load(options))

@@ -19,6 +19,11 @@
  * that user while a directory is swept. Sweep such directories in a process of their own (the
  * CLI's `sweep --su USER:GROUP` or `watch --su USER:GROUP`, which opts in, being alone in its process).
  *
+ * In context: `layer` needs the `RetentionPolicy` and a `Sweeper` (itself on `FileSystem`,
+ * `SafeFs`, `Compressor`); it fails only with `InvalidSu`. With a `LogEvents` layer under the
+ * `Sweeper`, every sweep's events are published.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
@@ -52,6 +57,8 @@ import { Sweeper } from "./Sweeper.js"
  * ```ts
  * yield* RetentionWorker.checkSu(policy) // InvalidSu unless su is unset or explicitly allowed
  * ```
+ *
+ * @since 0.1.0
  */
 export const checkSu = (policy: Policy): Effect.Effect<void, InvalidSu> =>
   policy.su === undefined || policy.allowProcessWideSu === true ? Effect.void : Effect.fail(new InvalidSu({
@@ -68,6 +75,8 @@ export const checkSu = (policy: Policy): Effect.Effect<void, InvalidSu> =>
  * ```ts
  * yield* RetentionWorker.sweepOnce // what the worker runs at each tick
  * ```
+ *
+ * @since 0.1.0
  */
 export const sweepOnce: Effect.Effect<void, never, RetentionPolicy | Sweeper> = Effect.gen(function* () {
   const policy = yield* RetentionPolicy
@@ -92,6 +101,8 @@ export const sweepOnce: Effect.Effect<void, never, RetentionPolicy | Sweeper> = 
  * ```ts
  * const AppLive = Layer.mergeAll(LoggingLive, RetentionWorker.layer.pipe(Layer.provide(RetentionDeps)))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer: Layer.Layer<never, InvalidSu, RetentionPolicy | Sweeper> = Layer.scopedDiscard(
   Effect.gen(function* () {

@@ -20,13 +20,22 @@
  *   file leaves the total over the cap (today's file alone is larger, say), every deletable file
  *   is deleted and the rest is left alone.
  *
+ * Pure: needs nothing in context. `RetentionPlan.plan` applies it to each listing whose thresholds set `maxTotalBytes`.
+ *
+ * @since 0.2.0
  * @example
  * ```ts
- * import { SizeCap } from "effect-logrotate"
+ * import { RetentionPlan, SizeCap } from "effect-logrotate"
  *
- * // actions: RetentionPlan's for one directory; sizes by name
+ * // the age rules' actions for one directory (no size cap given to the planner), sizes by name
+ * const sizes = new Map([["app-2026-01-01.ndjson", 6 * 1024 ** 3], ["app-2026-01-19.ndjson", 5 * 1024 ** 3]])
+ * const { actions } = RetentionPlan.plan(
+ *   [{ dir: "/var/log/relay", entries: [...sizes].map(([name, size]) => ({ name, type: "File" as const, size })) }],
+ *   { maxAgeDays: 30, compressAgeDays: 0 },
+ *   new Date("2026-01-20T10:00:00Z"))
  * const capped = SizeCap.apply(actions, (name) => sizes.get(name), 10 * 1024 ** 3)
  * capped.filter((a) => a._tag === "Delete" && a.reason === "size-cap")
+ * // [{ _tag: "Delete", name: "app-2026-01-01.ndjson", reason: "size-cap", ageDays: 19, … }]: 11 GiB -> 5 GiB
  * ```
  */
 import type * as RetentionPlan from "./RetentionPlan.js"
@@ -42,6 +51,8 @@ const KEPT_SKIPS: ReadonlySet<RetentionPlan.SkipReason> = new Set(["today", "fut
 /**
  * The bytes `action`'s file still takes once the plan has run (see the module comment), and
  * whether the cap may delete it.
+ *
+ * @since 0.2.0
  */
 export const weigh = (
   action: RetentionPlan.Action,
@@ -76,6 +87,8 @@ const older = (a: RetentionPlan.Action, b: RetentionPlan.Action): number => {
  * ```ts
  * SizeCap.apply(actions, (name) => entriesByName.get(name)?.size, 1_000_000)
  * ```
+ *
+ * @since 0.2.0
  */
 export const apply = (
   actions: ReadonlyArray<RetentionPlan.Action>,
@@ -111,6 +124,8 @@ export const apply = (
  * ```ts
  * SizeCap.total(plan.actions, (name) => sizes.get(name)) // <= maxTotalBytes, when possible
  * ```
+ *
+ * @since 0.2.0
  */
 export const total = (
   actions: ReadonlyArray<RetentionPlan.Action>,

@@ -46,6 +46,11 @@
  * `Compressed`, `Deleted` or `FileFailed` event per entry of the report's `compressed`, `deleted`
  * and `failed`, as each happens, then one `SweepCompleted`; without one (the default), nothing.
  *
+ * In context: `layer` needs a `FileSystem`, `SafeFs` and a `Compressor`; `sweep` needs the
+ * `Sweeper`. Optional: `LogEvents` (events), and `layerWithNaming` (since 0.2.0) for a naming the
+ * policy lacks. The failure kinds it reports (`SweepFailure`), each with its test: docs/reliability.md.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
@@ -82,19 +87,35 @@ import { lookupId, numericId, outOfRange } from "./internal/UserIds.js"
 import * as RetentionPlan from "./RetentionPlan.js"
 import * as SafeFs from "../platform/SafeFs.js"
 
-/** Files gzipped (including interrupted compressions finished by removing the original). */
+/**
+ * Files gzipped (including interrupted compressions finished by removing the original).
+ *
+ * @since 0.1.0
+ */
 export const filesCompressed = Metric.counter("effect_logrotate_retention_files_compressed_total", {
   description: "daily files replaced by their .gz", incremental: true
 })
-/** Files deleted (expired files, and stale `.gz.tmp` files). */
+/**
+ * Files deleted (expired files, and stale `.gz.tmp` files).
+ *
+ * @since 0.1.0
+ */
 export const filesDeleted = Metric.counter("effect_logrotate_retention_files_deleted_total", {
   description: "files deleted by retention", incremental: true
 })
-/** Per-file (and per-directory) failures. */
+/**
+ * Per-file (and per-directory) failures.
+ *
+ * @since 0.1.0
+ */
 export const filesFailed = Metric.counter("effect_logrotate_retention_files_failed_total", {
   description: "retention operations that failed", incremental: true
 })
-/** Bytes freed: sizes of deleted files plus original minus compressed size of compressed ones. */
+/**
+ * Bytes freed: sizes of deleted files plus original minus compressed size of compressed ones.
+ *
+ * @since 0.1.0
+ */
 export const bytesFreed = Metric.counter("effect_logrotate_retention_bytes_freed_total", {
   description: "bytes freed by retention", incremental: true
 })
@@ -106,6 +127,8 @@ export const bytesFreed = Metric.counter("effect_logrotate_retention_bytes_freed
  * ```ts
  * const compressedHere = yield* Metric.value(Sweeper.forDirectory("/var/log/relay").filesCompressed)
  * ```
+ *
+ * @since 0.2.0
  */
 export const forDirectory = (directory: string) => ({
   filesCompressed: Metric.tagged(filesCompressed, "directory", directory),
@@ -114,7 +137,11 @@ export const forDirectory = (directory: string) => ({
   bytesFreed: Metric.tagged(bytesFreed, "directory", directory)
 })
 
-/** Sweeps run (dry runs included). */
+/**
+ * Sweeps run (dry runs included).
+ *
+ * @since 0.1.0
+ */
 export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", {
   description: "retention sweeps run", incremental: true
 })
@@ -123,10 +150,13 @@ export const sweeps = Metric.counter("effect_logrotate_retention_sweeps_total", 
  * The lock a sweep holds in each directory it changes (`LockFile`: pid and host inside,
  * recovered when its holder is dead), and the `.break` file of a recovery. Neither is ever
  * listed as a managed or skipped file.
+ *
+ * @since 0.1.0
  */
 export const LOCK_NAME = SWEEP_LOCK_NAME
 const LOCK_NAMES: ReadonlySet<string> = new Set([LOCK_NAME, `${LOCK_NAME}.break`])
 
+/** @since 0.1.0 */
 export interface SweepOptions {
   /** List and plan only; change nothing. Default false. */
   readonly dryRun?: boolean
@@ -144,13 +174,21 @@ export interface SweepOptions {
   readonly ioConcurrency?: number
 }
 
-/** The user and group a sweep acts as (logrotate's `su`): names or numeric ids. */
+/**
+ * The user and group a sweep acts as (logrotate's `su`): names or numeric ids.
+ *
+ * @since 0.1.0
+ */
 export interface Su {
   readonly user: string
   readonly group: string
 }
 
-/** One directory's own settings: each field set here wins over the policy's for that directory. */
+/**
+ * One directory's own settings: each field set here wins over the policy's for that directory.
+ *
+ * @since 0.2.0
+ */
 export interface DirectoryThresholds {
   /** Matched against each swept directory as given, both resolved (`Path.resolve`). */
   readonly dir: string
@@ -161,12 +199,18 @@ export interface DirectoryThresholds {
   readonly naming?: NamingSetting | undefined
 }
 
-/** A naming, or the pattern to build it from (as a policy read from a file holds it). */
+/**
+ * A naming, or the pattern to build it from (as a policy read from a file holds it).
+ *
+ * @since 0.2.0
+ */
 export type NamingSetting = FileNaming.FileNaming | string
 
 /**
  * What the sweep reads of the policy: the thresholds and the naming (the defaults of every
  * directory), the per-directory `directories` overrides, and `su` when set.
+ *
+ * @since 0.1.0
  */
 export interface SweepPolicy extends RetentionPlan.Thresholds {
   readonly su?: Su | undefined
@@ -174,12 +218,19 @@ export interface SweepPolicy extends RetentionPlan.Thresholds {
    * How the managed files are named (a naming, or its pattern). Default `FileNaming.default`
    * (`<prefix>-YYYY-MM-DD.ndjson`). A pattern that cannot be parsed back fails the directories
    * that use it (reported), not the sweep.
+   *
+   * @since 0.2.0
    */
   readonly naming?: NamingSetting | undefined
+  /** @since 0.2.0 */
   readonly directories?: ReadonlyArray<DirectoryThresholds> | undefined
 }
 
-/** One directory's settings, merged: its thresholds and naming. */
+/**
+ * One directory's settings, merged: its thresholds and naming.
+ *
+ * @since 0.2.0
+ */
 export interface DirectoryPolicy extends RetentionPlan.Thresholds {
   readonly naming?: NamingSetting | undefined
 }
@@ -203,6 +254,8 @@ const resolveDirectory = (policy: DirectoryPolicy): Either.Either<ResolvedDirect
  * Sweeper.thresholdsFor({ maxAgeDays: 30, compressAgeDays: 7, directories: [{ dir: "/a", maxAgeDays: 90 }] }, "/a/")
  * // { maxAgeDays: 90, compressAgeDays: 7, maxTotalBytes: undefined, naming: undefined }
  * ```
+ *
+ * @since 0.2.0
  */
 export const thresholdsFor = (policy: SweepPolicy, dir: string): DirectoryPolicy => {
   const resolved = Path.resolve(dir)
@@ -215,9 +268,14 @@ export const thresholdsFor = (policy: SweepPolicy, dir: string): DirectoryPolicy
   }
 }
 
-/** Default `ioConcurrency` (at least `concurrency`). */
+/**
+ * Default `ioConcurrency` (at least `concurrency`).
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_IO_CONCURRENCY = 16
 
+/** @since 0.1.0 */
 export interface CompressedFile {
   /** The original, now removed. */
   readonly path: string
@@ -232,17 +290,20 @@ export interface CompressedFile {
   readonly check: "written" | "compared"
 }
 
+/** @since 0.1.0 */
 export interface DeletedFile {
   readonly path: string
   readonly bytes: number
   readonly reason: RetentionPlan.DeleteReason
 }
 
+/** @since 0.1.0 */
 export interface SkippedFile {
   readonly path: string
   readonly reason: RetentionPlan.SkipReason
 }
 
+/** @since 0.1.0 */
 export interface SweepReport {
   /** The directories swept, resolved (`realPath`), each once. */
   readonly dirs: ReadonlyArray<string>
@@ -260,6 +321,7 @@ export interface SweepReport {
   readonly durationMs: number
 }
 
+/** @since 0.1.0 */
 export interface Service {
   readonly sweep: (
     dirs: ReadonlyArray<string>,
@@ -268,10 +330,18 @@ export interface Service {
   ) => Effect.Effect<SweepReport>
 }
 
-/** The sweep service. */
+/**
+ * The sweep service.
+ *
+ * @since 0.1.0
+ */
 export class Sweeper extends Context.Tag("effect-logrotate/Sweeper")<Sweeper, Service>() {}
 
-/** Numeric user and group ids. */
+/**
+ * Numeric user and group ids.
+ *
+ * @since 0.1.0
+ */
 export interface Ids {
   readonly uid: number
   readonly gid: number
@@ -281,13 +351,19 @@ export interface Ids {
  * The process's effective user id, and acting as another user for the length of an effect.
  * Effective ids are process-wide: every fiber and thread of the process acts as that user
  * meanwhile, which is why the sweep runs such directories one after another.
+ *
+ * @since 0.1.0
  */
 export interface ProcessIds {
   readonly euid: () => number
   readonly asUser: (ids: Ids) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
-/** The real process: `process.geteuid`, and `setgroups([gid])`, `setegid`, `seteuid` (back to root after). */
+/**
+ * The real process: `process.geteuid`, and `setgroups([gid])`, `setegid`, `seteuid` (back to root after).
+ *
+ * @since 0.1.0
+ */
 export const nodeProcessIds: ProcessIds = {
   euid: () => process.geteuid?.() ?? -1,
   asUser: (ids) => (self) =>
@@ -316,7 +392,11 @@ export const nodeProcessIds: ProcessIds = {
     )
 }
 
-/** Which process ids the sweep sees; `nodeProcessIds` unless a test provides another. */
+/**
+ * Which process ids the sweep sees; `nodeProcessIds` unless a test provides another.
+ *
+ * @since 0.1.0
+ */
 export class ProcessIdentity extends Context.Reference<ProcessIdentity>()("effect-logrotate/ProcessIdentity", {
   defaultValue: (): ProcessIds => nodeProcessIds
 }) {}
@@ -324,11 +404,17 @@ export class ProcessIdentity extends Context.Reference<ProcessIdentity>()("effec
 /**
  * logrotate's rule for a sweep run as root: a directory writable by every user, or by a group
  * other than root (gid 0), is refused unless the sweep acts as another user (`su`).
+ *
+ * @since 0.1.0
  */
 export const isInsecureDirectory = (dir: { readonly mode: number; readonly gid: number }): boolean =>
   (dir.mode & 0o002) !== 0 || ((dir.mode & 0o020) !== 0 && dir.gid !== 0)
 
-/** A name's bytes as text: printable ASCII as is, everything else (and `\`) as `\xNN`. */
+/**
+ * A name's bytes as text: printable ASCII as is, everything else (and `\`) as `\xNN`.
+ *
+ * @since 0.1.0
+ */
 export const escapeName = (bytes: Uint8Array): string =>
   Array.from(bytes, (b) => b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`).join("")
 
@@ -340,6 +426,8 @@ export const escapeName = (bytes: Uint8Array): string =>
  * ```ts
  * for (const a of report.plan.actions) Option.map(Sweeper.describePlanned(a), console.log)
  * ```
+ *
+ * @since 0.1.0
  */
 export const describePlanned = (action: RetentionPlan.Action): Option.Option<string> => {
   switch (action._tag) {
@@ -354,7 +442,11 @@ export const describePlanned = (action: RetentionPlan.Action): Option.Option<str
   }
 }
 
-/** Why a `Delete` is planned, in a few words: `31 days old`, `stale temporary file`, `over the size cap, 3 days old`. */
+/**
+ * Why a `Delete` is planned, in a few words: `31 days old`, `stale temporary file`, `over the size cap, 3 days old`.
+ *
+ * @since 0.2.0
+ */
 export const deleteWhy = (action: { readonly reason: RetentionPlan.DeleteReason; readonly ageDays: number }): string =>
   action.reason === "stale-temp" ? "stale temporary file"
   : action.reason === "size-cap" ? `over the size cap, ${action.ageDays} days old`
@@ -397,6 +489,8 @@ const isNotFound = (e: PlatformError) => e._tag === "SystemError" && e.reason ==
  * const sweeper = yield* Sweeper.make
  * const report = yield* sweeper.sweep(["/var/log/relay"], policy, { dryRun: true })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.SafeFs | Compressor> = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
@@ -783,6 +877,8 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
  * ```ts
  * Sweeper.layer.pipe(Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | SafeFs.SafeFs | Compressor> = Layer.effect(Sweeper, make)
 
@@ -793,8 +889,13 @@ export const layer: Layer.Layer<Sweeper, never, FileSystem.FileSystem | SafeFs.S
  * @example
  * ```ts
  * const hourly = Either.getOrThrow(FileNaming.fromPattern("{prefix}-{date}-{hour}.ndjson"))
- * RetentionWorker.layer.pipe(Layer.provide(Sweeper.layerWithNaming(hourly)), Layer.provide(Sweeper.layer), …)
+ * RetentionWorker.layer.pipe(
+ *   Layer.provide(Sweeper.layerWithNaming(hourly)),
+ *   Layer.provide(Layer.mergeAll(Sweeper.layer, RetentionPolicy.layerConfig())),
+ *   Layer.provide(Compressor.layer), Layer.provide(SafeFs.layerNode), Layer.provide(NodeFileSystem.layer))
  * ```
+ *
+ * @since 0.2.0
  */
 export const layerWithNaming = (naming: FileNaming.FileNaming): Layer.Layer<Sweeper, never, Sweeper> =>
   Layer.effect(Sweeper, Effect.map(Sweeper, (sweeper) => Sweeper.of({
@@ -808,6 +909,8 @@ export const layerWithNaming = (naming: FileNaming.FileNaming): Layer.Layer<Swee
  * ```ts
  * const report = yield* Sweeper.sweep(policy.dirs, policy, { dryRun: true })
  * ```
+ *
+ * @since 0.1.0
  */
 export const sweep = (
   dirs: ReadonlyArray<string>,

@@ -26,6 +26,10 @@
  *   Closing the scope flushes and closes the current file. Using the appender after its
  *   scope closed is a defect.
  *
+ * In context: `layer(dir, prefix)` needs a `FileSystem` (`make` also a `Scope`); it fails at make
+ * with `InvalidPrefix`, `WriteError` or `FileClaimed`. The option `naming` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
@@ -60,6 +64,7 @@ import { type Policy, make as makePolicy } from "./RotationPolicy.js"
 
 export { InvalidPrefix }
 
+/** @since 0.1.0 */
 export interface DailyAppender {
   readonly dir: string
   readonly prefix: string
@@ -76,8 +81,10 @@ export interface DailyAppender {
   readonly currentPath: Effect.Effect<string>
 }
 
+/** @since 0.1.0 */
 export const DailyAppender = Context.GenericTag<DailyAppender>("effect-logrotate/DailyAppender")
 
+/** @since 0.1.0 */
 export interface Options {
   /** Size rotation within a day. Default `{ maxBytes: 0, maxFiles: 0 }`: none. */
   readonly policy?: Policy
@@ -88,6 +95,8 @@ export interface Options {
   /**
    * How the files are named, and so how long each one's period is: a day, or an hour when the
    * pattern has `{hour}`. Default `FileNaming.default` (`<prefix>-YYYY-MM-DD.ndjson`).
+   *
+   * @since 0.2.0
    */
   readonly naming?: FileNaming.FileNaming
 }
@@ -102,6 +111,8 @@ const noRotation = makePolicy({ maxBytes: 0, maxFiles: 0 })
  * ```ts
  * DailyAppender.fileName("events", new Date("2026-01-31T23:59:59.999Z")) // "events-2026-01-31.ndjson"
  * ```
+ *
+ * @since 0.1.0
  */
 export const fileName = (prefix: string, instant: Date): string => FileNaming.nameAt(FileNaming.default, prefix, instant)
 
@@ -115,6 +126,8 @@ export const fileName = (prefix: string, instant: Date): string => FileNaming.na
  * DailyAppender.validatePrefix("dlq-orders") // Either.right("dlq-orders")
  * DailyAppender.validatePrefix("a/b") // Either.left(InvalidPrefix)
  * ```
+ *
+ * @since 0.1.0
  */
 export const validatePrefix = (prefix: string): Either.Either<string, InvalidPrefix> =>
   FileNaming.validatePrefix(FileNaming.default, prefix)
@@ -138,6 +151,8 @@ interface Day {
  * `options.naming`), creating `dir`, closed with the scope. Requires only `FileSystem` (a
  * `RenameShift` in context is used when rotating by size; otherwise one is built over the
  * `FileSystem`).
+ *
+ * @since 0.1.0
  */
 export const make = (
   dir: string,
@@ -238,6 +253,8 @@ export const make = (
  * ```ts
  * DailyAppender.layer("logs", "events").pipe(Layer.provide(NodeFileSystem.layer))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer = (
   dir: string,
@@ -254,6 +271,8 @@ export const layer = (
  * class Audit extends Context.Tag("Audit")<Audit, DailyAppender.DailyAppender>() {}
  * const AuditLive = DailyAppender.layerAs(Audit, "logs", "audit")
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerAs = <Id>(
   tag: Context.Tag<Id, DailyAppender>,

@@ -19,6 +19,30 @@
  *   period is written with a final `\n` (so the file stays whole lines) and a warning is logged:
  *   nothing that left the pipe is dropped. At end of input a last line without `\n` gets one,
  *   without a warning.
+ *
+ * Needs nothing in context: it is given the appender (a `RotatingAppender` service value) and a
+ * `Deferred` to stop on; it fails only with the appender's `AppendError`s (a read error ends the
+ * input and is returned in the result, after what was read is written).
+ *
+ * @since 0.1.0
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Deferred, Effect, Layer } from "effect"
+ * import { LineReader, RenameShift, RotatingAppender, RotationPolicy } from "effect-logrotate"
+ *
+ * const program = Effect.gen(function* () {
+ *   const appender = yield* RotatingAppender.RotatingAppender
+ *   const stop = yield* Deferred.make<void>()
+ *   process.once("SIGTERM", () => Deferred.unsafeDone(stop, Effect.void))
+ *   const { bytes, ended } = yield* LineReader.pumpStdin(appender, stop)
+ *   yield* Effect.logInfo(`${bytes} bytes, ${ended ? "end of input" : "stopped"}`)
+ * })
+ * const Live = RotatingAppender.layer("logs/app.jsonl").pipe(
+ *   Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layerConfig())),
+ *   Layer.provide(NodeFileSystem.layer))
+ * Effect.runPromise(program.pipe(Effect.provide(Live)))
+ * ```
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -37,6 +61,8 @@ const NEWLINE = Buffer.from([10])
  * for later, up to `lineBuffer` bytes; past that, the line's bytes are handed over as they come
  * (`open`), to be continued by later pieces. Concatenating every piece returned equals the input
  * (then `end()` adds the final `\n`). One backward search per chunk, never a pass per line.
+ *
+ * @since 0.1.0
  */
 export class ByteSplitter {
   private tail: Array<Uint8Array> = []
@@ -98,6 +124,8 @@ export class ByteSplitter {
  * once an unfinished line passes `lineBuffer`, everything: a long line's next piece) as a view of
  * the buffer, and `written` drops that prefix, moving what follows to the front. No allocation per
  * read or per write; the view stays valid until `written`. `room` says how much a read may bring.
+ *
+ * @since 0.1.0
  */
 export class ArenaSplitter {
   private readonly arena: Buffer
@@ -273,6 +301,8 @@ const socketSource = (fd: number, lineBuffer: number | undefined): Source => {
  * Standard input as a stream that buffers up to `highWaterMark` bytes (default 1 MiB) while a
  * write is in progress; used by `pumpStdin` when fd 0 is not a pipe or socket: a regular file
  * gets a read stream on fd 0, anything else (a terminal) is `process.stdin`.
+ *
+ * @since 0.1.0
  */
 export const openStdin = (highWaterMark: number = 1024 * 1024): Readable => {
   try {
@@ -283,6 +313,7 @@ export const openStdin = (highWaterMark: number = 1024 * 1024): Readable => {
   return process.stdin
 }
 
+/** @since 0.1.0 */
 export interface PumpOptions {
   /** The longest line start kept in memory while waiting for its `\n`. Default 1 MiB. */
   readonly lineBuffer?: number
@@ -290,6 +321,7 @@ export interface PumpOptions {
   readonly grace?: Duration.DurationInput
 }
 
+/** @since 0.1.0 */
 export interface PumpResult {
   /** Bytes read from the input. */
   readonly bytes: number
@@ -304,6 +336,8 @@ export interface PumpResult {
  * with the grace rule above). A read error ends the input like EOF would, after writing what was
  * read, and is returned. Listeners stay attached for the whole pump (as `NodeStream.fromReadable`
  * does), so no `readable`/`end` event can fall between two waits.
+ *
+ * @since 0.1.0
  */
 export const pump = (
   readable: Readable,
@@ -316,6 +350,8 @@ export const pump = (
 /**
  * `pump` for the process's standard input: a pipe or socket is read with no allocation per read
  * (`ArenaSplitter`); a file or terminal goes through `openStdin`.
+ *
+ * @since 0.1.0
  */
 export const pumpStdin = (
   appender: RotatingAppender,

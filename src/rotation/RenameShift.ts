@@ -22,6 +22,10 @@
  * temp (the caller stops compressions before shifting) and is removed. Without `compressed`,
  * `.gz` and `.gz.tmp` names are other files, left alone, exactly as before.
  *
+ * In context: `RenameShift.layer` needs a `FileSystem`. `RotatingAppender` calls it under its claim
+ * on the file; called on its own, nothing else may shift the same file at the same time.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -37,6 +41,7 @@ import * as Layer from "effect/Layer"
 import * as Path from "node:path"
 import { RotateError } from "../Errors.js"
 
+/** @since 0.1.0 */
 export interface ShiftPlan {
   /** Backups to delete (base names), because they would pass `maxFiles`. */
   readonly remove: ReadonlyArray<string>
@@ -46,14 +51,22 @@ export interface ShiftPlan {
   readonly removeActive: boolean
 }
 
-/** The index of a backup of `name` (`app.jsonl.3` → 3), or undefined for any other entry. */
+/**
+ * The index of a backup of `name` (`app.jsonl.3` → 3), or undefined for any other entry.
+ *
+ * @since 0.1.0
+ */
 export const backupIndex = (name: string, entry: string): number | undefined => {
   if (!entry.startsWith(name + ".")) return undefined
   const suffix = entry.slice(name.length + 1)
   return /^[1-9]\d{0,8}$/.test(suffix) ? Number(suffix) : undefined
 }
 
-/** What a directory entry is to `name`'s backups; see `parseBackup`. */
+/**
+ * What a directory entry is to `name`'s backups; see `parseBackup`.
+ *
+ * @since 0.2.0
+ */
 export interface BackupEntry {
   /** `app.jsonl.3`, `app.jsonl.3.gz` and `app.jsonl.3.gz.tmp` are all index 3. */
   readonly index: number
@@ -64,6 +77,8 @@ export interface BackupEntry {
 /**
  * A backup of `name` in any form (`app.jsonl.3`, `app.jsonl.3.gz`, `app.jsonl.3.gz.tmp`), or
  * undefined for any other entry. Pure.
+ *
+ * @since 0.2.0
  */
 export const parseBackup = (name: string, entry: string): BackupEntry | undefined => {
   if (!entry.startsWith(name + ".")) return undefined
@@ -72,7 +87,11 @@ export const parseBackup = (name: string, entry: string): BackupEntry | undefine
   return { index: Number(match[1]), form: match[2] === undefined ? "plain" : match[2] === ".gz" ? "gzip" : "temp" }
 }
 
-/** Options of `planShift` and `RenameShift.shift`. */
+/**
+ * Options of `planShift` and `RenameShift.shift`.
+ *
+ * @since 0.2.0
+ */
 export interface ShiftOptions {
   /**
    * Backups may be gzipped: `<name>.<N>.gz` counts, moves and is removed as a backup, and
@@ -86,6 +105,8 @@ export interface ShiftOptions {
 /**
  * Plans one rotation of `name` given the entries of its directory. Pure.
  * The rename order never renames onto a file that is still to be moved.
+ *
+ * @since 0.1.0
  */
 export const planShift = (
   name: string,
@@ -164,16 +185,20 @@ const planCompressedShift = (name: string, entries: ReadonlyArray<string>, maxFi
     : { remove, rename: [...rename, [name, plain(1)] as const], removeActive: false }
 }
 
+/** @since 0.1.0 */
 export interface ShiftResult {
   readonly removed: ReadonlyArray<string>
   /**
    * The size of each `removed` path just before its removal (same order): measured (one `stat`
    * each) only with `ShiftOptions.measureRemoved`, otherwise undefined.
+   *
+   * @since 0.2.0
    */
   readonly removedBytes: ReadonlyArray<number | undefined>
   readonly renamed: ReadonlyArray<readonly [from: string, to: string]>
 }
 
+/** @since 0.1.0 */
 export class RenameShift extends Context.Tag("effect-logrotate/RenameShift")<RenameShift, {
   /**
    * Rotates `path` (which must exist) into `path.1`, keeping at most `maxFiles` backups
@@ -182,7 +207,11 @@ export class RenameShift extends Context.Tag("effect-logrotate/RenameShift")<Ren
   readonly shift: (path: string, maxFiles: number, options?: ShiftOptions) => Effect.Effect<ShiftResult, RotateError>
 }>() {}
 
-/** `RenameShift` over whatever `FileSystem` is provided (Node or in-memory). */
+/**
+ * `RenameShift` over whatever `FileSystem` is provided (Node or in-memory).
+ *
+ * @since 0.1.0
+ */
 export const make = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
   const sizeOf = (path: string, measure: boolean) =>
@@ -218,5 +247,9 @@ export const make = Effect.gen(function* () {
   return RenameShift.of({ shift })
 })
 
-/** `Layer<RenameShift, never, FileSystem>`. */
+/**
+ * `Layer<RenameShift, never, FileSystem>`.
+ *
+ * @since 0.1.0
+ */
 export const layer: Layer.Layer<RenameShift, never, FileSystem.FileSystem> = Layer.effect(RenameShift, make)

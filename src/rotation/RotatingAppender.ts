@@ -77,6 +77,12 @@
  * - Another process appending to the file behind our back (without the claim) makes the
  *   tracked size wrong: rotation may come early or late.
  *
+ * In context: `layer(path)` needs a `FileSystem`, `RenameShift` and the `RotationPolicy`
+ * (`make(path, { policy })` needs a `Scope` instead of the policy); optional: `LogEvents` (events),
+ * `Compressor`/`SafeFs` (for `compress`). It fails at make with `WriteError` or `FileClaimed`, and
+ * an append with `AppendError`. The guarantees, each with its test: docs/reliability.md.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { NodeFileSystem } from "@effect/platform-node"
@@ -116,6 +122,7 @@ import { RenameShift, type ShiftResult } from "./RenameShift.js"
 import { type Policy, RotationPolicy } from "./RotationPolicy.js"
 import * as SafeFs from "../platform/SafeFs.js"
 
+/** @since 0.1.0 */
 export interface RotatingAppender {
   readonly path: string
   readonly policy: Policy
@@ -148,8 +155,10 @@ export interface RotatingAppender {
   readonly reopen: Effect.Effect<void, AppendError>
 }
 
+/** @since 0.1.0 */
 export const RotatingAppender = Context.GenericTag<RotatingAppender>("effect-logrotate/RotatingAppender")
 
+/** @since 0.1.0 */
 export interface Options {
   readonly policy: Policy
   /**
@@ -166,13 +175,21 @@ export interface Options {
   readonly claimedByCaller?: boolean
 }
 
-/** Torn last lines (no final `\n`) found at open and terminated with `\n`. */
+/**
+ * Torn last lines (no final `\n`) found at open and terminated with `\n`.
+ *
+ * @since 0.1.0
+ */
 export const tornTailsTerminated = Metric.counter("effect_logrotate_appender_torn_tails_terminated_total", {
   description: "active files opened with a last line missing its \\n (a crash, another tool), terminated before appending",
   incremental: true
 })
 
-/** Active files found removed or replaced by someone else, and opened again at their path. */
+/**
+ * Active files found removed or replaced by someone else, and opened again at their path.
+ *
+ * @since 0.1.0
+ */
 export const activeFileReopened = Metric.counter("effect_logrotate_appender_active_file_reopened_total", {
   description: "times the active file was found removed or moved away (checked once per written batch) and reopened",
   incremental: true
@@ -181,7 +198,11 @@ export const activeFileReopened = Metric.counter("effect_logrotate_appender_acti
 /** Lines joined into one string at most (see `appendAll`). */
 const JOIN_LINES = 256
 
-/** The lock file claiming `path` for one appender: `<dir>/.<name>.lock` (hidden, never a backup name). */
+/**
+ * The lock file claiming `path` for one appender: `<dir>/.<name>.lock` (hidden, never a backup name).
+ *
+ * @since 0.1.0
+ */
 export const lockPathOf = (path: string): string => Path.join(Path.dirname(path), `.${Path.basename(path)}.lock`)
 
 interface Identity {
@@ -189,7 +210,11 @@ interface Identity {
   readonly ino: Option.Option<number>
 }
 
-/** Whether `info` is the file `id` describes; unknown inode numbers count as the same. Pure. */
+/**
+ * Whether `info` is the file `id` describes; unknown inode numbers count as the same. Pure.
+ *
+ * @since 0.1.0
+ */
 export const sameFile = (id: Identity, info: FileSystem.File.Info): boolean =>
   id.dev === info.dev && (Option.isNone(id.ino) || Option.isNone(info.ino) || id.ino.value === info.ino.value)
 
@@ -215,6 +240,8 @@ const compressorInContext: Effect.Effect<Compressor.Service> = Effect.gen(functi
 /**
  * Opens (creating parent directories) an appender for `path`, closed with the scope.
  * Requires the `FileSystem` and `RenameShift` services.
+ *
+ * @since 0.1.0
  */
 export const make = (
   path: string,
@@ -768,7 +795,11 @@ export const make = (
     return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, appendBytes, flush: publicFlush, reopen })
   })
 
-/** An appender for `path` under the program's `RotationPolicy`, as the `RotatingAppender` service. */
+/**
+ * An appender for `path` under the program's `RotationPolicy`, as the `RotatingAppender` service.
+ *
+ * @since 0.1.0
+ */
 export const layer = (
   path: string,
   options?: Omit<Options, "policy">
@@ -784,6 +815,8 @@ export const layer = (
  * class Audit extends Context.Tag("Audit")<Audit, RotatingAppender.RotatingAppender>() {}
  * const AuditLive = RotatingAppender.layerAs(Audit, "logs/audit.jsonl", { policy: RotationPolicy.make({ maxBytes: 1e6, maxFiles: 20 }) })
  * ```
+ *
+ * @since 0.1.0
  */
 export function layerAs<Id>(
   tag: Context.Tag<Id, RotatingAppender>,

@@ -13,6 +13,12 @@
  * A host prefix (`TAU_LOG_ROTATION_MAX_BYTES`) is Effect's own nesting:
  * `RotationPolicy.layerConfig({ prefix: "TAU" })`, or `Config.nested(RotationPolicy.config, "TAU")`.
  *
+ * Needs nothing in context; `layerConfig`/`load` read Effect's `ConfigProvider` (the environment
+ * by default) and fail with `InvalidConfig` naming the variable, the value and the accepted form.
+ * `make` and `layer` throw on an invalid number (a policy written in code is a programming error).
+ * `compress` since 0.2.0.
+ *
+ * @since 0.1.0
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -32,43 +38,77 @@ import { BYTE_SIZE_FORM, parse as parseByteSize } from "../ByteSize.js"
 import { decodeBoolean, decodeInteger, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
 import type { InvalidConfig } from "../Errors.js"
 
-/** Bytes after which the active file rotates; 0 means never rotate (append only). */
+/**
+ * Bytes after which the active file rotates; 0 means never rotate (append only).
+ *
+ * @since 0.1.0
+ */
 export const MaxBytes = Schema.NonNegativeInt.pipe(Schema.brand("MaxBytes"))
+/** @since 0.1.0 */
 export type MaxBytes = typeof MaxBytes.Type
 
-/** Backups kept (`<name>.1` … `<name>.<maxFiles>`); 0 keeps none. */
+/**
+ * Backups kept (`<name>.1` … `<name>.<maxFiles>`); 0 keeps none.
+ *
+ * @since 0.1.0
+ */
 export const MaxFiles = Schema.NonNegativeInt.pipe(Schema.brand("MaxFiles"))
+/** @since 0.1.0 */
 export type MaxFiles = typeof MaxFiles.Type
 
 /**
  * Gzip the backups from `<name>.2` up in the background (`<name>.2.gz` …), leaving the newest,
  * `<name>.1`, plain: logrotate's `compress` with `delaycompress`. Default false.
+ *
+ * @since 0.2.0
  */
 export const Compress = Schema.Boolean
 
+/**
+ * A size-rotation policy; `compress` since 0.2.0.
+ *
+ * @since 0.1.0
+ */
 export const Policy = Schema.Struct({ maxBytes: MaxBytes, maxFiles: MaxFiles, compress: Schema.optionalWith(Compress, { exact: true }) })
+/** @since 0.1.0 */
 export type Policy = typeof Policy.Type
 
+/** @since 0.1.0 */
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+/** @since 0.1.0 */
 export const DEFAULT_MAX_FILES = 5
 
-/** Validates a policy written in code; throws on invalid numbers (a programming error). */
+/**
+ * Validates a policy written in code; throws on invalid numbers (a programming error).
+ *
+ * @since 0.1.0
+ */
 export const make = (
   policy: { readonly maxBytes: number; readonly maxFiles: number; readonly compress?: boolean }
 ): Policy => Schema.decodeSync(Policy)(policy)
 
+/** @since 0.1.0 */
 export const defaults: Policy = make({ maxBytes: DEFAULT_MAX_BYTES, maxFiles: DEFAULT_MAX_FILES })
 
+/** @since 0.1.0 */
 export const MAX_FILES_FORM = "a whole number >= 0 (backups kept; 0 keeps none)"
 
-/** The environment variable of each field, without host prefix. */
+/**
+ * The environment variable of each field, without host prefix.
+ *
+ * @since 0.1.0
+ */
 export const variables = {
   maxBytes: "LOG_ROTATION_MAX_BYTES",
   maxFiles: "LOG_ROTATION_MAX_FILES",
   compress: "LOG_ROTATION_COMPRESS"
 } as const
 
-/** Each setting on its own (for callers that let a flag override one of them), default when missing. */
+/**
+ * Each setting on its own (for callers that let a flag override one of them), default when missing.
+ *
+ * @since 0.1.0
+ */
 export const settings = {
   maxBytes: setting(variables.maxBytes, parseByteSize, DEFAULT_MAX_BYTES),
   maxFiles: setting(variables.maxFiles, decodeInteger(0, MAX_FILES_FORM), DEFAULT_MAX_FILES),
@@ -78,25 +118,43 @@ export const settings = {
 /**
  * `LOG_ROTATION_MAX_BYTES`, `LOG_ROTATION_MAX_FILES` and `LOG_ROTATION_COMPRESS`, with defaults
  * when missing (`compress` only in the policy when true).
+ *
+ * @since 0.1.0
  */
 export const config: Config.Config<Policy> = Config.all(settings).pipe(
   Config.map(({ compress, ...sizes }) => make(compress ? { ...sizes, compress } : sizes))
 )
 
-/** Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`. */
+/**
+ * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.
+ *
+ * @since 0.1.0
+ */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
   Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
 
-/** The policy the appenders of a program use unless given their own. */
+/**
+ * The policy the appenders of a program use unless given their own.
+ *
+ * @since 0.1.0
+ */
 export class RotationPolicy extends Context.Tag("effect-logrotate/RotationPolicy")<RotationPolicy, Policy>() {}
 
-/** A fixed policy. */
+/**
+ * A fixed policy.
+ *
+ * @since 0.1.0
+ */
 export const layer = (
   policy: { readonly maxBytes: number; readonly maxFiles: number; readonly compress?: boolean }
 ): Layer.Layer<RotationPolicy> =>
   Layer.sync(RotationPolicy, () => make(policy))
 
-/** The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing starts with a bad policy. */
+/**
+ * The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing starts with a bad policy.
+ *
+ * @since 0.1.0
+ */
 export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer<RotationPolicy, InvalidConfig> =>
   Layer.effect(RotationPolicy, load(options))
 
