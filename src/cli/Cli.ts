@@ -153,7 +153,7 @@ const resolveRotation = (flags: {
       onSome: Effect.succeed
     })
     const compress = flags.compress || (yield* fromEnv(RotationPolicy.settings.compress, prefix))
-    return RotationPolicy.make(compress ? { maxBytes, maxFiles, compress } : { maxBytes, maxFiles })
+    return RotationPolicy.unsafeMake(compress ? { maxBytes, maxFiles, compress } : { maxBytes, maxFiles })
   })
 
 const retentionOptions = {
@@ -312,7 +312,7 @@ const resolveRetention = (flags: {
       ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value }),
       ...(cap.value === undefined ? {} : { maxTotalBytes: cap.value })
     }
-    return yield* RetentionPolicy.make(input, names)
+    return yield* RetentionPolicy.decode(input, names)
   })
 
 // ---------------------------------------------------------------------------------------
@@ -540,7 +540,7 @@ const withNamingFlag = (policy: RetentionPolicy.Policy, naming: FileNaming.FileN
     ...(policy.directories === undefined ? {} : { directories: policy.directories.map(({ naming: _, ...own }) => own) })
   }
 
-/** A validated policy's naming (a pattern checked by RetentionPolicy.make, or a built naming). */
+/** A validated policy's naming (a pattern checked by RetentionPolicy.decode, or a built naming). */
 const namingOf = (naming: FileNaming.FileNaming | string | undefined): FileNaming.FileNaming | undefined =>
   typeof naming === "string" ? Either.getOrThrow(FileNaming.fromPattern(naming)) : naming
 

@@ -1,6 +1,6 @@
 /**
  * Per-directory retention: one configuration with defaults and an entry per directory, read from
- * a JSON file (decoded with `effect/Schema`) or built in code (`RetentionPolicy.make` with
+ * a JSON file (decoded with `effect/Schema`) or built in code (`RetentionPolicy.decode` with
  * `directories`), layered over the `LOG_RETENTION_…` environment variables.
  *
  * The file (every key optional; unknown keys are errors):
@@ -242,7 +242,7 @@ export const toPolicy = (
   input.dirs = layers.dirs ?? (entries.length > 0 ? [] : base.dirs ?? [])
   if (layers.dirs !== undefined && layers.override?.names?.dirs !== undefined) names.dirs = layers.override.names.dirs
   else if (entries.length > 0) names.dirs = inFile("$.directories")
-  return RetentionPolicy.make(input as RetentionPolicy.Input, {
+  return RetentionPolicy.decode(input as RetentionPolicy.Input, {
     ...(names as unknown as RetentionPolicy.Names),
     directory: (dir, field) => inFile(jsonPath(["directories", keyOf.get(Path.resolve(dir)) ?? dir, field]))
   })

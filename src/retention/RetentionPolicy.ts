@@ -251,12 +251,12 @@ const decodeDirectories = (
  *
  * @example
  * ```ts
- * RetentionPolicy.make({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 }) // Either.right(policy)
- * RetentionPolicy.make({ maxAgeDays: 7, compressAgeDays: 7 }, { ...RetentionPolicy.variables, compressAgeDays: "--compress-age-days" })
+ * RetentionPolicy.decode({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 }) // Either.right(policy)
+ * RetentionPolicy.decode({ maxAgeDays: 7, compressAgeDays: 7 }, { ...RetentionPolicy.variables, compressAgeDays: "--compress-age-days" })
  * // Either.left(InvalidConfig { variable: "--compress-age-days", value: "7", … })
  * ```
  */
-export const make = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> =>
+export const decode = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> =>
   Either.gen(function* () {
     const maxAgeDays = yield* field(MaxAgeDays, names.maxAgeDays, input.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS, MAX_AGE_DAYS_FORM)
     const compressAgeDays = yield* field(
@@ -289,8 +289,14 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
     return { enabled, dirs, maxAgeDays, compressAgeDays, checkIntervalSeconds, ...cap, ...naming, ...own, ...su, ...allow }
   })
 
+/**
+ * @deprecated 0.2.0: `make` in this library builds with an Effect; this one validates, so it
+ * is now `decode` (the same function, returning an `Either`). Kept working as before.
+ */
+export const make = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> => decode(input, names)
+
 /** Retention off, and the defaults for everything else. */
-export const defaults: Policy = Either.getOrThrow(make({}))
+export const defaults: Policy = Either.getOrThrow(decode({}))
 
 const decodeDirs = decodeList
 
@@ -316,7 +322,7 @@ export const inputConfig: Config.Config<Input> = Config.all({
 
 /** The six `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
 export const config: Config.Config<Policy> = inputConfig.pipe(
-  Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
+  Config.mapOrFail((input) => Either.mapLeft(decode(input), fromInvalidConfig)))
 
 /**
  * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.
@@ -342,7 +348,7 @@ export class RetentionPolicy extends Context.Tag("effect-logrotate/RetentionPoli
  * ```
  */
 export const layer = (input: Input): Layer.Layer<RetentionPolicy, InvalidConfig> =>
-  Layer.effect(RetentionPolicy, make(input))
+  Layer.effect(RetentionPolicy, decode(input))
 
 /**
  * The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing

@@ -782,7 +782,7 @@ export const layer = (
  * @example
  * ```ts
  * class Audit extends Context.Tag("Audit")<Audit, RotatingAppender.RotatingAppender>() {}
- * const AuditLive = RotatingAppender.layerAs(Audit, "logs/audit.jsonl", { policy: RotationPolicy.make({ maxBytes: 1e6, maxFiles: 20 }) })
+ * const AuditLive = RotatingAppender.layerAs(Audit, "logs/audit.jsonl", { policy: RotationPolicy.unsafeMake({ maxBytes: 1e6, maxFiles: 20 }) })
  * ```
  */
 export function layerAs<Id>(

@@ -26,11 +26,12 @@
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { BYTE_SIZE_FORM, parse as parseByteSize } from "../ByteSize.js"
 import { decodeBoolean, decodeInteger, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
-import type { InvalidConfig } from "../Errors.js"
+import { InvalidConfig } from "../Errors.js"
 
 /** Bytes after which the active file rotates; 0 means never rotate (append only). */
 export const MaxBytes = Schema.NonNegativeInt.pipe(Schema.brand("MaxBytes"))
@@ -52,14 +53,53 @@ export type Policy = typeof Policy.Type
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 export const DEFAULT_MAX_FILES = 5
 
-/** Validates a policy written in code; throws on invalid numbers (a programming error). */
-export const make = (
-  policy: { readonly maxBytes: number; readonly maxFiles: number; readonly compress?: boolean }
-): Policy => Schema.decodeSync(Policy)(policy)
-
-export const defaults: Policy = make({ maxBytes: DEFAULT_MAX_BYTES, maxFiles: DEFAULT_MAX_FILES })
+/** A policy as written in code: numbers not yet checked. */
+export interface Input {
+  readonly maxBytes: number
+  readonly maxFiles: number
+  readonly compress?: boolean
+}
 
 export const MAX_FILES_FORM = "a whole number >= 0 (backups kept; 0 keeps none)"
+export const MAX_BYTES_FORM = "a whole number of bytes >= 0 (0 = never rotate)"
+
+/**
+ * Validates a policy written in code: `Left(InvalidConfig)` naming the field (`maxBytes`,
+ * `maxFiles`, `compress`), the value and the accepted form. Nothing is thrown.
+ *
+ * @example
+ * ```ts
+ * RotationPolicy.decode({ maxBytes: 1024, maxFiles: 5 })  // Either.right({ maxBytes: 1024, maxFiles: 5 })
+ * RotationPolicy.decode({ maxBytes: -1, maxFiles: 5 })    // Either.left(InvalidConfig { variable: "maxBytes", … })
+ * ```
+ */
+export const decode = (input: Input): Either.Either<Policy, InvalidConfig> => {
+  const check = (name: keyof Input, schema: Schema.Schema<any, any>, expected: string) =>
+    Either.isLeft(Schema.decodeUnknownEither(schema)(input[name]))
+      ? Either.left(new InvalidConfig({ variable: name, value: String(input[name]), expected }))
+      : Either.right(undefined)
+  return Either.gen(function* () {
+    yield* check("maxBytes", MaxBytes, MAX_BYTES_FORM)
+    yield* check("maxFiles", MaxFiles, MAX_FILES_FORM)
+    if (input.compress !== undefined) yield* check("compress", Compress, "true or false")
+    return Schema.decodeSync(Policy)(input)
+  })
+}
+
+/**
+ * Validates a policy written in code and throws `InvalidConfig` when it is invalid (a
+ * programming error): for constants such as `RotationPolicy.unsafeMake({ maxBytes: 1e6, maxFiles: 3 })`.
+ * Use `decode` for values that come from outside.
+ */
+export const unsafeMake = (input: Input): Policy => Either.getOrThrowWith(decode(input), (e) => e)
+
+/**
+ * @deprecated 0.2.0: `make` in this library builds with an Effect; use `unsafeMake` (same
+ * behaviour: returns the policy, throws when invalid) or `decode` (an `Either`). Kept working as before.
+ */
+export const make = (input: Input): Policy => unsafeMake(input)
+
+export const defaults: Policy = unsafeMake({ maxBytes: DEFAULT_MAX_BYTES, maxFiles: DEFAULT_MAX_FILES })
 
 /** The environment variable of each field, without host prefix. */
 export const variables = {
@@ -80,7 +120,7 @@ export const settings = {
  * when missing (`compress` only in the policy when true).
  */
 export const config: Config.Config<Policy> = Config.all(settings).pipe(
-  Config.map(({ compress, ...sizes }) => make(compress ? { ...sizes, compress } : sizes))
+  Config.map(({ compress, ...sizes }) => unsafeMake(compress ? { ...sizes, compress } : sizes))
 )
 
 /** Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`. */
@@ -91,10 +131,8 @@ export const load = (options?: { readonly prefix?: string }): Effect.Effect<Poli
 export class RotationPolicy extends Context.Tag("effect-logrotate/RotationPolicy")<RotationPolicy, Policy>() {}
 
 /** A fixed policy. */
-export const layer = (
-  policy: { readonly maxBytes: number; readonly maxFiles: number; readonly compress?: boolean }
-): Layer.Layer<RotationPolicy> =>
-  Layer.sync(RotationPolicy, () => make(policy))
+export const layer = (policy: Input): Layer.Layer<RotationPolicy> =>
+  Layer.sync(RotationPolicy, () => unsafeMake(policy))
 
 /** The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing starts with a bad policy. */
 export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer<RotationPolicy, InvalidConfig> =>

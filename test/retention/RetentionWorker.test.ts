@@ -167,7 +167,7 @@ describe("RetentionWorker", () => {
       expect(error.message).toContain("process of its own")
       expect(error.message).toContain("allowProcessWideSu")
       expect((yield* Ref.get(refused.stats)).started).toBe(0)
-      const once = yield* Effect.flip(RetentionWorker.checkSu(Either.getOrThrow(RetentionPolicy.make(base))))
+      const once = yield* Effect.flip(RetentionWorker.checkSu(Either.getOrThrow(RetentionPolicy.decode(base))))
       expect(once._tag).toBe("InvalidSu")
 
       const allowed = yield* stubSweeper()

@@ -172,7 +172,7 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
       const dir = yield* tempDir
       yield* TestClock.setTime(DAY)
       yield* Effect.scoped(Effect.gen(function* () {
-        const events = yield* DailyAppender.make(dir, "events", { policy: RotationPolicy.make({ maxBytes: 10, maxFiles: 2 }) })
+        const events = yield* DailyAppender.make(dir, "events", { policy: RotationPolicy.unsafeMake({ maxBytes: 10, maxFiles: 2 }) })
         yield* events.appendAll(["1234", "5678", "abcd"])
       }))
       expect(yield* readAll(dir)).toEqual({ "events-2026-01-31.ndjson": "abcd\n", "events-2026-01-31.ndjson.1": "1234\n5678\n" })
@@ -285,7 +285,7 @@ describe("DailyAppender on MemoryFileSystem: faults and layers", () => {
 
   it.scoped("concurrent appends at midnight while the new file is slow to open: one switch, one open, nothing lost", () =>
     Effect.gen(function* () {
-      const [fs, tools] = instrument(MemoryFileSystem.make())
+      const [fs, tools] = instrument(MemoryFileSystem.unsafeMake())
       const opens = () => tools.calls.filter((c) => c.method === "open" && c.path.endsWith("2026-02-01.ndjson")).length
       tools.hook("open", /2026-02-01/, () => Effect.repeatN(Effect.yieldNow(), 50)) // lets the others run mid-switch
       yield* TestClock.setTime(MIDNIGHT - 1)

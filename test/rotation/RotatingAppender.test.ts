@@ -12,7 +12,7 @@ import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
 import { fileSystems, lines, memoryLayer, readAll, tempDir } from "../support/fileSystems.js"
 import { instrument } from "../support/retention.js"
 
-const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.make({ maxBytes, maxFiles })
+const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.unsafeMake({ maxBytes, maxFiles })
 const joined = (ls: ReadonlyArray<string>) => ls.map((l) => l + "\n").join("")
 /** A claim's lock file (`.<name>.lock`): present while an appender is open, never a log. */
 const isLock = (name: string) => /(^|\/)\.[^/]*\.lock$/.test(name)
