@@ -199,12 +199,12 @@ const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>): Eff
       onRight: (su) => Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
         const read = (file: string, needed: boolean) => needed
-          ? fs.readFileString(file).pipe(Effect.mapError((e) => new InvalidSu({ value, reason: `cannot read ${file}: ${e.message}` })))
+          ? fs.readFileString(file).pipe(Effect.mapError((e) => new InvalidSu({ value, reason: "unreadable", detail: `cannot read ${file}: ${e.message}` })))
           : Effect.succeed("")
         const passwd = yield* read("/etc/passwd", numericId(su.user) === undefined)
         const group = yield* read("/etc/group", numericId(su.group) === undefined)
         const ids = yield* Either.match(resolveIds(su, () => passwd, () => group), {
-          onLeft: (reason) => Effect.fail(new InvalidSu({ value, reason })),
+          onLeft: (unresolved) => Effect.fail(new InvalidSu({ value, ...unresolved })),
           onRight: Effect.succeed
         })
         return { ...policy, su: { user: String(ids.uid), group: String(ids.gid) } } satisfies RetentionPolicy.Policy

@@ -33,16 +33,16 @@ describe("DailyAppender names", () => {
   )
 
   it.each([
-    ["", "it is empty"],
-    ["logs/events", "path separator"],
-    ["logs\\events", "path separator"],
-    ["ev\nents", "control character"],
-    ["ev\u0000", "control character"],
-    ["ev\u2028ents", "would not be recognized by the retention sweep"]
-  ])("prefix %j is rejected: %s", (prefix, reason) => {
+    ["", "empty", "it is empty"],
+    ["logs/events", "path-separator", "path separator"],
+    ["logs\\events", "path-separator", "path separator"],
+    ["ev\nents", "control-character", "control character"],
+    ["ev\u0000", "control-character", "control character"],
+    ["ev\u2028ents", "not-parseable", "would not be recognized by the retention sweep"]
+  ])("prefix %j is rejected: reason %s (%s)", (prefix, reason, text) => {
     const result = DailyAppender.validatePrefix(prefix)
-    expect(Either.isLeft(result) && [result.left._tag, result.left.message]).toEqual([
-      "InvalidPrefix", expect.stringContaining(reason)
+    expect(Either.isLeft(result) && [result.left._tag, result.left.reason, result.left.message]).toEqual([
+      "InvalidPrefix", reason, expect.stringContaining(text)
     ])
   })
 
