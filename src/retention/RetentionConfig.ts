@@ -58,7 +58,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Path from "node:path"
 import * as ByteSize from "../ByteSize.js"
-import { toInvalidConfig, underPrefix } from "../ConfigValue.js"
+import { load as loadChecked, toInvalidConfig, underPrefix } from "../ConfigValue.js"
 import { type ConfigIssue, type InvalidConfig, InvalidRetentionConfig } from "../Errors.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 
@@ -264,7 +264,7 @@ export const load = (options?: { readonly prefix?: string }): Effect.Effect<
     const nest = <A>(c: Config.Config<A>) => underPrefix(c, options?.prefix)
     const path = yield* Effect.mapError(nest(Config.option(Config.string(CONFIG_VARIABLE))), toInvalidConfig)
     if (Option.isNone(path)) return yield* RetentionPolicy.load(options)
-    const base = yield* Effect.mapError(nest(RetentionPolicy.inputConfig), toInvalidConfig)
+    const base = yield* loadChecked(RetentionPolicy.checkedInputConfig, options?.prefix)
     const prefixed = (v: string) => options?.prefix ? `${options.prefix}_${v}` : v
     const names = Object.fromEntries(Object.entries(RetentionPolicy.variables).map(([k, v]) => [k, prefixed(v)]))
     const file = yield* read(path.value)
@@ -294,7 +294,7 @@ export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer
 export const layerFile = (path: string, options?: { readonly prefix?: string }): Layer.Layer<
   RetentionPolicy.RetentionPolicy, InvalidConfig | InvalidRetentionConfig, FileSystem.FileSystem
 > => Layer.effect(RetentionPolicy.RetentionPolicy, Effect.gen(function* () {
-  const base = yield* Effect.mapError(underPrefix(RetentionPolicy.inputConfig, options?.prefix), toInvalidConfig)
+  const base = yield* loadChecked(RetentionPolicy.checkedInputConfig, options?.prefix)
   const prefixed = (v: string) => options?.prefix ? `${options.prefix}_${v}` : v
   const names = Object.fromEntries(Object.entries(RetentionPolicy.variables).map(([k, v]) => [k, prefixed(v)]))
   return yield* toPolicy(path, yield* read(path), { base: { input: base, names } })

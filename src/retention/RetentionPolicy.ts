@@ -32,7 +32,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { decodeBoolean, decodeInteger, decodeList, fromInvalidConfig, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
+import { type Checked, checkAll, decodeBoolean, decodeInteger, decodeList, load as loadChecked, setting, unchecked } from "../ConfigValue.js"
 import * as ByteSize from "../ByteSize.js"
 import { InvalidConfig } from "../Errors.js"
 import * as FileNaming from "./FileNaming.js"
@@ -298,8 +298,6 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
 /** Retention off, and the defaults for everything else. */
 export const defaults: Policy = Either.getOrThrow(decode({}))
 
-const decodeDirs = decodeList
-
 /** A setting that is `undefined` when its variable is not set. */
 const optional = <A>(name: string, decode: (raw: string) => Either.Either<A, string>) => setting<A | undefined>(name, decode, undefined)
 
@@ -309,20 +307,26 @@ const defined = <A extends object>(a: A): A =>
 
 /**
  * The six `LOG_RETENTION_…` settings as set, each decoded but without defaults or cross-field
- * checks: an unset variable is absent from the `Input`. What `RetentionConfig` layers a file over.
+ * checks (an unset variable is absent from the `Input`), checked: `Left(InvalidConfig)` naming the
+ * variable without host prefix. What `RetentionConfig` layers a file over.
  */
-export const inputConfig: Config.Config<Input> = Config.all({
+export const checkedInputConfig: Config.Config<Checked<Input>> = checkAll({
   enabled: optional(variables.enabled, decodeBoolean),
-  dirs: optional(variables.dirs, decodeDirs),
+  dirs: optional(variables.dirs, decodeList),
   maxAgeDays: optional(variables.maxAgeDays, decodeInteger(1, MAX_AGE_DAYS_FORM)),
   compressAgeDays: optional(variables.compressAgeDays, decodeInteger(0, COMPRESS_AGE_DAYS_FORM)),
   checkIntervalSeconds: optional(variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM)),
   maxTotalBytes: optional(variables.maxTotalBytes, (raw) => Either.mapLeft(ByteSize.parse(raw), () => MAX_TOTAL_BYTES_FORM))
-}).pipe(Config.map((all) => defined(all) as Input))
+}).pipe(Config.map(Either.map((all) => defined(all) as Input)))
+
+/** `checkedInputConfig` as a plain `Config`: an invalid setting is a `ConfigError` at its variable. */
+export const inputConfig: Config.Config<Input> = unchecked(checkedInputConfig)
+
+const checkedConfig: Config.Config<Checked<Policy>> = checkedInputConfig.pipe(
+  Config.map(Either.flatMap((input) => decode(input))))
 
 /** The six `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks. */
-export const config: Config.Config<Policy> = inputConfig.pipe(
-  Config.mapOrFail((input) => Either.mapLeft(decode(input), fromInvalidConfig)))
+export const config: Config.Config<Policy> = unchecked(checkedConfig)
 
 /**
  * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.
@@ -334,7 +338,7 @@ export const config: Config.Config<Policy> = inputConfig.pipe(
  * ```
  */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
-  Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
+  loadChecked(checkedConfig, options?.prefix)
 
 /** The policy the `RetentionWorker` applies. */
 export class RetentionPolicy extends Context.Tag("effect-logrotate/RetentionPolicy")<RetentionPolicy, Policy>() {}

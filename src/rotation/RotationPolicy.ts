@@ -30,7 +30,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { BYTE_SIZE_FORM, parse as parseByteSize } from "../ByteSize.js"
-import { decodeBoolean, decodeInteger, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
+import { checkAll, decodeBoolean, decodeInteger, load as loadChecked, setting, unchecked } from "../ConfigValue.js"
 import { InvalidConfig } from "../Errors.js"
 
 /** Bytes after which the active file rotates; 0 means never rotate (append only). */
@@ -108,24 +108,40 @@ export const variables = {
   compress: "LOG_ROTATION_COMPRESS"
 } as const
 
-/** Each setting on its own (for callers that let a flag override one of them), default when missing. */
-export const settings = {
+/**
+ * Each setting on its own, checked: a `Config` of `Either<value, InvalidConfig>` (see
+ * `ConfigValue.Checked`), the default when missing. For callers that take one setting from
+ * another source and the others from configuration.
+ */
+export const checkedSettings = {
   maxBytes: setting(variables.maxBytes, parseByteSize, DEFAULT_MAX_BYTES),
   maxFiles: setting(variables.maxFiles, decodeInteger(0, MAX_FILES_FORM), DEFAULT_MAX_FILES),
   compress: setting(variables.compress, decodeBoolean, false)
 }
 
+/** Each setting on its own as a plain `Config`, default when missing; invalid: a `ConfigError` at its variable. */
+export const settings = {
+  maxBytes: unchecked(checkedSettings.maxBytes),
+  maxFiles: unchecked(checkedSettings.maxFiles),
+  compress: unchecked(checkedSettings.compress)
+}
+
+const checkedConfig = checkAll(checkedSettings).pipe(
+  Config.map(Either.map(({ compress, ...sizes }) => unsafeMake(compress ? { ...sizes, compress } : sizes)))
+)
+
 /**
  * `LOG_ROTATION_MAX_BYTES`, `LOG_ROTATION_MAX_FILES` and `LOG_ROTATION_COMPRESS`, with defaults
  * when missing (`compress` only in the policy when true).
  */
-export const config: Config.Config<Policy> = Config.all(settings).pipe(
-  Config.map(({ compress, ...sizes }) => unsafeMake(compress ? { ...sizes, compress } : sizes))
-)
+export const config: Config.Config<Policy> = unchecked(checkedConfig)
 
-/** Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`. */
+/**
+ * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as
+ * `"TAU"`; `InvalidConfig` names the variable as set (`TAU_LOG_ROTATION_MAX_BYTES`).
+ */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
-  Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
+  loadChecked(checkedConfig, options?.prefix)
 
 /** The policy the appenders of a program use unless given their own. */
 export class RotationPolicy extends Context.Tag("effect-logrotate/RotationPolicy")<RotationPolicy, Policy>() {}

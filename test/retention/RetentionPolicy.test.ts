@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Either, Layer } from "effect"
 import * as RetentionPolicy from "../../src/retention/RetentionPolicy.js"
 
 const withEnv = (env: Record<string, string>) =>
@@ -147,4 +147,15 @@ describe("RetentionPolicy su", () => {
     const bad = RetentionPolicy.decode({ su: { user: "", group: "adm" } })
     expect(Either.isLeft(bad) && bad.left.variable).toBe("su")
   })
+})
+
+describe("RetentionPolicy.config for hosts that compose Configs", () => {
+  it.effect("a cross-field error is a ConfigError.InvalidData at the nested variable, readable, with the value", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Config.nested(RetentionPolicy.config, "TAU").pipe(
+        withEnv({ TAU_LOG_RETENTION_MAX_AGE_DAYS: "7", TAU_LOG_RETENTION_COMPRESS_AGE_DAYS: "7" })))
+      expect(error._op === "InvalidData" && error.path).toEqual(["TAU", "LOG_RETENTION_COMPRESS_AGE_DAYS"])
+      expect(error._op === "InvalidData" && error.message).toBe(
+        `"7" is invalid: expected 0 (no compression) or a whole number below the maximum age (7 days)`)
+    }))
 })

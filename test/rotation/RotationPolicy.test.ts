@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Either, Layer } from "effect"
 import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
 
 const fromEnv = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" })
@@ -94,4 +94,24 @@ describe("RotationPolicy from configuration", () => {
     expect(RotationPolicy.make({ maxBytes: 5, maxFiles: 1 })).toEqual({ maxBytes: 5, maxFiles: 1 })
     expect(() => RotationPolicy.make({ maxBytes: -1, maxFiles: 1 })).toThrow()
   })
+})
+
+describe("RotationPolicy.config for hosts that compose Configs", () => {
+  it.effect("an invalid value is a ConfigError.InvalidData at the nested variable, its message the value and the accepted form (no packed text)", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Config.nested(RotationPolicy.config, "TAU").pipe(
+        Effect.withConfigProvider(fromEnv({ TAU_LOG_ROTATION_MAX_FILES: "many" }))))
+      expect(error._op).toBe("InvalidData")
+      expect(error._op === "InvalidData" && [error.path, error.message]).toEqual([
+        ["TAU", "LOG_ROTATION_MAX_FILES"], `"many" is invalid: expected ${RotationPolicy.MAX_FILES_FORM}`
+      ])
+    }))
+
+  it.effect("checkedSettings carry the InvalidConfig as a value, whole through nesting", () =>
+    Effect.gen(function* () {
+      const checked = yield* Config.nested(RotationPolicy.checkedSettings.maxBytes, "TAU").pipe(
+        Effect.withConfigProvider(fromEnv({ TAU_LOG_ROTATION_MAX_BYTES: "10 parsecs" })))
+      const error = Either.getOrThrow(Either.flip(checked))
+      expect([error._tag, error.variable, error.value]).toEqual(["InvalidConfig", "LOG_ROTATION_MAX_BYTES", "10 parsecs"])
+    }))
 })
