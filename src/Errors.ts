@@ -10,9 +10,9 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"
 import type { InvalidPattern } from "./retention/FileNaming.js"
 
-/** A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched. */
+/** A configuration value that cannot be used. Nothing was touched. */
 export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
-  /** The exact variable or flag, e.g. `TAU_LOG_ROTATION_MAX_BYTES` or `--max-bytes`. */
+  /** Where the value was given: the variable as set (`TAU_LOG_ROTATION_MAX_BYTES`), or a field as its caller names it. */
   readonly variable: string
   /** The value given, as written. */
   readonly value: string

@@ -313,8 +313,19 @@ const resolveRetention = (flags: {
       ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value }),
       ...(cap.value === undefined ? {} : { maxTotalBytes: cap.value })
     }
-    return yield* RetentionPolicy.decode(input, names)
+    // The library names the environment variables; the CLI says where each value came from (a flag,
+    // the prefixed variable, the <dir> arguments).
+    return yield* Either.mapLeft(RetentionPolicy.decode(input), (error) => asGiven(error, names))
   })
+
+/** `error` naming the flag or prefixed variable a setting came from, instead of the library's variable. */
+const asGiven = (error: InvalidConfig, names: Partial<Record<keyof typeof RetentionPolicy.variables, string>>): InvalidConfig => {
+  const field = (Object.keys(RetentionPolicy.variables) as Array<keyof typeof RetentionPolicy.variables>)
+    .find((k) => RetentionPolicy.variables[k] === error.variable)
+  const given = field === undefined ? undefined : names[field]
+  return given === undefined || given === error.variable ? error
+    : new InvalidConfig({ variable: given, value: error.value, expected: error.expected })
+}
 
 // ---------------------------------------------------------------------------------------
 // Logs and output

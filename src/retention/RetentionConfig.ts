@@ -22,13 +22,13 @@
  *   Every directory named is swept.
  *
  * **Precedence**, for each setting of each directory, the first that is set wins:
- * 1. the `override` layer (the CLI's flags), for every directory;
+ * 1. the `override` layer (settings the caller gives over the file, e.g. a command's flags), for every directory;
  * 2. the directory's entry in the file;
  * 3. the file's `defaults`;
  * 4. the `base` layer (the environment variables of ADR-0016);
  * 5. the built-in default (`RetentionPolicy.defaults`).
  *
- * Which directories are swept: the `dirs` given (the CLI's `<dir>` arguments), exactly those,
+ * Which directories are swept: the `dirs` given (e.g. a command's arguments), exactly those,
  * each with its entry when the file names it and the defaults otherwise; else the file's
  * `directories`; else the `base` layer's `dirs` (`LOG_RETENTION_DIRS`).
  *
@@ -177,11 +177,11 @@ export interface Layered {
 }
 
 export interface Layers {
-  /** The highest layer, over the file, for every directory (the CLI's flags). */
+  /** The highest layer, over the file, for every directory (e.g. a command's flags). */
   readonly override?: Layered
   /** The layer under the file (the environment variables). */
   readonly base?: Layered
-  /** Sweep exactly these directories (the CLI's `<dir>` arguments), not the file's list. */
+  /** Sweep exactly these directories (e.g. a command's arguments), not the file's list. */
   readonly dirs?: ReadonlyArray<string>
 }
 

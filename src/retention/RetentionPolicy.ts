@@ -60,7 +60,7 @@ export type CheckIntervalSeconds = typeof CheckIntervalSeconds.Type
 /**
  * The user and group a sweep acts as (logrotate's `su`), names or numeric ids. Needed to sweep,
  * as root, a directory other users can write: the sweep then switches its effective ids to
- * these for that directory. No environment variable: set it in code or with `--su USER:GROUP`.
+ * these for that directory. No environment variable: set it in code.
  */
 export const Su = Schema.Struct({ user: Schema.NonEmptyTrimmedString, group: Schema.NonEmptyTrimmedString })
 export type Su = typeof Su.Type
@@ -113,7 +113,7 @@ export const DEFAULT_MAX_AGE_DAYS = 30
 export const DEFAULT_COMPRESS_AGE_DAYS = 0
 export const DEFAULT_CHECK_INTERVAL_SECONDS = 3600
 
-/** A policy as written in code or given as CLI flags; anything left out takes its default. */
+/** A policy as written in code; anything left out takes its default. */
 export interface Input {
   readonly enabled?: boolean
   readonly dirs?: ReadonlyArray<string>
@@ -142,8 +142,8 @@ export interface Input {
    * `su` switches the effective user and group of the whole process: in a host that runs the
    * `RetentionWorker`, every other fiber (appenders included) acts as that user while a
    * directory is swept. So `RetentionWorker.layer` refuses a policy with `su` (`InvalidSu`)
-   * unless this is `true`: run the sweep in a process of its own instead (the CLI's
-   * `sweep --su` or `watch --su`), or set it when nothing else in the process writes files.
+   * unless this is `true`: run the sweep in a process of its own instead (a sweep-only process,
+   * such as the `effect-logrotate` command), or set it when nothing else in the process writes files.
    * Default `false`. No environment variable.
    */
   readonly allowProcessWideSu?: boolean
@@ -159,7 +159,7 @@ export interface DirectoryInput {
   readonly naming?: string
 }
 
-/** The name each field is reported under in `InvalidConfig.variable`. */
+/** The name each field is reported under in `InvalidConfig.variable` (where the caller got it: a variable as set, a JSON path). */
 export type Names =
   & { readonly [K in Exclude<keyof Input, "su" | "allowProcessWideSu" | "maxTotalBytes" | "directories" | "naming">]-?: string }
   & {
@@ -246,14 +246,14 @@ const decodeDirectories = (
   })
 
 /**
- * Validates a policy written in code or built from CLI flags. Errors name the field as
+ * Validates a policy written in code. Errors name the field as
  * `names` spells it (default: the environment variables), with the value and the accepted form.
  *
  * @example
  * ```ts
  * RetentionPolicy.decode({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 }) // Either.right(policy)
- * RetentionPolicy.decode({ maxAgeDays: 7, compressAgeDays: 7 }, { ...RetentionPolicy.variables, compressAgeDays: "--compress-age-days" })
- * // Either.left(InvalidConfig { variable: "--compress-age-days", value: "7", … })
+ * RetentionPolicy.decode({ maxAgeDays: 7, compressAgeDays: 7 })
+ * // Either.left(InvalidConfig { variable: "LOG_RETENTION_COMPRESS_AGE_DAYS", value: "7", … })
  * ```
  */
 export const decode = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> =>
