@@ -32,7 +32,7 @@ const line = (i: number) => {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-append-"))
 const program = Effect.gen(function* () {
   const log = yield* RotatingAppender.make(path.join(dir, "app.jsonl"), {
-    policy: RotationPolicy.make({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
+    policy: RotationPolicy.unsafeMake({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
   })
   if (values.mode === "append") {
     for (let i = 0; i < total; i++) yield* log.append(line(i))

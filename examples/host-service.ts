@@ -66,13 +66,13 @@ export interface Limits {
 }
 
 /** The program's default policy (heartbeat, telemetry) and the logger's (host.jsonl): 4 KiB, 3 backups. */
-const programPolicy = RotationPolicy.make({ maxBytes: 4096, maxFiles: 3 })
-const loggerPolicy = RotationPolicy.make({ maxBytes: 4096, maxFiles: 3 })
+const programPolicy = RotationPolicy.unsafeMake({ maxBytes: 4096, maxFiles: 3 })
+const loggerPolicy = RotationPolicy.unsafeMake({ maxBytes: 4096, maxFiles: 3 })
 
 /** The example's limits: audit keeps more, smaller files; heartbeat and telemetry use the program's policy. */
 export const exampleLimits: Limits = {
-  jobs: RotationPolicy.make({ maxBytes: 4096, maxFiles: 3 }),
-  audit: RotationPolicy.make({ maxBytes: 2048, maxFiles: 5 })
+  jobs: RotationPolicy.unsafeMake({ maxBytes: 4096, maxFiles: 3 }),
+  audit: RotationPolicy.unsafeMake({ maxBytes: 2048, maxFiles: 5 })
 }
 
 /**

@@ -1,31 +1,62 @@
 /**
  * Reading settings through Effect `Config`, so the host's `ConfigProvider` (environment,
  * a map in tests, a nested prefix such as `TAU_`) decides where values come from, while
- * errors still name the exact variable, the value given, and the accepted form.
+ * errors still name the exact variable, the value given, and the accepted form. A setting is
+ * read as a `Config<Checked<A>>` (a decoding failure is a typed `InvalidConfig` value, never text
+ * packed into a `ConfigError` and parsed back); `load` reads it under a host prefix, `unchecked`
+ * turns it into a plain `Config<A>` for hosts.
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { InvalidConfig } from "./Errors.js"
 
-// toInvalidConfig reads the value and the accepted form back out of a ConfigError's message.
-const SEPARATOR = "\u0000"
-
-/** A ConfigError that `toInvalidConfig` turns back into the given `InvalidConfig` (for cross-field checks). */
-export const fromInvalidConfig = (error: InvalidConfig): ConfigError.ConfigError =>
-  ConfigError.InvalidData([error.variable], `${error.value}${SEPARATOR}${error.expected}`)
+/**
+ * A setting as read: its value, or the `InvalidConfig` naming its variable (without host prefix),
+ * the value and the accepted form. A decoding failure is a value here, not a `ConfigError`, so it
+ * reaches `load` whole, through any nesting.
+ */
+export type Checked<A> = Either.Either<A, InvalidConfig>
 
 /**
  * A setting read as a string and decoded by `decode` (`Left` = the accepted form).
- * Missing: `fallback`. Present but invalid (including empty): a ConfigError that
- * `toInvalidConfig` turns into `InvalidConfig`. Never a silent fallback.
+ * Missing: `fallback`. Present but invalid (including empty): a `Left(InvalidConfig)`.
+ * Never a silent fallback.
  */
-export const setting = <A>(name: string, decode: (raw: string) => Either.Either<A, string>, fallback: A): Config.Config<A> =>
+export const setting = <A>(name: string, decode: (raw: string) => Either.Either<A, string>, fallback: A): Config.Config<Checked<A>> =>
   Config.string(name).pipe(
-    Config.mapOrFail((raw) =>
-      Either.mapLeft(decode(raw), (expected) => ConfigError.InvalidData([], `${raw}${SEPARATOR}${expected}`))
-    ),
-    Config.withDefault(fallback)
+    Config.map((raw): Checked<A> =>
+      Either.mapLeft(decode(raw), (expected) => new InvalidConfig({ variable: name, value: raw, expected }))),
+    Config.withDefault<Checked<A>>(Either.right(fallback))
+  )
+
+/** Every setting of `configs` checked; the first invalid one (in field order) is the error. */
+export const checkAll = <R extends Record<string, Config.Config<Checked<any>>>>(configs: R): Config.Config<
+  Checked<{ [K in keyof R]: R[K] extends Config.Config<Checked<infer A>> ? A : never }>
+> => Config.map(Config.all(configs), (checked) => Either.all(checked as Record<string, Checked<unknown>>) as any)
+
+/**
+ * `config` as a plain `Config<A>`, for hosts that compose Configs: an invalid setting fails with
+ * a `ConfigError.InvalidData` at its variable (prefixed by `Config.nested`), its message saying
+ * the value and the accepted form. Nothing reads that message back: `load` takes the checked config.
+ */
+export const unchecked = <A>(config: Config.Config<Checked<A>>): Config.Config<A> =>
+  Config.mapOrFail(config, (checked) => Either.mapLeft(checked, (e) =>
+    ConfigError.InvalidData([e.variable], `${JSON.stringify(e.value)} is invalid: expected ${e.expected}`)))
+
+/** `LOG_X` under a host prefix: `TAU_LOG_X`. */
+export const prefixed = (variable: string, prefix: string | undefined): string => prefix ? `${prefix}_${variable}` : variable
+
+/**
+ * Reads `config` from the current `ConfigProvider`, under a host prefix when given; an invalid
+ * setting is the `InvalidConfig` naming the variable as the environment spells it (`TAU_LOG_X`).
+ */
+export const load = <A>(config: Config.Config<Checked<A>>, prefix: string | undefined): Effect.Effect<A, InvalidConfig> =>
+  underPrefix(config, prefix).pipe(
+    Effect.mapError(toInvalidConfig),
+    Effect.flatMap((checked) => Either.mapLeft(checked, (e) =>
+      prefix ? new InvalidConfig({ variable: prefixed(e.variable, prefix), value: e.value, expected: e.expected }) : e))
   )
 
 const leaves = (error: ConfigError.ConfigError): ReadonlyArray<ConfigError.ConfigError> => {
@@ -38,13 +69,15 @@ const leaves = (error: ConfigError.ConfigError): ReadonlyArray<ConfigError.Confi
   }
 }
 
-/** Turns a ConfigError into our typed error, naming the variable as the environment spells it. */
+/**
+ * A `ConfigError` of the provider itself (settings are read as optional strings and decoded by
+ * us, so only a provider that cannot answer fails here) as our typed error.
+ */
 export const toInvalidConfig = (error: ConfigError.ConfigError): InvalidConfig => {
   const leaf = leaves(error).find((e) => e._op === "InvalidData") ?? leaves(error)[0] ?? error
-  const variable = "path" in leaf ? leaf.path.join("_") : "configuration"
+  const variable = "path" in leaf && leaf.path.length > 0 ? leaf.path.join("_") : "configuration"
   const message = "message" in leaf ? String(leaf.message) : String(error)
-  const [value, expected] = message.includes(SEPARATOR) ? message.split(SEPARATOR) : ["", message]
-  return new InvalidConfig({ variable, value: value ?? "", expected: expected ?? message })
+  return new InvalidConfig({ variable, value: "", expected: message })
 }
 
 /** Decoders shared by the policies. Each `Left` is the accepted form, for the error message. */

@@ -4,8 +4,12 @@
  *
  * They are data: nothing is needed in context, and each is also exported by the main entry
  * (`import { FileClaimed } from "effect-logrotate"`). The library fails only with these in the
- * error channel (a function that throws, such as `RotationPolicy.make`, says so: a throw is a
+ * error channel (a function that throws, such as `RotationPolicy.unsafeMake`, says so: a throw is a
  * programming error); each service's doc lists the ones it can fail with.
+ *
+ * As in `@effect/platform`'s `SystemError`, what code matches on is a literal union: `reason`
+ * (why), or `operation` / `step` (which step failed); the words for people are in `detail`
+ * and `message`, and may change between versions.
  *
  * @since 0.1.0
  * @example
@@ -32,12 +36,12 @@ import * as Data from "effect/Data"
 import type { InvalidPattern } from "./retention/FileNaming.js"
 
 /**
- * A configuration value (environment variable or CLI flag) that cannot be used. Nothing was touched.
+ * A configuration value that cannot be used. Nothing was touched.
  *
  * @since 0.1.0
  */
 export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
-  /** The exact variable or flag, e.g. `TAU_LOG_ROTATION_MAX_BYTES` or `--max-bytes`. */
+  /** Where the value was given: the variable as set (`TAU_LOG_ROTATION_MAX_BYTES`), or a field as its caller names it. */
   readonly variable: string
   /** The value given, as written. */
   readonly value: string
@@ -88,16 +92,25 @@ export class InvalidRetentionConfig extends Data.TaggedError("InvalidRetentionCo
 }
 
 /**
- * A line that would break NDJSON framing (it contains a line break). Nothing was written.
+ * Why a line was refused: `"line-break"`: it contains `\n` or `\r` (it would break NDJSON
+ * framing); `"not-serializable"`: a value given to `appendJson` has no JSON form.
+ */
+export type InvalidLineReason = "line-break" | "not-serializable"
+
+/**
+ * A line that would break NDJSON framing, or a value without a JSON form. Nothing was written.
  *
  * @since 0.1.0
  */
 export class InvalidLine extends Data.TaggedError("InvalidLine")<{
   readonly path: string
-  readonly reason: string
+  readonly reason: InvalidLineReason
+  /** Which line and what is wrong with it, in words, e.g. `line 2 of 3 contains a line break`. */
+  readonly detail: string
 }> {
   override get message() {
-    return `cannot append to ${this.path}: ${this.reason}; a line must not contain "\\n" or "\\r"`
+    const accepted = this.reason === "line-break" ? `a line must not contain "\\n" or "\\r"` : "a value must have a JSON form"
+    return `cannot append to ${this.path}: ${this.detail}; ${accepted}`
   }
 }
 
@@ -172,6 +185,8 @@ export type AppendError = InvalidLine | RotateError | WriteError | FileClaimed
 export type CompressStep =
   | "stat" | "open" | "read" | "gzip" | "write" | "sync" | "chown" | "chmod" | "utimes" | "link" | "publish"
   | "unlink" | "remove" | "verify"
+  /** The original's size or mtime changed while it was compressed: something still writes it. */
+  | "changed"
 
 /**
  * Compressing (or verifying) a file failed. The original is never removed by a failed call.
@@ -245,16 +260,26 @@ export class InvalidFileName extends Data.TaggedError("InvalidFileName")<{
 }
 
 /**
+ * Why an `su` cannot be used: `"out-of-range"`: a numeric id above 4294967294; `"unknown-name"`:
+ * a name missing from /etc/passwd or /etc/group; `"unreadable"`: that file could not be read;
+ * `"needs-root"`: acting as another user needs a sweep run as root; `"process-wide"`: `su` in a
+ * `RetentionWorker` without `allowProcessWideSu` (it would switch the ids of the whole process).
+ */
+export type InvalidSuReason = "out-of-range" | "unknown-name" | "unreadable" | "needs-root" | "process-wide"
+
+/**
  * The `su` user or group of a sweep that cannot be used. Nothing was swept.
  *
  * @since 0.1.0
  */
 export class InvalidSu extends Data.TaggedError("InvalidSu")<{
   readonly value: string
-  readonly reason: string
+  readonly reason: InvalidSuReason
+  /** What is wrong, in words, e.g. `no "www-data" in /etc/passwd`. */
+  readonly detail: string
 }> {
   override get message() {
-    return `su ${JSON.stringify(this.value)}: ${this.reason}; expected USER:GROUP, names from /etc/passwd and ` +
+    return `su ${JSON.stringify(this.value)}: ${this.detail}; expected USER:GROUP, names from /etc/passwd and ` +
       `/etc/group or numeric ids 0..4294967294, and a sweep run as root (or already as that user)`
   }
 }
@@ -276,16 +301,25 @@ export class SweepFailure extends Data.TaggedError("SweepFailure")<{
 }
 
 /**
- * A prefix whose file names would not be recognized, with the same prefix, by `DatedFile.parse`.
+ * Why a prefix is refused: `"empty"`; `"path-separator"` (`/` or `\`); `"control-character"`;
+ * `"not-parseable"`: the names it gives would not be parsed back, with the same prefix and period,
+ * by the naming (so the sweep would not manage them).
+ */
+export type InvalidPrefixReason = "empty" | "path-separator" | "control-character" | "not-parseable"
+
+/**
+ * A prefix whose file names would not be recognized, with the same prefix, by the naming's `parse` (`DatedFile.parse` by default).
  *
  * @since 0.1.0
  */
 export class InvalidPrefix extends Data.TaggedError("InvalidPrefix")<{
   readonly prefix: string
-  readonly reason: string
+  readonly reason: InvalidPrefixReason
+  /** What is wrong, in words, e.g. `it contains a path separator`. */
+  readonly detail: string
 }> {
   override get message() {
-    return `invalid daily file prefix ${JSON.stringify(this.prefix)}: ${this.reason}`
+    return `invalid daily file prefix ${JSON.stringify(this.prefix)}: ${this.detail}`
   }
 }
 

@@ -57,7 +57,7 @@
  *
  * // logging + rotation: Effect.log… as NDJSON lines in logs/app.jsonl, rotated at 10 MiB, 5 backups kept
  * const LoggingLive = NdjsonLogger.layerReplace("logs/app.jsonl", {
- *   policy: RotationPolicy.make({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
+ *   policy: RotationPolicy.unsafeMake({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
  * }).pipe(Layer.provide(RenameShift.layer))
  *
  * // retention: the dated files of LOG_RETENTION_DIRS, swept at start and every LOG_RETENTION_CHECK_INTERVAL_SECONDS

@@ -96,10 +96,10 @@ describe.each(fileSystems)("host-service appenders under concurrent load on $nam
     self.pipe(Effect.provide(layer()))
 
   const limits = (maxFiles: number): Limits & { readonly program: RotationPolicy.Policy } => ({
-    jobs: RotationPolicy.make({ maxBytes: 700, maxFiles }),
-    audit: RotationPolicy.make({ maxBytes: 1024, maxFiles }),
+    jobs: RotationPolicy.unsafeMake({ maxBytes: 700, maxFiles }),
+    audit: RotationPolicy.unsafeMake({ maxBytes: 1024, maxFiles }),
     // heartbeat and telemetry use the program's policy:
-    program: RotationPolicy.make({ maxBytes: 512, maxFiles })
+    program: RotationPolicy.unsafeMake({ maxBytes: 512, maxFiles })
   })
   const maxBytesOf = (l: ReturnType<typeof limits>, src: string) =>
     src === "jobs" ? l.jobs!.maxBytes : src === "audit" ? l.audit!.maxBytes : l.program.maxBytes

@@ -22,7 +22,7 @@ export const withAppender = <E>(
 ): Promise<void> =>
   Effect.gen(function* () {
     const appender = yield* RotatingAppender.make(join(opts.dir, "app.log"), {
-      policy: RotationPolicy.make({ maxBytes: opts.maxBytes, maxFiles: opts.maxFiles })
+      policy: RotationPolicy.unsafeMake({ maxBytes: opts.maxBytes, maxFiles: opts.maxFiles })
     })
     yield* Effect.sync(opts.startClock)
     yield* body(appender)

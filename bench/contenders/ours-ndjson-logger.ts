@@ -16,7 +16,7 @@ import { layer } from "./_ours.js"
 
 export const run = (opts: ContenderOptions): Promise<void> => {
   const object = objectGenerator(opts.lineBytes)
-  const policy = RotationPolicy.make({ maxBytes: opts.maxBytes, maxFiles: opts.maxFiles })
+  const policy = RotationPolicy.unsafeMake({ maxBytes: opts.maxBytes, maxFiles: opts.maxFiles })
   const logging = NdjsonLogger.layerReplace(join(opts.dir, "app.log"), { policy }).pipe(Layer.provide(layer))
   return Effect.gen(function* () {
     yield* Effect.sync(opts.startClock)

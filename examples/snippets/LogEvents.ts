@@ -18,7 +18,7 @@ const program = Effect.gen(function* () {
   yield* Fiber.join(first)
 })
 const Live = RotatingAppender.layer("logs/app.jsonl").pipe(
-  Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layer(RotationPolicy.make({ maxBytes: 1024, maxFiles: 5 })))),
+  Layer.provide(Layer.mergeAll(RenameShift.layer, RotationPolicy.layer(RotationPolicy.unsafeMake({ maxBytes: 1024, maxFiles: 5 })))),
   Layer.provideMerge(LogEvents.layer()), // the appender and the program share one LogEvents
   Layer.provide(NodeFileSystem.layer)
 )

@@ -4,7 +4,7 @@ import { Effect, Layer } from "effect"
 import { NdjsonLogger, RenameShift, RotationPolicy } from "../../src/index.js"
 
 const LoggingLive = NdjsonLogger.layerReplace("logs/app.jsonl", {
-  policy: RotationPolicy.make({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
+  policy: RotationPolicy.unsafeMake({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
 }).pipe(Layer.provide(RenameShift.layer), Layer.provide(NodeFileSystem.layer))
 
 Effect.runPromise(Effect.logInfo("started").pipe(Effect.annotateLogs({ port: 8080 }), Effect.provide(LoggingLive)))

@@ -45,7 +45,7 @@ import * as Path from "node:path"
 import * as ByteSize from "../ByteSize.js"
 import * as CliArgs from "./CliArgs.js"
 import * as CliHelp from "./CliHelp.js"
-import { decodeInteger, decodeList, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
+import { type Checked, decodeInteger, decodeList, load as loadChecked, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
 import { InvalidConfig, InvalidSu } from "../Errors.js"
 import * as FileNaming from "../retention/FileNaming.js"
 import { ACCEPTED as LOCK_NAMES_ACCEPTED, reservedReason } from "../platform/internal/LockNames.js"
@@ -99,14 +99,15 @@ const checkedPrefix = (raw: Option.Option<string>, family: EnvPrefix.Family) =>
 
 const nested = <A>(config: Config.Config<A>, prefix: Option.Option<string>) => underPrefix(config, Option.getOrUndefined(prefix))
 
-const fromEnv = <A>(config: Config.Config<A>, prefix: Option.Option<string>) =>
-  Effect.mapError(nested(config, prefix), toInvalidConfig)
+/** A checked setting from the environment, under the prefix: `InvalidConfig` names the variable as set. */
+const fromEnv = <A>(config: Config.Config<Checked<A>>, prefix: Option.Option<string>) =>
+  loadChecked(config, Option.getOrUndefined(prefix))
 
 const envName = (variable: string, prefix: Option.Option<string>) =>
   Option.match(prefix, { onNone: () => variable, onSome: (p) => `${p}_${variable}` })
 
 /** A flag's value, else the variable's (undefined when unset), with the name to blame in errors. */
-const pick = <A>(flag: Option.Option<A>, flagName: string, config: Config.Config<A | undefined>, variable: string,
+const pick = <A>(flag: Option.Option<A>, flagName: string, config: Config.Config<Checked<A | undefined>>, variable: string,
   prefix: Option.Option<string>) =>
   Option.match(flag, {
     onSome: (value) => Effect.succeed({ value: value as A | undefined, name: flagName }),
@@ -142,18 +143,18 @@ const resolveRotation = (flags: {
 }, prefix: Option.Option<string>) =>
   Effect.gen(function* () {
     const maxBytes = yield* Option.match(flags.maxBytes, {
-      onNone: () => fromEnv(RotationPolicy.settings.maxBytes, prefix),
+      onNone: () => fromEnv(RotationPolicy.checkedSettings.maxBytes, prefix),
       onSome: (raw) => Either.match(ByteSize.parse(raw), {
         onLeft: (expected) => Effect.fail(new InvalidConfig({ variable: "--max-bytes", value: raw, expected })),
         onRight: Effect.succeed
       })
     })
     const maxFiles = yield* Option.match(yield* integerFlag("--max-files", flags.maxFiles, 0, RotationPolicy.MAX_FILES_FORM), {
-      onNone: () => fromEnv(RotationPolicy.settings.maxFiles, prefix),
+      onNone: () => fromEnv(RotationPolicy.checkedSettings.maxFiles, prefix),
       onSome: Effect.succeed
     })
-    const compress = flags.compress || (yield* fromEnv(RotationPolicy.settings.compress, prefix))
-    return RotationPolicy.make(compress ? { maxBytes, maxFiles, compress } : { maxBytes, maxFiles })
+    const compress = flags.compress || (yield* fromEnv(RotationPolicy.checkedSettings.compress, prefix))
+    return RotationPolicy.unsafeMake(compress ? { maxBytes, maxFiles, compress } : { maxBytes, maxFiles })
   })
 
 const retentionOptions = {
@@ -199,12 +200,12 @@ const withSu = (policy: RetentionPolicy.Policy, raw: Option.Option<string>): Eff
       onRight: (su) => Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
         const read = (file: string, needed: boolean) => needed
-          ? fs.readFileString(file).pipe(Effect.mapError((e) => new InvalidSu({ value, reason: `cannot read ${file}: ${e.message}` })))
+          ? fs.readFileString(file).pipe(Effect.mapError((e) => new InvalidSu({ value, reason: "unreadable", detail: `cannot read ${file}: ${e.message}` })))
           : Effect.succeed("")
         const passwd = yield* read("/etc/passwd", numericId(su.user) === undefined)
         const group = yield* read("/etc/group", numericId(su.group) === undefined)
         const ids = yield* Either.match(resolveIds(su, () => passwd, () => group), {
-          onLeft: (reason) => Effect.fail(new InvalidSu({ value, reason })),
+          onLeft: (unresolved) => Effect.fail(new InvalidSu({ value, ...unresolved })),
           onRight: Effect.succeed
         })
         return { ...policy, su: { user: String(ids.uid), group: String(ids.gid) } } satisfies RetentionPolicy.Policy
@@ -277,7 +278,7 @@ const resolveRetention = (flags: {
     // --config, else LOG_RETENTION_CONFIG (only for the commands that take --config).
     const configPath = flags.config === undefined ? Option.none<{ value: string; name: string }>() : Option.isSome(flags.config)
       ? Option.some({ value: flags.config.value, name: "--config" })
-      : Option.map(yield* fromEnv(Config.option(Config.string(RetentionConfig.CONFIG_VARIABLE)), prefix),
+      : Option.map(yield* Effect.mapError(nested(Config.option(Config.string(RetentionConfig.CONFIG_VARIABLE)), prefix), toInvalidConfig),
         (value) => ({ value, name: envName(RetentionConfig.CONFIG_VARIABLE, prefix) }))
     if (Option.isSome(configPath)) {
       const path = configPath.value.value
@@ -312,8 +313,19 @@ const resolveRetention = (flags: {
       ...(interval.value === undefined ? {} : { checkIntervalSeconds: interval.value }),
       ...(cap.value === undefined ? {} : { maxTotalBytes: cap.value })
     }
-    return yield* RetentionPolicy.make(input, names)
+    // The library names the environment variables; the CLI says where each value came from (a flag,
+    // the prefixed variable, the <dir> arguments).
+    return yield* Either.mapLeft(RetentionPolicy.decode(input), (error) => asGiven(error, names))
   })
+
+/** `error` naming the flag or prefixed variable a setting came from, instead of the library's variable. */
+const asGiven = (error: InvalidConfig, names: Partial<Record<keyof typeof RetentionPolicy.variables, string>>): InvalidConfig => {
+  const field = (Object.keys(RetentionPolicy.variables) as Array<keyof typeof RetentionPolicy.variables>)
+    .find((k) => RetentionPolicy.variables[k] === error.variable)
+  const given = field === undefined ? undefined : names[field]
+  return given === undefined || given === error.variable ? error
+    : new InvalidConfig({ variable: given, value: error.value, expected: error.expected })
+}
 
 // ---------------------------------------------------------------------------------------
 // Logs and output
@@ -540,7 +552,7 @@ const withNamingFlag = (policy: RetentionPolicy.Policy, naming: FileNaming.FileN
     ...(policy.directories === undefined ? {} : { directories: policy.directories.map(({ naming: _, ...own }) => own) })
   }
 
-/** A validated policy's naming (a pattern checked by RetentionPolicy.make, or a built naming). */
+/** A validated policy's naming (a pattern checked by RetentionPolicy.decode, or a built naming). */
 const namingOf = (naming: FileNaming.FileNaming | string | undefined): FileNaming.FileNaming | undefined =>
   typeof naming === "string" ? Either.getOrThrow(FileNaming.fromPattern(naming)) : naming
 

@@ -70,7 +70,7 @@
  * import { NdjsonLogger, RenameShift, RotationPolicy } from "effect-logrotate"
  *
  * const LoggingLive = NdjsonLogger.layerReplace("logs/app.jsonl", {
- *   policy: RotationPolicy.make({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
+ *   policy: RotationPolicy.unsafeMake({ maxBytes: 10 * 1024 * 1024, maxFiles: 5 })
  * }).pipe(Layer.provide(RenameShift.layer), Layer.provide(NodeFileSystem.layer))
  *
  * Effect.runPromise(Effect.logInfo("started").pipe(Effect.annotateLogs({ port: 8080 }), Effect.provide(LoggingLive)))
@@ -781,7 +781,7 @@ export function layer(
  *
  * @example
  * ```ts
- * NdjsonLogger.layerReplace("logs/app.jsonl", { policy: RotationPolicy.make({ maxBytes: 1e6, maxFiles: 3 }) }).pipe(
+ * NdjsonLogger.layerReplace("logs/app.jsonl", { policy: RotationPolicy.unsafeMake({ maxBytes: 1e6, maxFiles: 3 }) }).pipe(
  *   Layer.provide(RenameShift.layer), Layer.provide(NodeFileSystem.layer))
  * ```
  *

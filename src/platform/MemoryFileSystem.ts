@@ -145,17 +145,19 @@ export const MemoryFileSystem = Context.GenericTag<MemoryFileSystem>("effect-log
 const normalize = (p: string) => Path.posix.resolve("/", p)
 
 /**
- * Builds a new, empty in-memory file system; only `/` and `/tmp` exist.
+ * Builds a new, empty in-memory file system, synchronously, outside Effect (`unsafe` as in
+ * `Ref.unsafeMake`: it allocates mutable state); only `/` and `/tmp` exist. Inside an Effect
+ * program, provide `layer` instead.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const make = (options: Options = {}): MemoryFileSystem => {
+export const unsafeMake = (options: Options = {}): MemoryFileSystem => {
   let nextIno = 1
   let tempCounter = 0
   let umask = (options.umask ?? 0o022) & 0o777
   const openHandles = new Map<number, string>()
   const nodes = new Map<string, Node>()
-  const faults = FaultSchedule.make<FaultMethod>(normalize)
+  const faults = FaultSchedule.unsafeMake<FaultMethod>(normalize)
   const calls: Record<string, number> = {}
 
   const newNode = (kind: Node["kind"], mtime: number, mode: number): Node => ({
@@ -709,6 +711,12 @@ export const make = (options: Options = {}): MemoryFileSystem => {
 }
 
 /**
+ * @deprecated 0.2.0: `make` in this library builds with an Effect; this is `unsafeMake`
+ * (the same function). Kept working as before.
+ */
+export const make = (options: Options = {}): MemoryFileSystem => unsafeMake(options)
+
+/**
  * A fresh in-memory file system per build, provided as both `FileSystem.FileSystem`
  * and `MemoryFileSystem` (for fault injection and inspection).
  *
@@ -717,7 +725,7 @@ export const make = (options: Options = {}): MemoryFileSystem => {
 export const layer = (options?: Options): Layer.Layer<FileSystem.FileSystem | MemoryFileSystem> =>
   Layer.effectContext(
     Effect.sync(() => {
-      const mem = make(options)
+      const mem = unsafeMake(options)
       return Context.make(MemoryFileSystem, mem).pipe(Context.add(FileSystem.FileSystem, mem))
     })
   )

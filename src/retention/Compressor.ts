@@ -39,7 +39,7 @@
  *   zlib, and the next read waits until zlib has consumed it.
  *
  * It assumes nothing writes to a file old enough to be compressed; a file whose size or mtime
- * changes while being compressed fails with step `"read"`. Two compressions of one file at
+ * changes while being compressed fails with step `"changed"`. Two compressions of one file at
  * once are excluded by the `Sweeper`'s directory lock, or for a `RotatingAppender`'s numbered
  * backups by its claim on the file and by stopping its compression before each rotation (and a
  * second one fails on the exclusive create of the `.gz.tmp`).
@@ -332,7 +332,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
           bytesIn += n
         }
         if (bytesIn !== info.size) {
-          return yield* Effect.fail(fail("read")(`file changed while compressing (${info.size} -> ${bytesIn} bytes)`))
+          return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${bytesIn} bytes)`))
         }
         const gz = yield* withCpu(gzipBuffer(data, level)).pipe(Effect.mapError(fail("gzip")))
         const file = yield* createTemp
@@ -378,7 +378,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         // Last look before publishing: a file written to since the open would lose those writes.
         const after = yield* source.stat.pipe(Effect.mapError(fail("stat")))
         if (after.size !== info.size || bytesIn !== info.size || after.mtimeMs !== info.mtimeMs) {
-          return yield* Effect.fail(fail("read")(`file changed while compressing (${info.size} -> ${after.size} bytes)`))
+          return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${after.size} bytes)`))
         }
         yield* Effect.uninterruptible(Effect.gen(function* () {
           yield* publish(temp)

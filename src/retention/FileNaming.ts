@@ -53,7 +53,7 @@ import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import type * as Order from "effect/Order"
 import * as Calendar from "./internal/Calendar.js"
-import { InvalidPrefix } from "../Errors.js"
+import { InvalidPrefix, type InvalidPrefixReason } from "../Errors.js"
 
 /**
  * Suffix of a compressed file.
@@ -505,14 +505,14 @@ const SAMPLE_PERIODS = (unit: Unit): ReadonlyArray<Period> => [
  * ```
  */
 export const validatePrefix = (naming: FileNaming, prefix: string): Either.Either<string, InvalidPrefix> => {
-  const invalid = (reason: string) => Either.left(new InvalidPrefix({ prefix, reason }))
-  if (prefix.length === 0) return invalid("it is empty")
-  if (/[/\\]/.test(prefix)) return invalid("it contains a path separator")
-  if (/[\u0000-\u001f\u007f]/.test(prefix)) return invalid("it contains a control character")
+  const invalid = (reason: InvalidPrefixReason, detail: string) => Either.left(new InvalidPrefix({ prefix, reason, detail }))
+  if (prefix.length === 0) return invalid("empty", "it is empty")
+  if (/[/\\]/.test(prefix)) return invalid("path-separator", "it contains a path separator")
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) return invalid("control-character", "it contains a control character")
   for (const period of SAMPLE_PERIODS(naming.unit)) {
     const parsed = naming.parse(naming.format(prefix, period))
     if (Either.isLeft(parsed) || parsed.right.prefix !== prefix || PeriodOrder(parsed.right.period, period) !== 0) {
-      return invalid(`${JSON.stringify(shapeOf(naming, prefix))} would not be recognized by the retention sweep`)
+      return invalid("not-parseable", `${JSON.stringify(shapeOf(naming, prefix))} would not be recognized by the retention sweep`)
     }
   }
   return Either.right(prefix)

@@ -1,6 +1,6 @@
 /**
  * Per-directory retention: one configuration with defaults and an entry per directory, read from
- * a JSON file (decoded with `effect/Schema`) or built in code (`RetentionPolicy.make` with
+ * a JSON file (decoded with `effect/Schema`) or built in code (`RetentionPolicy.decode` with
  * `directories`), layered over the `LOG_RETENTION_…` environment variables.
  *
  * The file (every key optional; unknown keys are errors):
@@ -22,13 +22,13 @@
  *   Every directory named is swept.
  *
  * **Precedence**, for each setting of each directory, the first that is set wins:
- * 1. the `override` layer (the CLI's flags), for every directory;
+ * 1. the `override` layer (settings the caller gives over the file, e.g. a command's flags), for every directory;
  * 2. the directory's entry in the file;
  * 3. the file's `defaults`;
  * 4. the `base` layer (the environment variables of ADR-0016);
  * 5. the built-in default (`RetentionPolicy.defaults`).
  *
- * Which directories are swept: the `dirs` given (the CLI's `<dir>` arguments), exactly those,
+ * Which directories are swept: the `dirs` given (e.g. a command's arguments), exactly those,
  * each with its entry when the file names it and the defaults otherwise; else the file's
  * `directories`; else the `base` layer's `dirs` (`LOG_RETENTION_DIRS`).
  *
@@ -65,7 +65,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Path from "node:path"
 import * as ByteSize from "../ByteSize.js"
-import { toInvalidConfig, underPrefix } from "../ConfigValue.js"
+import { load as loadChecked, toInvalidConfig, underPrefix } from "../ConfigValue.js"
 import { type ConfigIssue, type InvalidConfig, InvalidRetentionConfig } from "../Errors.js"
 import * as RetentionPolicy from "./RetentionPolicy.js"
 
@@ -217,11 +217,11 @@ export interface Layered {
 
 /** @since 0.2.0 */
 export interface Layers {
-  /** The highest layer, over the file, for every directory (the CLI's flags). */
+  /** The highest layer, over the file, for every directory (e.g. a command's flags). */
   readonly override?: Layered
   /** The layer under the file (the environment variables). */
   readonly base?: Layered
-  /** Sweep exactly these directories (the CLI's `<dir>` arguments), not the file's list. */
+  /** Sweep exactly these directories (e.g. a command's arguments), not the file's list. */
   readonly dirs?: ReadonlyArray<string>
 }
 
@@ -284,7 +284,7 @@ export const toPolicy = (
   input.dirs = layers.dirs ?? (entries.length > 0 ? [] : base.dirs ?? [])
   if (layers.dirs !== undefined && layers.override?.names?.dirs !== undefined) names.dirs = layers.override.names.dirs
   else if (entries.length > 0) names.dirs = inFile("$.directories")
-  return RetentionPolicy.make(input as RetentionPolicy.Input, {
+  return RetentionPolicy.decode(input as RetentionPolicy.Input, {
     ...(names as unknown as RetentionPolicy.Names),
     directory: (dir, field) => inFile(jsonPath(["directories", keyOf.get(Path.resolve(dir)) ?? dir, field]))
   })
@@ -308,7 +308,7 @@ export const load = (options?: { readonly prefix?: string }): Effect.Effect<
     const nest = <A>(c: Config.Config<A>) => underPrefix(c, options?.prefix)
     const path = yield* Effect.mapError(nest(Config.option(Config.string(CONFIG_VARIABLE))), toInvalidConfig)
     if (Option.isNone(path)) return yield* RetentionPolicy.load(options)
-    const base = yield* Effect.mapError(nest(RetentionPolicy.inputConfig), toInvalidConfig)
+    const base = yield* loadChecked(RetentionPolicy.checkedInputConfig, options?.prefix)
     const prefixed = (v: string) => options?.prefix ? `${options.prefix}_${v}` : v
     const names = Object.fromEntries(Object.entries(RetentionPolicy.variables).map(([k, v]) => [k, prefixed(v)]))
     const file = yield* read(path.value)
@@ -342,7 +342,7 @@ export const layerConfig = (options?: { readonly prefix?: string }): Layer.Layer
 export const layerFile = (path: string, options?: { readonly prefix?: string }): Layer.Layer<
   RetentionPolicy.RetentionPolicy, InvalidConfig | InvalidRetentionConfig, FileSystem.FileSystem
 > => Layer.effect(RetentionPolicy.RetentionPolicy, Effect.gen(function* () {
-  const base = yield* Effect.mapError(underPrefix(RetentionPolicy.inputConfig, options?.prefix), toInvalidConfig)
+  const base = yield* loadChecked(RetentionPolicy.checkedInputConfig, options?.prefix)
   const prefixed = (v: string) => options?.prefix ? `${options.prefix}_${v}` : v
   const names = Object.fromEntries(Object.entries(RetentionPolicy.variables).map(([k, v]) => [k, prefixed(v)]))
   return yield* toPolicy(path, yield* read(path), { base: { input: base, names } })

@@ -38,7 +38,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { decodeBoolean, decodeInteger, decodeList, fromInvalidConfig, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
+import { type Checked, checkAll, decodeBoolean, decodeInteger, decodeList, load as loadChecked, setting, unchecked } from "../ConfigValue.js"
 import * as ByteSize from "../ByteSize.js"
 import { InvalidConfig } from "../Errors.js"
 import * as FileNaming from "./FileNaming.js"
@@ -83,7 +83,7 @@ export type CheckIntervalSeconds = typeof CheckIntervalSeconds.Type
 /**
  * The user and group a sweep acts as (logrotate's `su`), names or numeric ids. Needed to sweep,
  * as root, a directory other users can write: the sweep then switches its effective ids to
- * these for that directory. No environment variable: set it in code or with `--su USER:GROUP`.
+ * these for that directory. No environment variable: set it in code.
  *
  * @since 0.1.0
  */
@@ -156,7 +156,7 @@ export const DEFAULT_COMPRESS_AGE_DAYS = 0
 export const DEFAULT_CHECK_INTERVAL_SECONDS = 3600
 
 /**
- * A policy as written in code or given as CLI flags; anything left out takes its default.
+ * A policy as written in code; anything left out takes its default.
  *
  * @since 0.1.0
  */
@@ -194,8 +194,8 @@ export interface Input {
    * `su` switches the effective user and group of the whole process: in a host that runs the
    * `RetentionWorker`, every other fiber (appenders included) acts as that user while a
    * directory is swept. So `RetentionWorker.layer` refuses a policy with `su` (`InvalidSu`)
-   * unless this is `true`: run the sweep in a process of its own instead (the CLI's
-   * `sweep --su` or `watch --su`), or set it when nothing else in the process writes files.
+   * unless this is `true`: run the sweep in a process of its own instead (a sweep-only process,
+   * such as the `effect-logrotate` command), or set it when nothing else in the process writes files.
    * Default `false`. No environment variable.
    */
   readonly allowProcessWideSu?: boolean
@@ -216,7 +216,7 @@ export interface DirectoryInput {
 }
 
 /**
- * The name each field is reported under in `InvalidConfig.variable`.
+ * The name each field is reported under in `InvalidConfig.variable` (where the caller got it: a variable as set, a JSON path).
  *
  * @since 0.1.0
  */
@@ -318,19 +318,19 @@ const decodeDirectories = (
   })
 
 /**
- * Validates a policy written in code or built from CLI flags. Errors name the field as
+ * Validates a policy written in code. Errors name the field as
  * `names` spells it (default: the environment variables), with the value and the accepted form.
  *
  * @example
  * ```ts
- * RetentionPolicy.make({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 }) // Either.right(policy)
- * RetentionPolicy.make({ maxAgeDays: 7, compressAgeDays: 7 }, { ...RetentionPolicy.variables, compressAgeDays: "--compress-age-days" })
- * // Either.left(InvalidConfig { variable: "--compress-age-days", value: "7", … })
+ * RetentionPolicy.decode({ enabled: true, dirs: ["/var/log/relay"], maxAgeDays: 30, compressAgeDays: 7 }) // Either.right(policy)
+ * RetentionPolicy.decode({ maxAgeDays: 7, compressAgeDays: 7 })
+ * // Either.left(InvalidConfig { variable: "LOG_RETENTION_COMPRESS_AGE_DAYS", value: "7", … })
  * ```
  *
  * @since 0.1.0
  */
-export const make = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> =>
+export const decode = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> =>
   Either.gen(function* () {
     const maxAgeDays = yield* field(MaxAgeDays, names.maxAgeDays, input.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS, MAX_AGE_DAYS_FORM)
     const compressAgeDays = yield* field(
@@ -364,13 +364,14 @@ export const make = (input: Input, names: Names = variables): Either.Either<Poli
   })
 
 /**
- * Retention off, and the defaults for everything else.
- *
+ * @deprecated 0.2.0: `make` in this library builds with an Effect; this one validates, so it
+ * is now `decode` (the same function, returning an `Either`). Kept working as before.
  * @since 0.1.0
  */
-export const defaults: Policy = Either.getOrThrow(make({}))
+export const make = (input: Input, names: Names = variables): Either.Either<Policy, InvalidConfig> => decode(input, names)
 
-const decodeDirs = decodeList
+/** Retention off, and the defaults for everything else. */
+export const defaults: Policy = Either.getOrThrow(decode({}))
 
 /** A setting that is `undefined` when its variable is not set. */
 const optional = <A>(name: string, decode: (raw: string) => Either.Either<A, string>) => setting<A | undefined>(name, decode, undefined)
@@ -381,26 +382,32 @@ const defined = <A extends object>(a: A): A =>
 
 /**
  * The six `LOG_RETENTION_…` settings as set, each decoded but without defaults or cross-field
- * checks: an unset variable is absent from the `Input`. What `RetentionConfig` layers a file over.
+ * checks (an unset variable is absent from the `Input`), checked: `Left(InvalidConfig)` naming the
+ * variable without host prefix. What `RetentionConfig` layers a file over.
  *
  * @since 0.2.0
  */
-export const inputConfig: Config.Config<Input> = Config.all({
+export const checkedInputConfig: Config.Config<Checked<Input>> = checkAll({
   enabled: optional(variables.enabled, decodeBoolean),
-  dirs: optional(variables.dirs, decodeDirs),
+  dirs: optional(variables.dirs, decodeList),
   maxAgeDays: optional(variables.maxAgeDays, decodeInteger(1, MAX_AGE_DAYS_FORM)),
   compressAgeDays: optional(variables.compressAgeDays, decodeInteger(0, COMPRESS_AGE_DAYS_FORM)),
   checkIntervalSeconds: optional(variables.checkIntervalSeconds, decodeInteger(1, CHECK_INTERVAL_SECONDS_FORM)),
   maxTotalBytes: optional(variables.maxTotalBytes, (raw) => Either.mapLeft(ByteSize.parse(raw), () => MAX_TOTAL_BYTES_FORM))
-}).pipe(Config.map((all) => defined(all) as Input))
+}).pipe(Config.map(Either.map((all) => defined(all) as Input)))
+
+/** `checkedInputConfig` as a plain `Config`: an invalid setting is a `ConfigError` at its variable. */
+export const inputConfig: Config.Config<Input> = unchecked(checkedInputConfig)
+
+const checkedConfig: Config.Config<Checked<Policy>> = checkedInputConfig.pipe(
+  Config.map(Either.flatMap((input) => decode(input))))
 
 /**
  * The six `LOG_RETENTION_…` settings, with defaults when missing and cross-field checks.
  *
  * @since 0.1.0
  */
-export const config: Config.Config<Policy> = inputConfig.pipe(
-  Config.mapOrFail((input) => Either.mapLeft(make(input), fromInvalidConfig)))
+export const config: Config.Config<Policy> = unchecked(checkedConfig)
 
 /**
  * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.
@@ -414,7 +421,7 @@ export const config: Config.Config<Policy> = inputConfig.pipe(
  * @since 0.1.0
  */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
-  Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
+  loadChecked(checkedConfig, options?.prefix)
 
 /**
  * The policy the `RetentionWorker` applies.
@@ -434,7 +441,7 @@ export class RetentionPolicy extends Context.Tag("effect-logrotate/RetentionPoli
  * @since 0.1.0
  */
 export const layer = (input: Input): Layer.Layer<RetentionPolicy, InvalidConfig> =>
-  Layer.effect(RetentionPolicy, make(input))
+  Layer.effect(RetentionPolicy, decode(input))
 
 /**
  * The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing

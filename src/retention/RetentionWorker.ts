@@ -63,7 +63,8 @@ import { Sweeper } from "./Sweeper.js"
 export const checkSu = (policy: Policy): Effect.Effect<void, InvalidSu> =>
   policy.su === undefined || policy.allowProcessWideSu === true ? Effect.void : Effect.fail(new InvalidSu({
     value: `${policy.su.user}:${policy.su.group}`,
-    reason: "su switches the effective ids of the whole process, so every other fiber of this host would act as that " +
+    reason: "process-wide",
+    detail: "su switches the effective ids of the whole process, so every other fiber of this host would act as that " +
       "user meanwhile; it needs a process of its own (the CLI: `effect-logrotate sweep --su` or `watch --su`), " +
       "or allowProcessWideSu: true in the policy when nothing else in the process writes files"
   }))

@@ -83,7 +83,7 @@ import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "../
 import * as LockFile from "../platform/internal/LockFile.js"
 import { Compressed as CompressedEvent, Deleted, FileFailed, LogEvents, SweepCompleted } from "../logging/LogEvents.js"
 import { SWEEP_LOCK_NAME } from "../platform/internal/LockNames.js"
-import { lookupId, numericId, outOfRange } from "./internal/UserIds.js"
+import { lookupId, numericId, outOfRange, unknownName } from "./internal/UserIds.js"
 import * as RetentionPlan from "./RetentionPlan.js"
 import * as SafeFs from "../platform/SafeFs.js"
 
@@ -709,13 +709,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const value = `${su.user}:${su.group}`
       const lookup = (file: string, name: string) => Effect.gen(function* () {
         const range = outOfRange(name, file === "/etc/passwd" ? "uid" : "gid")
-        if (range !== undefined) return yield* Effect.fail(new InvalidSu({ value, reason: range }))
+        if (range !== undefined) return yield* Effect.fail(new InvalidSu({ value, reason: "out-of-range", detail: range }))
         const numeric = numericId(name)
         if (numeric !== undefined) return numeric
         const text = yield* fs.readFileString(file).pipe(
-          Effect.mapError((e) => new InvalidSu({ value, reason: `cannot read ${file}: ${e.message}` })))
+          Effect.mapError((e) => new InvalidSu({ value, reason: "unreadable", detail: `cannot read ${file}: ${e.message}` })))
         const id = lookupId(text, name)
-        if (id === undefined) return yield* Effect.fail(new InvalidSu({ value, reason: `no ${JSON.stringify(name)} in ${file}` }))
+        if (id === undefined) return yield* Effect.fail(new InvalidSu({ value, ...unknownName(name, file) }))
         return id
       })
       return { uid: yield* lookup("/etc/passwd", su.user), gid: yield* lookup("/etc/group", su.group) }
@@ -805,7 +805,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
             dirResults.push(yield* run)
           } else {
             dirResults.push(yield* refused(dir, [failure(dir, "su")(new InvalidSu({
-              value: `${policy.su!.user}:${policy.su!.group}`, reason: `acting as uid ${su.right.uid} needs root (euid is ${ids.euid()})`
+              value: `${policy.su!.user}:${policy.su!.group}`, reason: "needs-root", detail: `acting as uid ${su.right.uid} needs root (euid is ${ids.euid()})`
             }))]))
           }
           continue

@@ -110,7 +110,7 @@ import * as Scope from "effect/Scope"
 import { SystemError } from "@effect/platform/Error"
 import * as Path from "node:path"
 import * as Compressor from "../retention/Compressor.js"
-import { type AppendError, FileClaimed, InvalidLine, WriteError } from "../Errors.js"
+import { type AppendError, FileClaimed, InvalidLine, type InvalidLineReason, WriteError } from "../Errors.js"
 import * as BackupCompression from "./internal/BackupCompression.js"
 import { planByteCuts } from "./internal/ByteCuts.js"
 import { type Batch, LineBuffer } from "./internal/LineBuffer.js"
@@ -641,7 +641,7 @@ export const make = (
       }
     }
 
-    const invalid = (reason: string) => Effect.fail(new InvalidLine({ path, reason }))
+    const invalid = (reason: InvalidLineReason, detail: string) => Effect.fail(new InvalidLine({ path, reason, detail }))
 
     // The hot path allocates one suspended effect per call and otherwise returns shared values.
     const afterAccept = (): Effect.Effect<void> => {
@@ -674,7 +674,7 @@ export const make = (
     const append = (line: string): Effect.Effect<void, AppendError> =>
       Effect.suspend(() => {
         if (closed) return useAfterClose
-        if (hasBreak(line)) return invalid("the line contains a line break")
+        if (hasBreak(line)) return invalid("line-break", "the line contains a line break")
         if (full()) return Effect.zipRight(waitForRoom, append(line))
         accept(line)
         return afterAccept()
@@ -713,7 +713,7 @@ export const make = (
         if (batch.length <= JOIN_LINES) { // the common case: one part, accepted at once unless the buffer is full
           const joined = batch.length === 1 ? String(batch[0]) : batch.join("\n")
           const bad = firstBadLine(batch, joined)
-          if (bad >= 0) return invalid(`line ${bad + 1} of ${batch.length} contains a line break`)
+          if (bad >= 0) return invalid("line-break", `line ${bad + 1} of ${batch.length} contains a line break`)
           if (full()) return acceptAll([joined], [batch.length])
           acceptJoined(joined, batch.length)
           return afterAccept()
@@ -726,7 +726,7 @@ export const make = (
           const part = batch.slice(from, from + JOIN_LINES)
           const joined = part.join("\n")
           const bad = firstBadLine(part, joined)
-          if (bad >= 0) return invalid(`line ${from + bad + 1} of ${batch.length} contains a line break`)
+          if (bad >= 0) return invalid("line-break", `line ${from + bad + 1} of ${batch.length} contains a line break`)
           parts.push(joined)
           counts.push(part.length)
         }
@@ -739,9 +739,9 @@ export const make = (
         try {
           line = JSON.stringify(value)
         } catch (error) {
-          return invalid(`the value cannot be serialized as JSON (${String(error)})`)
+          return invalid("not-serializable", `the value cannot be serialized as JSON (${String(error)})`)
         }
-        return line === undefined ? invalid("the value has no JSON representation") : append(line)
+        return line === undefined ? invalid("not-serializable", "the value has no JSON representation") : append(line)
       })
 
     const reserved = reservedReason(Path.basename(path))
@@ -813,7 +813,7 @@ export const layer = (
  * @example
  * ```ts
  * class Audit extends Context.Tag("Audit")<Audit, RotatingAppender.RotatingAppender>() {}
- * const AuditLive = RotatingAppender.layerAs(Audit, "logs/audit.jsonl", { policy: RotationPolicy.make({ maxBytes: 1e6, maxFiles: 20 }) })
+ * const AuditLive = RotatingAppender.layerAs(Audit, "logs/audit.jsonl", { policy: RotationPolicy.unsafeMake({ maxBytes: 1e6, maxFiles: 20 }) })
  * ```
  *
  * @since 0.1.0

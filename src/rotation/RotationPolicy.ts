@@ -32,11 +32,12 @@
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { BYTE_SIZE_FORM, parse as parseByteSize } from "../ByteSize.js"
-import { decodeBoolean, decodeInteger, setting, toInvalidConfig, underPrefix } from "../ConfigValue.js"
-import type { InvalidConfig } from "../Errors.js"
+import { checkAll, decodeBoolean, decodeInteger, load as loadChecked, setting, unchecked } from "../ConfigValue.js"
+import { InvalidConfig } from "../Errors.js"
 
 /**
  * Bytes after which the active file rotates; 0 means never rotate (append only).
@@ -79,19 +80,57 @@ export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 export const DEFAULT_MAX_FILES = 5
 
 /**
- * Validates a policy written in code; throws on invalid numbers (a programming error).
+ * A policy as written in code: numbers not yet checked.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const make = (
-  policy: { readonly maxBytes: number; readonly maxFiles: number; readonly compress?: boolean }
-): Policy => Schema.decodeSync(Policy)(policy)
-
-/** @since 0.1.0 */
-export const defaults: Policy = make({ maxBytes: DEFAULT_MAX_BYTES, maxFiles: DEFAULT_MAX_FILES })
+export interface Input {
+  readonly maxBytes: number
+  readonly maxFiles: number
+  readonly compress?: boolean
+}
 
 /** @since 0.1.0 */
 export const MAX_FILES_FORM = "a whole number >= 0 (backups kept; 0 keeps none)"
+export const MAX_BYTES_FORM = "a whole number of bytes >= 0 (0 = never rotate)"
+
+/**
+ * Validates a policy written in code: `Left(InvalidConfig)` naming the field (`maxBytes`,
+ * `maxFiles`, `compress`), the value and the accepted form. Nothing is thrown.
+ *
+ * @example
+ * ```ts
+ * RotationPolicy.decode({ maxBytes: 1024, maxFiles: 5 })  // Either.right({ maxBytes: 1024, maxFiles: 5 })
+ * RotationPolicy.decode({ maxBytes: -1, maxFiles: 5 })    // Either.left(InvalidConfig { variable: "maxBytes", … })
+ * ```
+ */
+export const decode = (input: Input): Either.Either<Policy, InvalidConfig> => {
+  const check = (name: keyof Input, schema: Schema.Schema<any, any>, expected: string) =>
+    Either.isLeft(Schema.decodeUnknownEither(schema)(input[name]))
+      ? Either.left(new InvalidConfig({ variable: name, value: String(input[name]), expected }))
+      : Either.right(undefined)
+  return Either.gen(function* () {
+    yield* check("maxBytes", MaxBytes, MAX_BYTES_FORM)
+    yield* check("maxFiles", MaxFiles, MAX_FILES_FORM)
+    if (input.compress !== undefined) yield* check("compress", Compress, "true or false")
+    return Schema.decodeSync(Policy)(input)
+  })
+}
+
+/**
+ * Validates a policy written in code and throws `InvalidConfig` when it is invalid (a
+ * programming error): for constants such as `RotationPolicy.unsafeMake({ maxBytes: 1e6, maxFiles: 3 })`.
+ * Use `decode` for values that come from outside.
+ */
+export const unsafeMake = (input: Input): Policy => Either.getOrThrowWith(decode(input), (e) => e)
+
+/**
+ * @deprecated 0.2.0: `make` in this library builds with an Effect; use `unsafeMake` (same
+ * behaviour: returns the policy, throws when invalid) or `decode` (an `Either`). Kept working as before.
+ */
+export const make = (input: Input): Policy => unsafeMake(input)
+
+export const defaults: Policy = unsafeMake({ maxBytes: DEFAULT_MAX_BYTES, maxFiles: DEFAULT_MAX_FILES })
 
 /**
  * The environment variable of each field, without host prefix.
@@ -105,15 +144,28 @@ export const variables = {
 } as const
 
 /**
- * Each setting on its own (for callers that let a flag override one of them), default when missing.
+ * Each setting on its own, checked: a `Config` of `Either<value, InvalidConfig>` (see
+ * `ConfigValue.Checked`), the default when missing. For callers that take one setting from
+ * another source and the others from configuration.
  *
  * @since 0.1.0
  */
-export const settings = {
+export const checkedSettings = {
   maxBytes: setting(variables.maxBytes, parseByteSize, DEFAULT_MAX_BYTES),
   maxFiles: setting(variables.maxFiles, decodeInteger(0, MAX_FILES_FORM), DEFAULT_MAX_FILES),
   compress: setting(variables.compress, decodeBoolean, false)
 }
+
+/** Each setting on its own as a plain `Config`, default when missing; invalid: a `ConfigError` at its variable. */
+export const settings = {
+  maxBytes: unchecked(checkedSettings.maxBytes),
+  maxFiles: unchecked(checkedSettings.maxFiles),
+  compress: unchecked(checkedSettings.compress)
+}
+
+const checkedConfig = checkAll(checkedSettings).pipe(
+  Config.map(Either.map(({ compress, ...sizes }) => unsafeMake(compress ? { ...sizes, compress } : sizes)))
+)
 
 /**
  * `LOG_ROTATION_MAX_BYTES`, `LOG_ROTATION_MAX_FILES` and `LOG_ROTATION_COMPRESS`, with defaults
@@ -121,17 +173,16 @@ export const settings = {
  *
  * @since 0.1.0
  */
-export const config: Config.Config<Policy> = Config.all(settings).pipe(
-  Config.map(({ compress, ...sizes }) => make(compress ? { ...sizes, compress } : sizes))
-)
+export const config: Config.Config<Policy> = unchecked(checkedConfig)
 
 /**
- * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as `"TAU"`.
+ * Reads the policy from the current `ConfigProvider`, optionally under a host prefix such as
+ * `"TAU"`; `InvalidConfig` names the variable as set (`TAU_LOG_ROTATION_MAX_BYTES`).
  *
  * @since 0.1.0
  */
 export const load = (options?: { readonly prefix?: string }): Effect.Effect<Policy, InvalidConfig> =>
-  Effect.mapError(underPrefix(config, options?.prefix), toInvalidConfig)
+  loadChecked(checkedConfig, options?.prefix)
 
 /**
  * The policy the appenders of a program use unless given their own.
@@ -145,10 +196,8 @@ export class RotationPolicy extends Context.Tag("effect-logrotate/RotationPolicy
  *
  * @since 0.1.0
  */
-export const layer = (
-  policy: { readonly maxBytes: number; readonly maxFiles: number; readonly compress?: boolean }
-): Layer.Layer<RotationPolicy> =>
-  Layer.sync(RotationPolicy, () => make(policy))
+export const layer = (policy: Input): Layer.Layer<RotationPolicy> =>
+  Layer.sync(RotationPolicy, () => unsafeMake(policy))
 
 /**
  * The policy from configuration; fails with `InvalidConfig` naming the variable, so nothing starts with a bad policy.

@@ -111,6 +111,21 @@ describe.concurrent("effect-logrotate sweep --max-total-size", { timeout: 60_000
   })
 })
 
+describe.concurrent("effect-logrotate maps the library's errors to where each value was given", { timeout: 60_000 }, () => {
+  it("a cross-field error names the flag, or the variable under --env-prefix, and nothing is touched (exit 2)", async () => {
+    const { dir } = datedDir([40, 10])
+    const before = snapshot(dir)
+    const flags = await run(["sweep", dir, "--max-age-days", "7", "--compress-age-days", "7"])
+    expect([flags.code, flags.stderr]).toEqual([2, expect.stringContaining('--compress-age-days="7" is invalid: expected 0 (no compression)')])
+    const env = await run(["sweep", dir, "--env-prefix", "TAU"],
+      { env: { TAU_LOG_RETENTION_MAX_AGE_DAYS: "7", TAU_LOG_RETENTION_COMPRESS_AGE_DAYS: "7" } })
+    expect([env.code, env.stderr]).toEqual([2, expect.stringContaining('TAU_LOG_RETENTION_COMPRESS_AGE_DAYS="7" is invalid')])
+    const mixed = await run(["sweep", dir, "--max-age-days", "7"], { env: { LOG_RETENTION_COMPRESS_AGE_DAYS: "9" } })
+    expect([mixed.code, mixed.stderr]).toEqual([2, expect.stringContaining('LOG_RETENTION_COMPRESS_AGE_DAYS="9" is invalid')])
+    expect(snapshot(dir)).toEqual(before)
+  })
+})
+
 describe.concurrent("effect-logrotate sweep --config / LOG_RETENTION_CONFIG", { timeout: 60_000 }, () => {
   const writeConfig = (json: unknown, dir = tempDir()) => {
     const file = path.join(dir, "retention.json")

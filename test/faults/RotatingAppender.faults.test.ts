@@ -132,11 +132,11 @@ const run = (s: Scenario): Effect.Effect<Outcome> =>
     // One macrotask turn per schedule: a run is all microtasks otherwise, and a long property
     // would starve vitest's worker RPC ("Timeout calling onTaskUpdate").
     yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-    const mem = MemoryFileSystem.make()
+    const mem = MemoryFileSystem.unsafeMake()
     const fired: Array<ObservedCall> = []
     const fs = observe(mem, (call) => void (call.injected && fired.push(call)))
     const services = RenameShift.layer.pipe(Layer.provideMerge(Layer.succeed(FileSystem.FileSystem, fs)))
-    const policy = RotationPolicy.make({ maxBytes: s.maxBytes, maxFiles: s.maxFiles })
+    const policy = RotationPolicy.unsafeMake({ maxBytes: s.maxBytes, maxFiles: s.maxFiles })
     const scope = yield* Scope.make()
     const backupPaths = Array.from({ length: 6 }, (_, i) => `${PATH}.${i + 1}`)
     const inject = () => s.faults.forEach((spec) => mem.injectFault(resolveFault(spec, [PATH, DIR, ...backupPaths])))
@@ -297,12 +297,12 @@ describe("RotatingAppender under generated fault schedules", () => {
 describe("RotatingAppender, a failed rotation whose source only seems gone (found by the schedules above)", () => {
   it.effect("a stat that says NotFound after a failed rotation never lets the reopened file pass maxBytes", () =>
     Effect.gen(function* () {
-      const mem = MemoryFileSystem.make()
+      const mem = MemoryFileSystem.unsafeMake()
       const services = RenameShift.layer.pipe(Layer.provideMerge(Layer.succeed(FileSystem.FileSystem, mem)))
       const l1 = `{"n":1,"p":"${"a".repeat(48)}"}` // 60 bytes with its \n
       const l2 = `{"n":2,"p":"${"b".repeat(48)}"}`
       yield* Effect.scoped(Effect.gen(function* () {
-        const appender = yield* RotatingAppender.make(PATH, { policy: RotationPolicy.make({ maxBytes: 100, maxFiles: 5 }) })
+        const appender = yield* RotatingAppender.make(PATH, { policy: RotationPolicy.unsafeMake({ maxBytes: 100, maxFiles: 5 }) })
         yield* appender.append(l1)
         yield* appender.flush
         // The rotation before l2 fails (rename), and the check whether its source vanished is told NotFound,

@@ -297,7 +297,7 @@ const isError = (f: Fired) => (x: unknown) =>
 const sweepScenario = (s: Scenario): Effect.Effect<Run> =>
   Effect.gen(function* () {
     yield* TestClock.setTime(TODAY.getTime())
-    const mem = MemoryFileSystem.make()
+    const mem = MemoryFileSystem.unsafeMake()
     const { files, managed, originals } = layout(s)
     yield* Effect.orDie(Effect.gen(function* () {
       yield* mem.makeDirectory(NESTED, { recursive: true })
@@ -547,7 +547,7 @@ describe("Sweeper, a probe that fails on an existing .gz (defect 1, found by the
   it.effect("a NotFound from the probe of an existing .gz never leads to that .gz being replaced", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(TODAY.getTime())
-      const mem = MemoryFileSystem.make()
+      const mem = MemoryFileSystem.unsafeMake()
       const original = `${DIR}/${dated("app", 5, ".ndjson")}`
       const gz = `${original}.gz`
       const originalBytes = new Uint8Array(Buffer.from("{\"level\":\"info\",\"msg\":\"ok\"}\n".repeat(20)))

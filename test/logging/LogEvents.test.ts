@@ -17,7 +17,7 @@ import { fileSystems, memoryLayer, tempDir } from "../support/fileSystems.js"
 import * as Retention from "../support/retention.js"
 
 const T = new Date("2026-03-15T12:00:00Z")
-const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.make({ maxBytes, maxFiles })
+const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.unsafeMake({ maxBytes, maxFiles })
 
 /** Published last, so a collector knows it has everything before it (events arrive in order). */
 const END = new LogEvents.SweepCompleted({

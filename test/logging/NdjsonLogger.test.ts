@@ -12,7 +12,7 @@ import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
 import { fileSystems, memoryLayer, readAll, tempDir } from "../support/fileSystems.js"
 
 const T0 = Date.UTC(2026, 0, 31, 12, 0, 0)
-const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.make({ maxBytes, maxFiles })
+const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.unsafeMake({ maxBytes, maxFiles })
 const unlimited = policy(0, 1)
 
 /** Every line of every file in `dir`, oldest file first (`app.jsonl.N` … `.1`, then `app.jsonl`). */

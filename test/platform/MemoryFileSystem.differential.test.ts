@@ -152,7 +152,7 @@ export const tree = (fs: FileSystem.FileSystem, root: string): Effect.Effect<Rec
 export const runBoth = (ops: ReadonlyArray<Op>, umask: number) =>
   Effect.gen(function* () {
     const node = yield* Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
-    const mem = MemoryFileSystem.make({ umask })
+    const mem = MemoryFileSystem.unsafeMake({ umask })
     return yield* Effect.scoped(Effect.gen(function* () {
       // process-wide; restored when the sequence ends, however it ends
       yield* Effect.acquireRelease(Effect.sync(() => process.umask(umask)), (previous) => Effect.sync(() => void process.umask(previous)))

@@ -153,7 +153,7 @@ describe.each(fileSystems)("Compressor contract on $name", ({ layer }) => {
         const tools = yield* Instrumented
         tools.hook("sync", /\.gz\.tmp$/, () => Effect.orDie(fs.writeFileString(path, "late line\n", { flag: "a" })))
         const error = yield* Effect.flip(Compressor.gzipFile(path))
-        expect(error.step).toBe("read")
+        expect(error.step).toBe("changed")
         expect(yield* names(dir)).toEqual([NAME])
       })))
 
@@ -164,7 +164,7 @@ describe.each(fileSystems)("Compressor contract on $name", ({ layer }) => {
         yield* fs.utimes(path, new Date("2026-01-01T10:00:00Z"), new Date("2026-01-01T10:00:00Z"))
         tools.hook("sync", /\.gz\.tmp$/, () => Effect.orDie(fs.utimes(path, new Date(), new Date("2026-01-02T10:00:00Z"))))
         const error = yield* Effect.flip(Compressor.gzipFile(path))
-        expect(error.step).toBe("read")
+        expect(error.step).toBe("changed")
         expect(yield* names(dir)).toEqual([NAME])
         expect(Buffer.from(yield* fs.readFile(path)).equals(Buffer.from(bytes))).toBe(true)
       })))

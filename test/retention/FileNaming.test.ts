@@ -194,12 +194,13 @@ describe("FileNaming round trip (property)", () => {
 
 describe("FileNaming.validatePrefix", () => {
   it.each([
-    ["", "it is empty"],
-    ["a/b", "path separator"],
-    ["a\tb", "control character"],
-    ["ev\u2028ents", "\"ev\u2028ents.YYYY-MM-DD.log\" would not be recognized by the retention sweep"]
-  ])("prefix %j is refused for {prefix}.{date}.log: %s", (prefix, reason) => {
+    ["", "empty", "it is empty"],
+    ["a/b", "path-separator", "path separator"],
+    ["a\tb", "control-character", "control character"],
+    ["ev\u2028ents", "not-parseable", "\"ev\u2028ents.YYYY-MM-DD.log\" would not be recognized by the retention sweep"]
+  ])("prefix %j is refused for {prefix}.{date}.log: reason %s (%s)", (prefix, reason, text) => {
     const result = FileNaming.validatePrefix(DAILY_DOT, prefix)
-    expect(Either.isLeft(result) && [result.left._tag, result.left.message]).toEqual(["InvalidPrefix", expect.stringContaining(reason)])
+    expect(Either.isLeft(result) && [result.left._tag, result.left.reason, result.left.message])
+      .toEqual(["InvalidPrefix", reason, expect.stringContaining(text)])
   })
 })

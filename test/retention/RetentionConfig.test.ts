@@ -148,9 +148,9 @@ describe("RetentionConfig.toPolicy: precedence flag > the directory's entry > th
   })
 })
 
-describe("RetentionPolicy.make with directories (a policy built in code)", () => {
+describe("RetentionPolicy.decode with directories (a policy built in code)", () => {
   it("every directory named is swept, with its own settings; the rest take the policy's", () => {
-    const policy = Either.getOrThrow(RetentionPolicy.make({
+    const policy = Either.getOrThrow(RetentionPolicy.decode({
       enabled: true, dirs: ["/x"], maxAgeDays: 30,
       directories: [{ dir: "/a", maxAgeDays: 3, maxTotalBytes: 100 }, { dir: "/b/", naming: "{prefix}.{date}.log" }]
     }))
@@ -167,7 +167,7 @@ describe("RetentionPolicy.make with directories (a policy built in code)", () =>
     [{ dir: "/a", maxAgeDays: 3, compressAgeDays: 3 }, `directories["/a"].compressAgeDays`, "3"],
     [{ dir: " " }, `directories[" "].dir`, " "]
   ])("%j fails naming %s with its value", (directory, variable, value) => {
-    const result = RetentionPolicy.make({ directories: [directory] })
+    const result = RetentionPolicy.decode({ directories: [directory] })
     expect(Either.isLeft(result) && [result.left._tag, result.left.variable, result.left.value]).toEqual(["InvalidConfig", variable, value])
   })
 })
@@ -211,6 +211,6 @@ describe("RetentionConfig.load: LOG_RETENTION_CONFIG under the environment", () 
     Effect.gen(function* () {
       const provider = ConfigProvider.fromMap(new Map([["LOG_RETENTION_MAX_AGE_DAYS", "12"]]), { pathDelim: "_" })
       const policy = yield* RetentionConfig.load().pipe(Effect.withConfigProvider(provider))
-      expect(policy).toEqual(Either.getOrThrow(RetentionPolicy.make({ maxAgeDays: 12 })))
+      expect(policy).toEqual(Either.getOrThrow(RetentionPolicy.decode({ maxAgeDays: 12 })))
     }).pipe(Effect.provide(MemoryFileSystem.layer())))
 })

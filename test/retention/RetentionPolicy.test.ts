@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Either, Layer } from "effect"
 import * as RetentionPolicy from "../../src/retention/RetentionPolicy.js"
 
 const withEnv = (env: Record<string, string>) =>
@@ -31,9 +31,9 @@ describe("RetentionPolicy from configuration", () => {
     }))
 
   it("aliases of one directory are one directory, resolved to an absolute path", () => {
-    const policy = Either.getOrThrow(RetentionPolicy.make({ dirs: ["/a/logs", "/a/logs/", "/a/./logs", "/a/dlq"] }))
+    const policy = Either.getOrThrow(RetentionPolicy.decode({ dirs: ["/a/logs", "/a/logs/", "/a/./logs", "/a/dlq"] }))
     expect(policy.dirs).toEqual(["/a/logs", "/a/dlq"])
-    expect(Either.getOrThrow(RetentionPolicy.make({ dirs: ["logs"] })).dirs).toEqual([`${process.cwd()}/logs`])
+    expect(Either.getOrThrow(RetentionPolicy.decode({ dirs: ["logs"] })).dirs).toEqual([`${process.cwd()}/logs`])
   })
 
   it.effect("a host prefix nests every variable: TAU_LOG_RETENTION_…", () =>
@@ -99,16 +99,21 @@ describe("RetentionPolicy from configuration", () => {
     }))
 })
 
-describe("RetentionPolicy.make (code and CLI flags)", () => {
+describe("RetentionPolicy.decode (code and CLI flags)", () => {
+  it("the deprecated make is decode, as published", () => {
+    expect(RetentionPolicy.make({ maxAgeDays: 3 })).toEqual(RetentionPolicy.decode({ maxAgeDays: 3 }))
+    expect(Either.isLeft(RetentionPolicy.make({ maxAgeDays: 0 }))).toBe(true)
+  })
+
   it("fills defaults and validates", () => {
-    expect(RetentionPolicy.make({ enabled: true, dirs: ["/l"], compressAgeDays: 7 })).toEqual(Either.right({
+    expect(RetentionPolicy.decode({ enabled: true, dirs: ["/l"], compressAgeDays: 7 })).toEqual(Either.right({
       enabled: true, dirs: ["/l"], maxAgeDays: 30, compressAgeDays: 7, checkIntervalSeconds: 3600
     }))
   })
 
   it("the longest interval is MAX_CHECK_INTERVAL_SECONDS, the longest timer the runtime keeps (2^31-1 ms)", () => {
     expect(RetentionPolicy.MAX_CHECK_INTERVAL_SECONDS).toBe(Math.floor((2 ** 31 - 1) / 1000))
-    expect(Either.map(RetentionPolicy.make({ checkIntervalSeconds: 2147483 }), (p) => p.checkIntervalSeconds)).toEqual(Either.right(2147483))
+    expect(Either.map(RetentionPolicy.decode({ checkIntervalSeconds: 2147483 }), (p) => p.checkIntervalSeconds)).toEqual(Either.right(2147483))
   })
 
   it.each([
@@ -124,7 +129,7 @@ describe("RetentionPolicy.make (code and CLI flags)", () => {
       enabled: "--enabled", dirs: "--dir", maxAgeDays: "--max-age-days",
       compressAgeDays: "--compress-age-days", checkIntervalSeconds: "--check-interval-seconds"
     }
-    const error = Either.getOrThrow(Either.flip(RetentionPolicy.make(input, names)))
+    const error = Either.getOrThrow(Either.flip(RetentionPolicy.decode(input, names)))
     expect([error._tag, error.variable, error.value]).toEqual(["InvalidConfig", flag, value])
   })
 
@@ -137,9 +142,20 @@ describe("RetentionPolicy.make (code and CLI flags)", () => {
 
 describe("RetentionPolicy su", () => {
   it("su is carried as given, absent by default, and an empty user is refused naming su", () => {
-    expect(Either.getOrThrow(RetentionPolicy.make({ su: { user: "www-data", group: "adm" } })).su).toEqual({ user: "www-data", group: "adm" })
+    expect(Either.getOrThrow(RetentionPolicy.decode({ su: { user: "www-data", group: "adm" } })).su).toEqual({ user: "www-data", group: "adm" })
     expect(RetentionPolicy.defaults.su).toBeUndefined()
-    const bad = RetentionPolicy.make({ su: { user: "", group: "adm" } })
+    const bad = RetentionPolicy.decode({ su: { user: "", group: "adm" } })
     expect(Either.isLeft(bad) && bad.left.variable).toBe("su")
   })
+})
+
+describe("RetentionPolicy.config for hosts that compose Configs", () => {
+  it.effect("a cross-field error is a ConfigError.InvalidData at the nested variable, readable, with the value", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Config.nested(RetentionPolicy.config, "TAU").pipe(
+        withEnv({ TAU_LOG_RETENTION_MAX_AGE_DAYS: "7", TAU_LOG_RETENTION_COMPRESS_AGE_DAYS: "7" })))
+      expect(error._op === "InvalidData" && error.path).toEqual(["TAU", "LOG_RETENTION_COMPRESS_AGE_DAYS"])
+      expect(error._op === "InvalidData" && error.message).toBe(
+        `"7" is invalid: expected 0 (no compression) or a whole number below the maximum age (7 days)`)
+    }))
 })

@@ -163,12 +163,13 @@ describe("RetentionWorker", () => {
         Layer.provide(refused.sweeper), Layer.provide(RetentionPolicy.layer(base)))))
       yield* TestClock.adjust(`${INTERVAL * 3} seconds`)
       expect(error._tag).toBe("InvalidSu")
+      expect(error._tag === "InvalidSu" && error.reason).toBe("process-wide")
       expect(error.message).toContain("nobody:nogroup")
       expect(error.message).toContain("process of its own")
       expect(error.message).toContain("allowProcessWideSu")
       expect((yield* Ref.get(refused.stats)).started).toBe(0)
-      const once = yield* Effect.flip(RetentionWorker.checkSu(Either.getOrThrow(RetentionPolicy.make(base))))
-      expect(once._tag).toBe("InvalidSu")
+      const once = yield* Effect.flip(RetentionWorker.checkSu(Either.getOrThrow(RetentionPolicy.decode(base))))
+      expect([once._tag, once.reason]).toEqual(["InvalidSu", "process-wide"])
 
       const allowed = yield* stubSweeper()
       yield* start(RetentionWorker.layer.pipe(

@@ -100,7 +100,7 @@ describe("Sweeper and RetentionWorker with per-directory thresholds on MemoryFil
   it.scoped("RetentionWorker sweeps each directory of the policy with its own settings", () =>
     Effect.gen(function* () {
       const [a, b] = yield* twoDirs
-      const policy = yield* RetentionPolicy.make({
+      const policy = yield* RetentionPolicy.decode({
         enabled: true, maxAgeDays: 9, directories: [{ dir: a, maxAgeDays: 3 }, { dir: b }]
       })
       yield* RetentionWorker.sweepOnce.pipe(Effect.provideService(RetentionPolicy.RetentionPolicy, policy))
@@ -117,7 +117,7 @@ describe("per-directory namings (a pattern in the policy, as a configuration fil
       const plain = yield* withFiles({ [aged(40)]: 100, [dotted(40)]: 100 })
       const custom = yield* withFiles({ [aged(40)]: 100, [dotted(40)]: 100 })
       const broken = yield* withFiles({ [aged(40)]: 100 })
-      const policy = RetentionPolicy.make({
+      const policy = RetentionPolicy.decode({
         maxAgeDays: 30, dirs: [plain], directories: [{ dir: custom, naming: "{prefix}.{date}.log" }]
       })
       expect(policy._tag).toBe("Right")
@@ -133,12 +133,12 @@ describe("per-directory namings (a pattern in the policy, as a configuration fil
     }).pipe(Effect.provide(memory.layer())))
 
   it("a pattern that cannot be parsed back is an InvalidConfig naming the directory's field, the pattern and what is wrong", () => {
-    const result = RetentionPolicy.make({ directories: [{ dir: "/a", naming: "{prefix}.log" }] })
+    const result = RetentionPolicy.decode({ directories: [{ dir: "/a", naming: "{prefix}.log" }] })
     expect(result._tag).toBe("Left")
     if (result._tag !== "Left") return
     expect([result.left.variable, result.left.value]).toEqual([`directories["/a"].naming`, "{prefix}.log"])
     expect(result.left.expected).toContain("{date}")
-    const top = RetentionPolicy.make({ naming: "{prefix}-{date}-{date}.x" })
+    const top = RetentionPolicy.decode({ naming: "{prefix}-{date}-{date}.x" })
     expect(top._tag === "Left" && [top.left.variable, top.left.value]).toEqual(["naming", "{prefix}-{date}-{date}.x"])
   })
 })

@@ -26,10 +26,10 @@ describe("UserIds", () => {
     expect(resolveIds({ user: "www-data", group: "adm" }, () => PASSWD, () => GROUP)).toEqual(Either.right({ uid: 33, gid: 4 }))
     expect(resolveIds({ user: "7", group: "8" }, () => { throw new Error("not read") }, () => { throw new Error("not read") }))
       .toEqual(Either.right({ uid: 7, gid: 8 }))
-    expect(resolveIds({ user: "nosuchuser", group: "adm" }, () => PASSWD, () => GROUP)).toEqual(Either.left('no "nosuchuser" in /etc/passwd'))
-    expect(resolveIds({ user: "root", group: "nogroup" }, () => PASSWD, () => GROUP)).toEqual(Either.left('no "nogroup" in /etc/group'))
+    expect(resolveIds({ user: "nosuchuser", group: "adm" }, () => PASSWD, () => GROUP)).toEqual(Either.left({ reason: "unknown-name", detail: 'no "nosuchuser" in /etc/passwd' }))
+    expect(resolveIds({ user: "root", group: "nogroup" }, () => PASSWD, () => GROUP)).toEqual(Either.left({ reason: "unknown-name", detail: 'no "nogroup" in /etc/group' }))
     expect(resolveIds({ user: "4294967295", group: "0" }, () => PASSWD, () => GROUP))
-      .toEqual(Either.left("uid 4294967295 is out of range (numeric ids are 0..4294967294)"))
+      .toEqual(Either.left({ reason: "out-of-range", detail: "uid 4294967295 is out of range (numeric ids are 0..4294967294)" }))
   })
 })
 
@@ -42,7 +42,8 @@ describe.each(fileSystems)("Sweeper su on $name", ({ layer }) => {
       for (const su of [{ user: "4294967295", group: "0" }, { user: "0", group: "99999999999" }]) {
         const report = yield* Sweeper.sweep([dir], { maxAgeDays: 30, compressAgeDays: 7, su }).pipe(
           Effect.provideService(Sweeper.ProcessIdentity, asRoot))
-        expect(report.failed.map((f) => [f.operation, f.error._tag])).toEqual([["su", "InvalidSu"]])
+        expect(report.failed.map((f) => [f.operation, f.error._tag, f.error._tag === "InvalidSu" && f.error.reason]))
+          .toEqual([["su", "InvalidSu", "out-of-range"]])
         expect(report.failed[0]!.message).toContain("out of range (numeric ids are 0..4294967294)")
       }
       expect(switched).toEqual([])

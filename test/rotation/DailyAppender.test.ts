@@ -33,16 +33,16 @@ describe("DailyAppender names", () => {
   )
 
   it.each([
-    ["", "it is empty"],
-    ["logs/events", "path separator"],
-    ["logs\\events", "path separator"],
-    ["ev\nents", "control character"],
-    ["ev\u0000", "control character"],
-    ["ev\u2028ents", "would not be recognized by the retention sweep"]
-  ])("prefix %j is rejected: %s", (prefix, reason) => {
+    ["", "empty", "it is empty"],
+    ["logs/events", "path-separator", "path separator"],
+    ["logs\\events", "path-separator", "path separator"],
+    ["ev\nents", "control-character", "control character"],
+    ["ev\u0000", "control-character", "control character"],
+    ["ev\u2028ents", "not-parseable", "would not be recognized by the retention sweep"]
+  ])("prefix %j is rejected: reason %s (%s)", (prefix, reason, text) => {
     const result = DailyAppender.validatePrefix(prefix)
-    expect(Either.isLeft(result) && [result.left._tag, result.left.message]).toEqual([
-      "InvalidPrefix", expect.stringContaining(reason)
+    expect(Either.isLeft(result) && [result.left._tag, result.left.reason, result.left.message]).toEqual([
+      "InvalidPrefix", reason, expect.stringContaining(text)
     ])
   })
 
@@ -172,7 +172,7 @@ describe.each(fileSystems)("DailyAppender contract on $name", ({ layer }) => {
       const dir = yield* tempDir
       yield* TestClock.setTime(DAY)
       yield* Effect.scoped(Effect.gen(function* () {
-        const events = yield* DailyAppender.make(dir, "events", { policy: RotationPolicy.make({ maxBytes: 10, maxFiles: 2 }) })
+        const events = yield* DailyAppender.make(dir, "events", { policy: RotationPolicy.unsafeMake({ maxBytes: 10, maxFiles: 2 }) })
         yield* events.appendAll(["1234", "5678", "abcd"])
       }))
       expect(yield* readAll(dir)).toEqual({ "events-2026-01-31.ndjson": "abcd\n", "events-2026-01-31.ndjson.1": "1234\n5678\n" })
@@ -285,7 +285,7 @@ describe("DailyAppender on MemoryFileSystem: faults and layers", () => {
 
   it.scoped("concurrent appends at midnight while the new file is slow to open: one switch, one open, nothing lost", () =>
     Effect.gen(function* () {
-      const [fs, tools] = instrument(MemoryFileSystem.make())
+      const [fs, tools] = instrument(MemoryFileSystem.unsafeMake())
       const opens = () => tools.calls.filter((c) => c.method === "open" && c.path.endsWith("2026-02-01.ndjson")).length
       tools.hook("open", /2026-02-01/, () => Effect.repeatN(Effect.yieldNow(), 50)) // lets the others run mid-switch
       yield* TestClock.setTime(MIDNIGHT - 1)

@@ -67,7 +67,7 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
         const input = Buffer.concat(pieces)
         const stop = yield* Deferred.make<void>()
         const result = yield* Effect.scoped(Effect.gen(function* () {
-          const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.make({ maxBytes, maxFiles: 1000 }) })
+          const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.unsafeMake({ maxBytes, maxFiles: 1000 }) })
           return yield* pump(Readable.from(chunked(input, cuts)), log, stop, { lineBuffer })
         }))
         expect(result).toEqual({ bytes: input.length, ended: true, cutLine: false })
@@ -89,7 +89,7 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
       ])
       expect(input.length).toBe(344)
       yield* Effect.scoped(Effect.flatMap(
-        RotatingAppender.make(LOG, { policy: RotationPolicy.make({ maxBytes: 0, maxFiles: 1 }) }),
+        RotatingAppender.make(LOG, { policy: RotationPolicy.unsafeMake({ maxBytes: 0, maxFiles: 1 }) }),
         (log) => Effect.flatMap(Deferred.make<void>(), (stop) => pump(Readable.from([input]), log, stop))
       ))
       const files = yield* filesOldestFirst(mem)
@@ -101,7 +101,7 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
       const mem = yield* MemoryFileSystem.MemoryFileSystem
       const long = Buffer.alloc(100, 0x78)
       yield* Effect.scoped(Effect.gen(function* () {
-        const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.make({ maxBytes: 30, maxFiles: 10 }) })
+        const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.unsafeMake({ maxBytes: 30, maxFiles: 10 }) })
         const stop = yield* Deferred.make<void>()
         const chunks = [Buffer.from("a\nb"), ...chunked(long, [0.2, 0.5, 0.8]), Buffer.from("\nc\n")]
         yield* pump(Readable.from(chunks), log, stop, { lineBuffer: 8 })
@@ -116,7 +116,7 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
       const input = new PassThrough()
       const stop = yield* Deferred.make<void>()
       const result = yield* Effect.scoped(Effect.gen(function* () {
-        const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.make({ maxBytes: 0, maxFiles: 1 }) })
+        const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.unsafeMake({ maxBytes: 0, maxFiles: 1 }) })
         const running = yield* Effect.fork(pump(input, log, stop, { grace: "2 seconds" }))
         input.write("a\n{\"partial\":")
         yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
@@ -137,7 +137,7 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
       const input = new PassThrough()
       const stop = yield* Deferred.make<void>()
       const result = yield* Effect.scoped(Effect.gen(function* () {
-        const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.make({ maxBytes: 0, maxFiles: 1 }) })
+        const log = yield* RotatingAppender.make(LOG, { policy: RotationPolicy.unsafeMake({ maxBytes: 0, maxFiles: 1 }) })
         const running = yield* Effect.fork(pump(input, log, stop, { grace: "2 seconds" }))
         input.write("a\n{\"partial\":")
         yield* Effect.promise(() => new Promise((r) => setImmediate(r)))

@@ -17,7 +17,7 @@ import { fastCheckParameters } from "../support/faults.js"
 import { type FaultMethod, fileSystems, Instrumented, memoryBase, retentionLayer, tempDir } from "../support/retention.js"
 
 const NAME = "app.jsonl"
-const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.make({ maxBytes, maxFiles, compress: true })
+const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.unsafeMake({ maxBytes, maxFiles, compress: true })
 const joined = (ls: ReadonlyArray<string>) => ls.map((l) => l + "\n").join("")
 const isLock = (name: string) => name.startsWith(".") && name.includes(".lock")
 

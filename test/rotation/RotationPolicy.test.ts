@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Either, Layer } from "effect"
 import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
 
 const fromEnv = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" })
@@ -73,14 +73,45 @@ describe("RotationPolicy from configuration", () => {
         Either.right({ maxBytes: 10 * 1024 * 1024, maxFiles: 5, compress: true }))
     }))
 
-  it("make keeps compress when given and adds no field when not", () => {
-    expect(RotationPolicy.make({ maxBytes: 1, maxFiles: 2, compress: true })).toEqual({ maxBytes: 1, maxFiles: 2, compress: true })
-    expect(Object.keys(RotationPolicy.make({ maxBytes: 1, maxFiles: 2 }))).toEqual(["maxBytes", "maxFiles"])
+  it("unsafeMake keeps compress when given and adds no field when not", () => {
+    expect(RotationPolicy.unsafeMake({ maxBytes: 1, maxFiles: 2, compress: true })).toEqual({ maxBytes: 1, maxFiles: 2, compress: true })
+    expect(Object.keys(RotationPolicy.unsafeMake({ maxBytes: 1, maxFiles: 2 }))).toEqual(["maxBytes", "maxFiles"])
   })
 
-  it("make rejects negative and fractional numbers", () => {
-    expect(() => RotationPolicy.make({ maxBytes: -1, maxFiles: 1 })).toThrow()
-    expect(() => RotationPolicy.make({ maxBytes: 1, maxFiles: 1.5 })).toThrow()
-    expect(RotationPolicy.make({ maxBytes: 0, maxFiles: 0 })).toEqual({ maxBytes: 0, maxFiles: 0 })
+  it("unsafeMake throws InvalidConfig on negative and fractional numbers", () => {
+    expect(() => RotationPolicy.unsafeMake({ maxBytes: -1, maxFiles: 1 })).toThrow(/maxBytes="-1" is invalid/)
+    expect(() => RotationPolicy.unsafeMake({ maxBytes: 1, maxFiles: 1.5 })).toThrow(/maxFiles="1.5" is invalid/)
+    expect(RotationPolicy.unsafeMake({ maxBytes: 0, maxFiles: 0 })).toEqual({ maxBytes: 0, maxFiles: 0 })
   })
+
+  it("decode returns the policy, or a Left InvalidConfig naming the field, the value and the accepted form", () => {
+    expect(RotationPolicy.decode({ maxBytes: 10, maxFiles: 2, compress: true })).toEqual(Either.right({ maxBytes: 10, maxFiles: 2, compress: true }))
+    const error = Either.getOrThrow(Either.flip(RotationPolicy.decode({ maxBytes: 10, maxFiles: -3 })))
+    expect([error._tag, error.variable, error.value, error.expected]).toEqual(["InvalidConfig", "maxFiles", "-3", RotationPolicy.MAX_FILES_FORM])
+  })
+
+  it("the deprecated make still returns the policy and throws on invalid numbers, as published", () => {
+    expect(RotationPolicy.make({ maxBytes: 5, maxFiles: 1 })).toEqual({ maxBytes: 5, maxFiles: 1 })
+    expect(() => RotationPolicy.make({ maxBytes: -1, maxFiles: 1 })).toThrow()
+  })
+})
+
+describe("RotationPolicy.config for hosts that compose Configs", () => {
+  it.effect("an invalid value is a ConfigError.InvalidData at the nested variable, its message the value and the accepted form (no packed text)", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Config.nested(RotationPolicy.config, "TAU").pipe(
+        Effect.withConfigProvider(fromEnv({ TAU_LOG_ROTATION_MAX_FILES: "many" }))))
+      expect(error._op).toBe("InvalidData")
+      expect(error._op === "InvalidData" && [error.path, error.message]).toEqual([
+        ["TAU", "LOG_ROTATION_MAX_FILES"], `"many" is invalid: expected ${RotationPolicy.MAX_FILES_FORM}`
+      ])
+    }))
+
+  it.effect("checkedSettings carry the InvalidConfig as a value, whole through nesting", () =>
+    Effect.gen(function* () {
+      const checked = yield* Config.nested(RotationPolicy.checkedSettings.maxBytes, "TAU").pipe(
+        Effect.withConfigProvider(fromEnv({ TAU_LOG_ROTATION_MAX_BYTES: "10 parsecs" })))
+      const error = Either.getOrThrow(Either.flip(checked))
+      expect([error._tag, error.variable, error.value]).toEqual(["InvalidConfig", "LOG_ROTATION_MAX_BYTES", "10 parsecs"])
+    }))
 })

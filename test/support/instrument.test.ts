@@ -10,7 +10,7 @@ import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
 import { instrument } from "./retention.js"
 
 const bases = [
-  { name: "MemoryFileSystem", base: Effect.sync(() => MemoryFileSystem.make()) },
+  { name: "MemoryFileSystem", base: Effect.sync(() => MemoryFileSystem.unsafeMake()) },
   { name: "NodeFileSystem", base: Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer) }
 ] as const
 

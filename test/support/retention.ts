@@ -75,7 +75,7 @@ export const instrumentBoth = (
   base: FileSystem.FileSystem,
   safeBase: SafeFs.Service | undefined
 ): readonly [FileSystem.FileSystem, SafeFs.Service | undefined, Instrument] => {
-  const faults = FaultSchedule.make<FaultMethod>()
+  const faults = FaultSchedule.unsafeMake<FaultMethod>()
   const hooks: Array<{ method: FaultMethod; path: RegExp; effect: (call: Call) => Effect.Effect<void> }> = []
   const calls: Array<Call> = []
   const fired: Array<Fired> = []

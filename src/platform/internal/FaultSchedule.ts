@@ -26,7 +26,7 @@ export interface FaultSchedule<Method extends string> {
 }
 
 /** An empty schedule; `normalize` is applied to a fault's exact path before comparing (e.g. `a//b` → `a/b`). */
-export const make = <Method extends string>(normalize: (path: string) => string = (path) => path): FaultSchedule<Method> => {
+export const unsafeMake = <Method extends string>(normalize: (path: string) => string = (path) => path): FaultSchedule<Method> => {
   const faults: Array<{ fault: Fault<Method>; seen: number }> = []
   const matches = (fault: Fault<Method>, path: string) =>
     fault.path === undefined ? true : typeof fault.path === "string" ? normalize(fault.path) === path : fault.path.test(path)

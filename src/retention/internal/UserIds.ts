@@ -37,19 +37,29 @@ export const parseUserGroup = (raw: string): Either.Either<{ readonly user: stri
   return range === undefined ? Either.right({ user: match[1]!, group: match[2]! }) : Either.left(range)
 }
 
+/** Why `resolveIds` refused an `su`: the `reason` and `detail` of the `InvalidSu` it becomes. */
+export interface Unresolved {
+  readonly reason: "out-of-range" | "unknown-name"
+  readonly detail: string
+}
+
+/** The `Unresolved` for a name missing from `file`. */
+export const unknownName = (name: string, file: string): Unresolved =>
+  ({ reason: "unknown-name", detail: `no ${JSON.stringify(name)} in ${file}` })
+
 /**
  * The numeric ids of `su`, given the text of /etc/passwd and /etc/group (read only if a name needs
  * it), or why not (a name that does not exist, an id out of range).
  */
 export const resolveIds = (su: { readonly user: string; readonly group: string },
-  passwd: () => string, group: () => string): Either.Either<{ readonly uid: number; readonly gid: number }, string> => {
-  const one = (value: string, what: "uid" | "gid", file: string, text: () => string): Either.Either<number, string> => {
+  passwd: () => string, group: () => string): Either.Either<{ readonly uid: number; readonly gid: number }, Unresolved> => {
+  const one = (value: string, what: "uid" | "gid", file: string, text: () => string): Either.Either<number, Unresolved> => {
     const range = outOfRange(value, what)
-    if (range !== undefined) return Either.left(range)
+    if (range !== undefined) return Either.left({ reason: "out-of-range", detail: range })
     const numeric = numericId(value)
     if (numeric !== undefined) return Either.right(numeric)
     const id = lookupId(text(), value)
-    return id === undefined ? Either.left(`no ${JSON.stringify(value)} in ${file}`) : Either.right(id)
+    return id === undefined ? Either.left(unknownName(value, file)) : Either.right(id)
   }
   return Either.flatMap(one(su.user, "uid", "/etc/passwd", passwd), (uid) =>
     Either.map(one(su.group, "gid", "/etc/group", group), (gid) => ({ uid, gid })))
