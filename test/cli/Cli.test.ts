@@ -9,44 +9,10 @@ import { pathToFileURL } from "node:url"
 import { gunzipSync } from "node:zlib"
 import { afterAll, describe, expect, it } from "vitest"
 import { VERSION } from "../../src/version.js"
+import { bin, cleanEnv, runner, tempDirs } from "../support/cli.js"
 
-const bin = path.resolve(import.meta.dirname, "../../dist/bin.js")
-const dirs: Array<string> = []
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "logrotate-cli-"))
-  dirs.push(dir)
-  return dir
-}
-// The tests run concurrently (each is mostly waiting for its processes), so a test's directories
-// are removed after the whole file, never while another test may still use its own.
-afterAll(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-/** The environment without any LOG_* variable of the machine running the tests. */
-const cleanEnv = (extra: Record<string, string> = {}) => ({
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.includes("LOG_ROTATION") && !k.includes("LOG_RETENTION"))),
-  ...extra
-})
-
-const run = (args: ReadonlyArray<string>,
-  options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeout?: number } = {}) => {
-  // Asynchronous: a spawnSync would block the test worker's event loop for seconds at a time.
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: cleanEnv(options.env), cwd: options.cwd ?? tempDir(), stdio: ["pipe", "pipe", "pipe"], timeout: options.timeout ?? 60_000,
-    killSignal: "SIGKILL"
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-  child.stdin.on("error", () => {}) // a usage error exits before reading stdin
-  child.stdin.end(options.input ?? "")
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const tempDir = tempDirs("logrotate-cli-")
+const run = runner(tempDir)
 
 const listing = (dir: string) => fs.readdirSync(dir).sort()
 const snapshot = (dir: string) => listing(dir).map((name) => [name, fs.readFileSync(path.join(dir, name)).toString("base64")])

@@ -7,40 +7,11 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { bin, cleanEnv, runner, tempDirs } from "../support/cli.js"
 
-const bin = path.resolve(import.meta.dirname, "../../dist/bin.js")
-const dirs: Array<string> = []
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "logrotate-policies-"))
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-/** The environment without any LOG_* variable of the machine running the tests. */
-const cleanEnv = (extra: Record<string, string> = {}) => ({
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.includes("LOG_ROTATION") && !k.includes("LOG_RETENTION"))),
-  ...extra
-})
-
-export const run = (args: ReadonlyArray<string>, options: { env?: Record<string, string>; cwd?: string } = {}) => {
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: cleanEnv(options.env), cwd: options.cwd ?? tempDir(), stdio: ["pipe", "pipe", "pipe"], timeout: 60_000, killSignal: "SIGKILL"
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-  child.stdin.on("error", () => {})
-  child.stdin.end("")
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const tempDir = tempDirs("logrotate-policies-")
+export const run = runner(tempDir)
 
 const listing = (dir: string) => fs.readdirSync(dir).sort()
 const snapshot = (dir: string) => listing(dir).map((name) => [name, fs.readFileSync(path.join(dir, name)).toString("base64")])
