@@ -571,7 +571,7 @@ const renderLogrotate = (
     else groups.set(key, { dirs: [dir], thresholds, naming })
   }
   return [...groups.values()].map(({ dirs, thresholds, naming }) => [
-    ...(thresholds.maxTotalBytes === undefined ? [] : [
+    ...(thresholds.maxTotalBytes === undefined || thresholds.maxTotalBytes === 0 ? [] : [
       `# maxTotalBytes=${thresholds.maxTotalBytes}: logrotate has no cap on a directory's total size; the closest is rotate (a file count)`,
       "# with size/maxsize (each file's size): see docs/logrotate.md, \"A total-size cap with standard tools\""
     ]),

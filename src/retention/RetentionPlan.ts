@@ -105,7 +105,8 @@ export interface Thresholds {
   readonly compressAgeDays: number
   /**
    * The most bytes the directory's managed files may take after the age rules; older files are
-   * deleted (reason `"size-cap"`) until they fit. Absent = no cap. See `SizeCap`.
+   * deleted (reason `"size-cap"`) until they fit. Absent or 0 = no cap (as `maxBytes` 0 is no
+   * rotation and `compressAgeDays` 0 no compression; a directory's 0 switches a global cap off). See `SizeCap`.
    *
    * @since 0.2.0
    */
@@ -289,7 +290,7 @@ export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, t
     }
     classified.sort(compare)
     const cap = own.maxTotalBytes
-    if (cap === undefined) {
+    if (cap === undefined || cap === 0) {
       for (const c of classified) actions.push(planEntry(dir, join, c, byName, own, day, unprobed))
       continue
     }

@@ -249,7 +249,7 @@ export const MAX_AGE_DAYS_FORM = "a whole number >= 1 (days a file is kept)"
 /** @since 0.1.0 */
 export const COMPRESS_AGE_DAYS_FORM = "a whole number >= 0 (days before compression; 0 = never compress)"
 /** @since 0.2.0 */
-export const MAX_TOTAL_BYTES_FORM = `${ByteSize.BYTE_SIZE_FORM} (the most a directory's managed files may take)`
+export const MAX_TOTAL_BYTES_FORM = `${ByteSize.BYTE_SIZE_FORM} (the most a directory's managed files may take; 0 = no cap)`
 /** @since 0.1.0 */
 export const CHECK_INTERVAL_SECONDS_FORM =
   `a whole number from 1 to ${MAX_CHECK_INTERVAL_SECONDS} (seconds between sweeps; at most about 24.8 days, the longest timer the runtime keeps)`

@@ -95,6 +95,7 @@ export const apply = (
   sizeOf: (name: string) => number | undefined,
   maxTotalBytes: number
 ): ReadonlyArray<RetentionPlan.Action> => {
+  if (maxTotalBytes <= 0) return actions // 0 = no cap, as RetentionPlan.Thresholds says
   let total = 0
   const candidates: Array<{ readonly index: number; readonly counted: number }> = []
   actions.forEach((action, index) => {

@@ -655,7 +655,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       // With a size cap, every group is probed: the cap needs every managed file's size (the
       // probe's `lstat` has it), and may act on any group dated before today.
       const toProbe: Array<RetentionPlan.Entry> = []
-      if (policy.maxTotalBytes !== undefined) {
+      if (policy.maxTotalBytes !== undefined && policy.maxTotalBytes > 0) {
         for (const group of groups.values()) toProbe.push(...group)
       } else {
         const acted = new Set<string>()

@@ -69,6 +69,15 @@ describe.concurrent("effect-logrotate sweep --max-total-size", { timeout: 60_000
     expect(listing(b.dir)).toEqual([b.name(0), "notes.txt"].sort())
   })
 
+  it("a size of 0 is no cap, as flag or variable (as LOG_ROTATION_MAX_BYTES=0 is no rotation): nothing deleted", async () => {
+    const a = datedDir([0, 3, 5, 10])
+    const before = snapshot(a.dir)
+    expect((await run(["sweep", a.dir, "--max-total-size", "0"])).code).toBe(0)
+    expect(snapshot(a.dir)).toEqual(before)
+    expect((await run(["sweep", a.dir], { env: { LOG_RETENTION_MAX_TOTAL_BYTES: "0" } })).code).toBe(0)
+    expect(snapshot(a.dir)).toEqual(before)
+  })
+
   it("a bad size, as flag or variable, exits 2 naming it, the value and the accepted form; nothing is touched", async () => {
     const { dir } = datedDir([0, 3, 40])
     const before = snapshot(dir)

@@ -40,9 +40,19 @@ describe("SizeCap: planner tables (max 30 days, compress after 7)", () => {
     ["a cap of 399: the oldest file only", 399, [aged(3)]],
     ["a cap of 250: the two oldest", 250, [aged(3), aged(2)]],
     ["a cap of 100: every file but today's", 100, [aged(3), aged(2), aged(1)]],
-    ["a cap of 0: every file but today's (today's alone is over: as close as possible)", 0, [aged(3), aged(2), aged(1)]]
+    ["a cap of 1: every file but today's (today's alone is over: as close as possible)", 1, [aged(3), aged(2), aged(1)]],
+    ["a cap of 0 is no cap (as maxBytes 0 is no rotation, compressAgeDays 0 no compression): nothing deleted", 0, []]
   ] as const)("%s", (_, cap, expected) => {
     expect(capDeletes(four, capped(cap))).toEqual(expected)
+  })
+
+  it("a directory's own cap of 0 switches a global cap off for that directory (Listing.thresholds)", () => {
+    const entries = [file(aged(0), 100), file(aged(1), 100), file(aged(2), 100)]
+    const listing = (thresholds: Thresholds | undefined) => ({ dir: "/d", entries, ...(thresholds === undefined ? {} : { thresholds }) })
+    const capDeleted = (thresholds: Thresholds | undefined) =>
+      RetentionPlan.plan([listing(thresholds)], capped(150), TODAY).actions.filter((a) => a._tag === "Delete").map((a) => a.name)
+    expect(capDeleted(undefined)).toEqual([aged(2), aged(1)])
+    expect(capDeleted(capped(0))).toEqual([])
   })
 
   it("never today's file nor a future-dated one, however large; every other file goes when they alone are over", () => {
@@ -136,7 +146,7 @@ describe("SizeCap: planner tables (max 30 days, compress after 7)", () => {
 const arbCase = fc.record({
   maxAgeDays: fc.integer({ min: 1, max: 60 }),
   compress: fc.integer({ min: 0, max: 59 }),
-  cap: fc.integer({ min: 0, max: 20_000 }),
+  cap: fc.integer({ min: 1, max: 20_000 }),
   today: fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }),
   specs: fc.array(fc.record({
     prefix: fc.constantFrom("app", "dlq-orders", "x"),
