@@ -260,6 +260,25 @@ export class InvalidFileName extends Data.TaggedError("InvalidFileName")<{
 }
 
 /**
+ * One directory named by two entries of a policy's `directories` (through a symbolic link, or two
+ * spellings of one path), each with its own settings: which to use is not guessed. Nothing in
+ * that directory was touched; name it once.
+ *
+ * @since 0.2.0
+ */
+export class DirectoryNamedTwice extends Data.TaggedError("DirectoryNamedTwice")<{
+  /** The directory's real path. */
+  readonly path: string
+  /** The entries' directories as written. */
+  readonly names: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `${this.path} is named by ${this.names.length} entries of the policy's directories ` +
+      `(${this.names.map((n) => JSON.stringify(n)).join(", ")}), each with its own settings: name it once`
+  }
+}
+
+/**
  * Why an `su` cannot be used: `"out-of-range"`: a numeric id above 4294967294; `"unknown-name"`:
  * a name missing from /etc/passwd or /etc/group; `"unreadable"`: that file could not be read;
  * `"needs-root"`: acting as another user needs a sweep run as root; `"process-wide"`: `su` in a
@@ -293,7 +312,7 @@ export class InvalidSu extends Data.TaggedError("InvalidSu")<{
 export class SweepFailure extends Data.TaggedError("SweepFailure")<{
   readonly path: string
   readonly operation: SweepOperation
-  readonly error: PlatformError | CompressError | InsecureDirectory | InvalidFileName | InvalidSu | LockHeld | LockError | InvalidPattern
+  readonly error: PlatformError | CompressError | InsecureDirectory | InvalidFileName | InvalidSu | LockHeld | LockError | InvalidPattern | DirectoryNamedTwice
 }> {
   override get message() {
     return `retention ${this.operation} ${this.path} failed: ${this.error.message}`

@@ -79,7 +79,7 @@ import * as os from "node:os"
 import * as Path from "node:path"
 import { type Compressed, Compressor, type Identity } from "./Compressor.js"
 import * as FileNaming from "./FileNaming.js"
-import { InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "../Errors.js"
+import { DirectoryNamedTwice, InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "../Errors.js"
 import * as LockFile from "../platform/internal/LockFile.js"
 import { Compressed as CompressedEvent, Deleted, FileFailed, LogEvents, SweepCompleted } from "../logging/LogEvents.js"
 import { SWEEP_LOCK_NAME } from "../platform/internal/LockNames.js"
@@ -769,10 +769,22 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       const ioConcurrency = Math.max(1, options.ioConcurrency ?? Math.max(DEFAULT_IO_CONCURRENCY, concurrency))
       const ids = yield* ProcessIdentity
       const failed: Array<SweepFailure> = []
+      // The entries of `directories` by real path, as the directories themselves are swept: an
+      // alias (a symlink, another spelling) names the same directory. Two entries for one
+      // directory: that directory fails (DirectoryNamedTwice), whichever spelling is swept.
+      const entriesByReal = new Map<string, Array<DirectoryThresholds>>()
+      for (const entry of policy.directories ?? []) {
+        const real = yield* Effect.either(fs.realPath(entry.dir))
+        const key = Either.isRight(real) ? real.right : Path.resolve(entry.dir)
+        entriesByReal.set(key, [...(entriesByReal.get(key) ?? []), entry])
+      }
+      const realPolicy: SweepPolicy = {
+        ...policy,
+        directories: [...entriesByReal].map(([real, [first]]) => ({ ...first!, dir: real }))
+      }
       // Each directory once, by its real path: an alias (a symlink to it) is the same directory.
-      // Thresholds are matched on the directory as given; an alias swept once keeps the first one's.
       const uniqueDirs: Array<string> = []
-      const thresholds = new Map<string, Either.Either<ResolvedDirectory, FileNaming.InvalidPattern>>()
+      const thresholds = new Map<string, Either.Either<ResolvedDirectory, FileNaming.InvalidPattern | DirectoryNamedTwice>>()
       for (const dir of new Set(dirs)) {
         const real = yield* Effect.either(fs.realPath(dir))
         if (Either.isLeft(real)) {
@@ -781,7 +793,10 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
           yield* reportFailures(dir, [f])
         } else if (!uniqueDirs.includes(real.right)) {
           uniqueDirs.push(real.right)
-          thresholds.set(real.right, resolveDirectory(thresholdsFor(policy, dir)))
+          const entries = entriesByReal.get(real.right) ?? []
+          thresholds.set(real.right, entries.length > 1
+            ? Either.left(new DirectoryNamedTwice({ path: real.right, names: entries.map((e) => e.dir) }))
+            : resolveDirectory(thresholdsFor(realPolicy, real.right)))
         }
       }
       const su = policy.su === undefined ? undefined : yield* Effect.either(resolveSu(policy.su))

@@ -142,3 +142,27 @@ describe("per-directory namings (a pattern in the policy, as a configuration fil
     expect(top._tag === "Left" && [top.left.variable, top.left.value]).toEqual(["naming", "{prefix}-{date}-{date}.x"])
   })
 })
+
+describe("per-directory entries matched by real path (reviewer finding F-alias) on MemoryFileSystem", () => {
+  it.scoped("a directory swept through a symlink gets its entry's settings; two entries naming one directory fail it (DirectoryNamedTwice), nothing touched, the other directories swept", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* withFiles({ [aged(0)]: 100, [aged(5)]: 100, [aged(10)]: 100 })
+      const other = yield* withFiles({ [aged(0)]: 100, [aged(40)]: 100 })
+      yield* fs.symlink(dir, `${dir}-alias`)
+      // One entry, named through the directory; swept through the alias: the entry's 7 days apply.
+      const one = yield* Sweeper.sweep([`${dir}-alias`], { maxAgeDays: 30, compressAgeDays: 0, directories: [{ dir, maxAgeDays: 7 }] })
+      expect(one.failed).toEqual([])
+      expect(yield* names(dir)).toEqual([aged(5), aged(0)].sort())
+      // Two entries for one directory (its path and its alias), in either order: that directory fails.
+      for (const directories of [
+        [{ dir, maxAgeDays: 30 }, { dir: `${dir}-alias`, maxAgeDays: 2 }],
+        [{ dir: `${dir}-alias`, maxAgeDays: 2 }, { dir, maxAgeDays: 30 }]
+      ]) {
+        const report = yield* Sweeper.sweep([dir, other], { maxAgeDays: 30, compressAgeDays: 0, directories })
+        expect(report.failed.map((f) => [f.path, f.error._tag])).toEqual([[dir, "DirectoryNamedTwice"]])
+        expect(yield* names(dir)).toEqual([aged(5), aged(0)].sort())
+      }
+      expect(yield* names(other)).toEqual([aged(0)])
+    }).pipe(Effect.provide(memory.layer())))
+})
