@@ -74,6 +74,14 @@ export interface Entry {
    * @since 0.2.0
    */
   readonly size?: number | undefined
+  /**
+   * In a directory other users may write but not delete from (sticky, writable by others), a file
+   * owned by another user than the sweep's: the size cap neither counts nor deletes it, so another
+   * user's files (which the sweep could not remove for them) never make the cap delete yours.
+   *
+   * @since 0.2.0
+   */
+  readonly foreign?: boolean | undefined
 }
 
 /** @since 0.1.0 */
@@ -298,7 +306,7 @@ export const plan = (listings: ReadonlyArray<Listing>, thresholds: Thresholds, t
     for (const a of SizeCap.apply(mine, (name) => {
       const e = byName.get(name)
       return e?.type === "File" ? e.size : undefined
-    }, cap)) actions.push(a)
+    }, cap, (name) => byName.get(name)?.foreign === true)) actions.push(a)
   }
   return { today: FileNaming.formatDay(day), actions }
 }

@@ -93,12 +93,15 @@ const older = (a: RetentionPlan.Action, b: RetentionPlan.Action): number => {
 export const apply = (
   actions: ReadonlyArray<RetentionPlan.Action>,
   sizeOf: (name: string) => number | undefined,
-  maxTotalBytes: number
+  maxTotalBytes: number,
+  /** Files the cap neither counts nor deletes (`Entry.foreign`: another user's, in a shared sticky directory). */
+  exempt: (name: string) => boolean = () => false
 ): ReadonlyArray<RetentionPlan.Action> => {
   if (maxTotalBytes <= 0) return actions // 0 = no cap, as RetentionPlan.Thresholds says
   let total = 0
   const candidates: Array<{ readonly index: number; readonly counted: number }> = []
   actions.forEach((action, index) => {
+    if (exempt(action.name)) return
     const { counted, deletable } = weigh(action, sizeOf(action.name) ?? 0)
     total += counted
     if (deletable) candidates.push({ index, counted })

@@ -411,6 +411,15 @@ export const isInsecureDirectory = (dir: { readonly mode: number; readonly gid: 
   (dir.mode & 0o002) !== 0 || ((dir.mode & 0o020) !== 0 && dir.gid !== 0)
 
 /**
+ * A directory where other users may create files but not remove others' (sticky, writable by
+ * group or others): there the size cap counts only the sweeping user's files. Pure.
+ *
+ * @since 0.2.0
+ */
+export const isSharedSticky = (dir: { readonly mode: number }): boolean =>
+  (dir.mode & 0o1000) !== 0 && (dir.mode & 0o022) !== 0
+
+/**
  * A name's bytes as text: printable ASCII as is, everything else (and `\`) as `\xNN`.
  *
  * @since 0.1.0
@@ -668,9 +677,16 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       }
       const probes: Array<Probe> = new Array(toProbe.length)
       yield* inPool(concurrency, toProbe.length, (i) => Effect.map(probe(dir, toProbe[i]!.name, failed), (p) => void (probes[i] = p)))
+      // In a shared sticky directory, another user's files do not count toward the cap (their
+      // owner can plant a large or future-dated file the cap never deletes, to make it delete
+      // files they cannot delete themselves). One lstat of the directory, with a cap only.
+      const capped = policy.maxTotalBytes !== undefined && policy.maxTotalBytes > 0
+      const dirStat = capped ? Option.getRight(yield* Effect.either(safe.lstat(dir))) : Option.none()
+      const sweeper = (yield* ProcessIdentity).euid()
+      const shared = Option.isSome(dirStat) && isSharedSticky(dirStat.value)
       for (const p of probes) {
         if (p._tag !== "Entry") continue
-        entries.push(p.entry)
+        entries.push(shared && p.stat !== undefined && p.stat.uid !== sweeper ? { ...p.entry, foreign: true } : p.entry)
         if (p.stat) stats.set(Path.join(dir, p.entry.name), p.stat)
       }
       return { listing: Option.some({ dir, entries, naming, thresholds: policy }), stats, failed }

@@ -46,6 +46,17 @@ describe("SizeCap: planner tables (max 30 days, compress after 7)", () => {
     expect(capDeletes(four, capped(cap))).toEqual(expected)
   })
 
+  it("another user's files in a shared sticky directory (Entry.foreign) are neither counted nor deleted by the cap", () => {
+    const entries: Array<Entry> = [
+      { ...file(aged(-3), 100_000), foreign: true }, { ...file(aged(0), 100_000), foreign: true }, { ...file(aged(9), 50), foreign: true },
+      file(aged(0), 100), file(aged(1), 100), file(aged(2), 100)
+    ]
+    // Without `foreign`, 300,250 bytes against 250: every deletable file would go (nobody's old one too).
+    expect(capDeletes(entries.map(({ foreign: _, ...e }) => e), capped(250))).toEqual([aged(9), aged(2), aged(1)])
+    // With it: only the sweeper's own 300 count; the oldest of its own goes, no other user's file.
+    expect(capDeletes(entries, capped(250))).toEqual([aged(2)])
+  })
+
   it("a directory's own cap of 0 switches a global cap off for that directory (Listing.thresholds)", () => {
     const entries = [file(aged(0), 100), file(aged(1), 100), file(aged(2), 100)]
     const listing = (thresholds: Thresholds | undefined) => ({ dir: "/d", entries, ...(thresholds === undefined ? {} : { thresholds }) })

@@ -273,3 +273,46 @@ describe.runIf(isRoot)("sweeping as root a directory nobody can write (issue 9)"
     }).pipe(Effect.ensuring(Effect.sync(a.cleanup)))
   }, 60_000)
 })
+
+describe.runIf(isRoot)("the size cap in a shared sticky directory (issue 12 review, finding 1)", () => {
+  const DAEMON = 1
+  const day = (ago: number) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10)
+  /** Runs the CLI as root; resolves with its exit code. */
+  const cli = (args: ReadonlyArray<string>) => new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+    child.on("error", reject)
+    child.on("close", resolve)
+  })
+
+  it("another user's large today- or future-dated file does not make the cap delete files they cannot delete; the sweeper's own files are capped", async () => {
+    const root = nfs.mkdtempSync(path.join(os.tmpdir(), "sweep-sticky-"))
+    nfs.chmodSync(root, 0o755)
+    try {
+      const shared = path.join(root, "shared")
+      nfs.mkdirSync(shared)
+      nfs.chmodSync(shared, 0o1777)
+      // daemon's history: five 1000-byte files, 1 to 5 days old.
+      const own = [1, 2, 3, 4, 5].map((ago) => `app-${day(ago)}.ndjson`)
+      for (const name of own) {
+        nfs.writeFileSync(path.join(shared, name), "x".repeat(999) + "\n")
+        nfs.chownSync(path.join(shared, name), DAEMON, DAEMON)
+      }
+      // nobody cannot delete them (sticky), but plants large files the cap would never delete.
+      asNobody('rm -f "$1" 2>/dev/null; head -c 200000 /dev/zero > "$2"; head -c 200000 /dev/zero > "$3"; exit 0',
+        path.join(shared, own[0]!), path.join(shared, "evil-2099-01-01.ndjson"), path.join(shared, `evil-${day(0)}.ndjson`))
+      expect(nfs.readdirSync(shared).sort()).toEqual([...own, "evil-2099-01-01.ndjson", `evil-${day(0)}.ndjson`].sort())
+      // A cap of 100 KiB: nobody's 400 KB do not count; daemon's 5000 bytes fit: nothing deleted.
+      expect(await cli(["sweep", shared, "--su", "daemon:daemon", "--max-total-size", "100KiB"])).toBe(0)
+      expect(nfs.readdirSync(shared).sort()).toEqual([...own, "evil-2099-01-01.ndjson", `evil-${day(0)}.ndjson`].sort())
+      // A cap of 2500 bytes: daemon's own files are capped, oldest first (3 of 5 go).
+      expect(await cli(["sweep", shared, "--su", "daemon:daemon", "--max-total-size", "2500"])).toBe(0)
+      expect(nfs.readdirSync(shared).sort()).toEqual([own[0]!, own[1]!, "evil-2099-01-01.ndjson", `evil-${day(0)}.ndjson`].sort())
+    } finally {
+      nfs.rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("isSharedSticky: sticky and writable by group or others", () => {
+    expect([0o1777, 0o1770, 0o1755, 0o777, 0o755].map((mode) => Sweeper.isSharedSticky({ mode }))).toEqual([true, true, false, false, false])
+  })
+})
