@@ -5,7 +5,6 @@
  * in dist/chunks/, shared by the commands.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -30,9 +29,27 @@ export const SweeperLive = Sweeper.layer.pipe(
 )
 
 /**
+ * Writes one line to stdout and waits, when the pipe is full, until it drains: a reader that
+ * does not keep up slows this subscriber only (the sweep never waits: its events go to a
+ * sliding PubSub), which then learns what it missed (`Missed`) instead of growing Node's buffer.
+ */
+const writeLine = (line: string): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (process.stdout.write(`${line}\n`)) return resume(Effect.void)
+    const drained = () => {
+      process.stdout.off("drain", drained)
+      process.stdout.off("close", drained)
+      process.stdout.off("error", drained)
+      resume(Effect.void)
+    }
+    process.stdout.once("drain", drained).once("close", drained).once("error", drained)
+  })
+
+/**
  * `watch --events`: subscribes to `events` now and, for the scope's life, prints each element on
- * stdout as one JSON object a line (`LogEvents.toJson`: `_tag` first).
+ * stdout as one JSON object a line (`LogEvents.toJson`: `_tag` first), respecting the pipe's
+ * backpressure.
  */
 export const printEvents = (events: LogEvents.Service): Effect.Effect<void, never, Scope.Scope> =>
   Effect.flatMap(events.subscribe, (stream) =>
-    Effect.asVoid(Effect.forkScoped(Stream.runForEach(stream, (event) => Console.log(JSON.stringify(LogEvents.toJson(event)))))))
+    Effect.asVoid(Effect.forkScoped(Stream.runForEach(stream, (event) => writeLine(JSON.stringify(LogEvents.toJson(event)))))))

@@ -79,3 +79,36 @@ describe("watch --events", { timeout: 60_000 }, () => {
     expect([stdout, stderr]).toEqual(["", expect.stringContaining("deleted=1")])
   })
 })
+
+describe("watch --events with a reader that does not keep up", { timeout: 120_000 }, () => {
+  it("the sweep finishes while stdout is full; the reader then gets Missed with the count it lost, and the events after it in order", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "watch-events-"))
+    dirs.push(dir)
+    // 4000 deletions: ~800 KB of JSON lines, far more than a pipe holds.
+    const old = dated(40).replace(/^app-/, "")
+    for (let i = 0; i < 4000; i++) fs.writeFileSync(path.join(dir, `a${i}-${old}`), "{}\n")
+    const child = spawn(process.execPath, [bin, "watch", dir, "--events", "--interval-seconds", "3600"], {
+      env: cleanEnv(), stdio: ["ignore", "pipe", "ignore"]
+    })
+    child.stdout.pause() // read nothing while the sweep runs
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    const deadline = Date.now() + 90_000
+    while (Date.now() < deadline && fs.readdirSync(dir).length > 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100))
+    expect(fs.readdirSync(dir)).toEqual([]) // the sweep did not wait for the reader
+    let stdout = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+    child.stdout.resume()
+    while (Date.now() < deadline && !stdout.includes("\"_tag\":\"SweepCompleted\"") && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    process.kill(child.pid!, "SIGKILL")
+    await exited
+    const events = stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { _tag: string; count?: number })
+    const missed = events.filter((e) => e._tag === "Missed")
+    const deleted = events.filter((e) => e._tag === "Deleted").length
+    expect(missed.length).toBeGreaterThanOrEqual(1)
+    // Every deletion is either printed or counted as missed, and the summary comes last.
+    expect(deleted + missed.reduce((n, e) => n + e.count!, 0)).toBe(4000)
+    expect(events.at(-1)!._tag).toBe("SweepCompleted")
+  })
+})
