@@ -183,7 +183,8 @@ export interface FileNaming {
  * - `path-separator`: `/` or `\` (a naming names files in one directory);
  * - `control-character`: a character below U+0020, or U+007F;
  * - `ambiguous-compression`: a compressed name could also read as the uncompressed file of a
- *   longer prefix (the pattern ends with `{prefix}`, or with text `.gz` can be taken for).
+ *   longer prefix (the pattern ends with `{prefix}`, or with text `.gz` can be taken for), or
+ *   the pattern ends with `.gz` or `.tmp` (a plain name would read as a compressed file or a temp).
  *
  * @since 0.2.0
  */
@@ -381,7 +382,16 @@ const build = (pattern: string, segments: ReadonlyArray<Segment>): FileNaming =>
  */
 export const fromPattern = (pattern: string): Either.Either<FileNaming, InvalidPattern> =>
   Either.flatMap(tokenize(pattern), (segments) =>
-    ambiguousCompression(segments)
+    // A plain name ending in `.gz` or `.tmp` would be another naming's compressed file or temp:
+    // the sweep would compress a .gz again (`x.gz.gz`) or take another sweep's temp for a log.
+    /\.(gz|tmp)$/i.test(pattern)
+      ? Either.left(new InvalidPattern({
+        pattern,
+        reason: "ambiguous-compression",
+        detail: "a plain name ending in .gz or .tmp would be read as a compressed file or a compression's temporary; " +
+          "end the pattern with the log's own extension, such as \".log\" or \".ndjson\""
+      }))
+      : ambiguousCompression(segments)
       ? Either.left(new InvalidPattern({
         pattern,
         reason: "ambiguous-compression",

@@ -128,7 +128,12 @@ describe("FileNaming.fromPattern: refused patterns", () => {
     ["{date}-{prefix}", "ambiguous-compression"],
     ["{date}-{prefix}.gz", "ambiguous-compression"],
     ["{date}-{prefix}z", "ambiguous-compression"],
-    ["{date}-{prefix}.gz.tmp", "ambiguous-compression"]
+    ["{date}-{prefix}.gz.tmp", "ambiguous-compression"],
+    // A plain name that reads as a compressed file or a temp (reviewer finding 6: `x.ndjson.gz` was gzipped again).
+    ["{prefix}-{date}.ndjson.gz", "ambiguous-compression"],
+    ["{prefix}-{date}.ndjson.gz.tmp", "ambiguous-compression"],
+    ["{prefix}-{date}.GZ", "ambiguous-compression"],
+    ["{prefix}-{date}.tmp", "ambiguous-compression"]
   ])("%j is refused: %s", (pattern, reason) => {
     const result = FileNaming.fromPattern(pattern)
     expect(Either.isLeft(result) && [result.left._tag, result.left.reason, result.left.pattern]).toEqual(["InvalidPattern", reason, pattern])
@@ -139,7 +144,7 @@ describe("FileNaming.fromPattern: refused patterns", () => {
     }
   })
 
-  it.each(["{prefix}{date}", "{date}{prefix}.log", "{prefix}-{date}.gz", "{prefix}.log-{date}", "{date}-{prefix}.log", "{prefix}{date}{hour}"])(
+  it.each(["{prefix}{date}", "{date}{prefix}.log", "{prefix}.log-{date}", "{date}-{prefix}.log", "{prefix}{date}{hour}"])(
     "%j is accepted: placeholders may touch, and the compression suffix cannot be taken for the prefix",
     (pattern) => {
       expect(Either.isRight(FileNaming.fromPattern(pattern))).toBe(true)
