@@ -87,6 +87,9 @@ export class InvalidRetentionConfig extends Data.TaggedError("InvalidRetentionCo
     return `${this.source}: invalid retention configuration (nothing was swept):` + this.issues.map((i) =>
       i.reason === "unknown-key"
         ? `\n  ${i.path}: unknown key: expected ${i.expected}`
+        : i.reason === "unreadable" || i.reason === "not-json"
+        // `value` is the reader's or parser's own words here, not a value from the file.
+        ? `\n  ${i.path}: ${i.reason === "unreadable" ? "cannot be read" : "not JSON"} (${i.value}): expected ${i.expected}`
         : `\n  ${i.path}: ${i.value} is invalid: expected ${i.expected}`).join("")
   }
 }

@@ -15,6 +15,9 @@
 import type * as RetentionPlan from "../retention/RetentionPlan.js"
 import type * as Sweeper from "../retention/Sweeper.js"
 
+/** `1 day old`, `3 days old` (as `Sweeper.deleteWhy` words it). */
+const daysOld = (days: number): string => `${days} ${days === 1 ? "day" : "days"} old`
+
 /** The lines to print, without their `\n`. */
 export interface Output {
   readonly stdout: ReadonlyArray<string>
@@ -79,7 +82,7 @@ export const describeFailure = (failure: Sweeper.SweepReport["failed"][number]):
     : `failed ${failure.path}: ${failure.operation}: ${failureReason(failure)}`
 
 const age = (action: RetentionPlan.Action | undefined) =>
-  action !== undefined && action._tag !== "Skip" ? `${action.ageDays} days old` : undefined
+  action !== undefined && action._tag !== "Skip" ? daysOld(action.ageDays) : undefined
 
 /** The stdout lines for the files a real sweep acted on, in the plan's order. */
 const actedOn = (report: Sweeper.SweepReport): Array<string> => {
@@ -113,7 +116,7 @@ const planned = (report: Sweeper.SweepReport): Array<string> =>
       case "Compress":
         return [`would compress ${action.path} (${action.ageDays} days old)`]
       case "Delete":
-        return [`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : action.reason === "size-cap" ? `over the size cap, ${action.ageDays} days old` : `${action.ageDays} days old`})`]
+        return [`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : action.reason === "size-cap" ? `over the size cap, ${daysOld(action.ageDays)}` : daysOld(action.ageDays)})`]
       case "FinishCompression":
         return [`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`]
       case "Skip":

@@ -458,8 +458,11 @@ export const describePlanned = (action: RetentionPlan.Action): Option.Option<str
  */
 export const deleteWhy = (action: { readonly reason: RetentionPlan.DeleteReason; readonly ageDays: number }): string =>
   action.reason === "stale-temp" ? "stale temporary file"
-  : action.reason === "size-cap" ? `over the size cap, ${action.ageDays} days old`
-  : `${action.ageDays} days old`
+  : action.reason === "size-cap" ? `over the size cap, ${daysOld(action.ageDays)}`
+  : daysOld(action.ageDays)
+
+/** `1 day old`, `3 days old`. */
+const daysOld = (days: number): string => `${days} ${days === 1 ? "day" : "days"} old`
 
 type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }

@@ -193,7 +193,7 @@ describe.concurrent("effect-logrotate sweep --config / LOG_RETENTION_CONFIG", { 
     }
     const missing = await run(["sweep", "--config", path.join(tempDir(), "none.json"), a.dir])
     expect(missing.code).toBe(2)
-    expect(missing.stderr).toMatch(/none\.json: invalid retention configuration \(nothing was swept\):\n {2}\$: .*is invalid: expected a readable file/)
+    expect(missing.stderr).toMatch(/none\.json: invalid retention configuration \(nothing was swept\):\n {2}\$: cannot be read \(.*\): expected a readable file/)
     expect(snapshot(a.dir)).toEqual(before)
   })
 

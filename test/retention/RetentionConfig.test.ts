@@ -71,7 +71,7 @@ describe("RetentionConfig.decode: every error names the JSON path, the value and
   it("text that is not JSON is one not-json issue at $, with the parser's message", () => {
     const result = RetentionConfig.parse("/etc/r.json", `{"defaults": {`)
     expect(Either.isLeft(result) && result.left.issues.map((i) => [i.reason, i.path])).toEqual([["not-json", "$"]])
-    expect(Either.isLeft(result) && result.left.message).toMatch(/^\/etc\/r\.json: invalid retention configuration \(nothing was swept\):\n {2}\$: .+ is invalid: expected valid JSON/)
+    expect(Either.isLeft(result) && result.left.message).toMatch(/^\/etc\/r\.json: invalid retention configuration \(nothing was swept\):\n {2}\$: not JSON \(.+\): expected valid JSON/)
   })
 
   it.effect("a file that cannot be read is one unreadable issue naming the file", () =>

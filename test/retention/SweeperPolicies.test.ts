@@ -166,3 +166,14 @@ describe("per-directory entries matched by real path (reviewer finding F-alias) 
       expect(yield* names(other)).toEqual([aged(0)])
     }).pipe(Effect.provide(memory.layer())))
 })
+
+describe("Sweeper.deleteWhy", () => {
+  it.each([
+    ["size-cap", 1, "over the size cap, 1 day old"],
+    ["size-cap", 3, "over the size cap, 3 days old"],
+    ["older-than-max-age", 31, "31 days old"],
+    ["stale-temp", 2, "stale temporary file"]
+  ] as const)("%s, %i days: %j", (reason, ageDays, words) => {
+    expect(Sweeper.deleteWhy({ reason, ageDays })).toBe(words)
+  })
+})
