@@ -302,7 +302,7 @@ const decodeDirectories = (
           variable: name(d.dir, compressAgeDays === undefined ? "maxAgeDays" : "compressAgeDays"),
           value: String(compressAgeDays === undefined ? max : compress),
           expected: compressAgeDays === undefined
-            ? `a maximum age above the compression age (${compress} days) that this directory takes from the defaults`
+            ? `a maximum age above the compression age (${compress} days) that this directory takes from the settings for every directory (a flag, the file's defaults or the environment)`
             : `0 (no compression) or a whole number below this directory's maximum age (${max} days)`
         }))
       }
