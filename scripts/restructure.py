@@ -91,6 +91,7 @@ MODULES: list[tuple[str, str, str]] = [
     ("RetentionWorker", "retention", "the background worker: a sweep at start, then every interval"),
     ("LogrotateConfig", "retention", "the logrotate configuration doing the built-in retention's job (pure)"),
     ("internal/UserIds", "retention/internal", "user and group names to ids, for the sweep's `su` (pure)"),
+    ("internal/PlanWording", "retention/internal", "the words of a dry run and a report for planned actions, shared by Sweeper and the CLI"),
     # logging: Effect's logger on top of an appender.
     ("NdjsonLogger", "logging", "an Effect `Logger` writing each entry as one NDJSON line through an appender"),
     ("LogEvents", "logging", ""),

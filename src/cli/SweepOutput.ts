@@ -12,11 +12,10 @@
  * - stderr, always (also with `quiet`): one line per failure, `failed <path>: <operation>: <reason>`,
  *   except a directory that does not exist, which is the one short line `<dir>: no such directory`.
  */
+import * as Option from "effect/Option"
 import type * as RetentionPlan from "../retention/RetentionPlan.js"
 import type * as Sweeper from "../retention/Sweeper.js"
-
-/** `1 day old`, `3 days old` (as `Sweeper.deleteWhy` words it). */
-const daysOld = (days: number): string => `${days} ${days === 1 ? "day" : "days"} old`
+import { daysOld, describePlanned } from "../retention/internal/PlanWording.js"
 
 /** The lines to print, without their `\n`. */
 export interface Output {
@@ -111,18 +110,7 @@ const actedOn = (report: Sweeper.SweepReport): Array<string> => {
 
 /** A dry run's plan, one line per action it would take. */
 const planned = (report: Sweeper.SweepReport): Array<string> =>
-  report.plan.actions.flatMap((action) => {
-    switch (action._tag) {
-      case "Compress":
-        return [`would compress ${action.path} (${action.ageDays} days old)`]
-      case "Delete":
-        return [`would delete   ${action.path} (${action.reason === "stale-temp" ? "stale temporary file" : action.reason === "size-cap" ? `over the size cap, ${daysOld(action.ageDays)}` : daysOld(action.ageDays)})`]
-      case "FinishCompression":
-        return [`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`]
-      case "Skip":
-        return []
-    }
-  })
+  report.plan.actions.flatMap((action) => Option.toArray(describePlanned(action)))
 
 const table = (rows: ReadonlyArray<readonly [string, string]>) => {
   const width = Math.max(...rows.map(([label]) => label.length))

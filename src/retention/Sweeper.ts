@@ -79,6 +79,7 @@ import * as os from "node:os"
 import * as Path from "node:path"
 import { type Compressed, Compressor, type Identity } from "./Compressor.js"
 import * as FileNaming from "./FileNaming.js"
+import * as PlanWording from "./internal/PlanWording.js"
 import { DirectoryNamedTwice, InsecureDirectory, InvalidFileName, InvalidSu, SweepFailure } from "../Errors.js"
 import * as LockFile from "../platform/internal/LockFile.js"
 import { Compressed as CompressedEvent, Deleted, FileFailed, LogEvents, SweepCompleted } from "../logging/LogEvents.js"
@@ -438,31 +439,14 @@ export const escapeName = (bytes: Uint8Array): string =>
  *
  * @since 0.1.0
  */
-export const describePlanned = (action: RetentionPlan.Action): Option.Option<string> => {
-  switch (action._tag) {
-    case "Compress":
-      return Option.some(`would compress ${action.path} (${action.ageDays} days old)`)
-    case "Delete":
-      return Option.some(`would delete   ${action.path} (${deleteWhy(action)})`)
-    case "FinishCompression":
-      return Option.some(`would verify   ${action.gzip} decompresses to the bytes of ${action.path}, then remove ${action.path}`)
-    case "Skip":
-      return Option.none()
-  }
-}
+export const describePlanned: (action: RetentionPlan.Action) => Option.Option<string> = PlanWording.describePlanned
 
 /**
  * Why a `Delete` is planned, in a few words: `31 days old`, `stale temporary file`, `over the size cap, 3 days old`.
  *
  * @since 0.2.0
  */
-export const deleteWhy = (action: { readonly reason: RetentionPlan.DeleteReason; readonly ageDays: number }): string =>
-  action.reason === "stale-temp" ? "stale temporary file"
-  : action.reason === "size-cap" ? `over the size cap, ${daysOld(action.ageDays)}`
-  : daysOld(action.ageDays)
-
-/** `1 day old`, `3 days old`. */
-const daysOld = (days: number): string => `${days} ${days === 1 ? "day" : "days"} old`
+export const deleteWhy = PlanWording.deleteWhy
 
 type Outcome =
   | { readonly _tag: "Compressed"; readonly file: CompressedFile }

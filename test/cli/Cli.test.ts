@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url"
 import { gunzipSync } from "node:zlib"
 import { afterAll, describe, expect, it } from "vitest"
 import { VERSION } from "../../src/version.js"
-import { bin, cleanEnv, runner, tempDirs } from "../support/cli.js"
+import { bin, cleanEnv, runner, tempDirs, watchFirstSweep } from "../support/cli.js"
 
 const tempDir = tempDirs("logrotate-cli-")
 const run = runner(tempDir)
@@ -545,15 +545,7 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
 
   it("watch --naming sweeps with that naming", async () => {
     const { dir, name: day, defaultName } = dottedDir([0, 10, 40])
-    const child = spawn(process.execPath, [bin, "watch", dir, "--compress-age-days", "7", "--interval-seconds", "1", "--naming", "{prefix}.{date}.log"], {
-      env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stderr = ""
-    child.stderr.on("data", (d) => (stderr += d))
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline && !stderr.includes("sweep finished")) await new Promise((r) => setTimeout(r, 50))
-    child.kill("SIGTERM")
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    const { code, stderr } = await watchFirstSweep([dir, "--compress-age-days", "7", "--interval-seconds", "1", "--naming", "{prefix}.{date}.log"])
     expect(code).toBe(0)
     expect(stderr).toContain('naming={prefix}.{date}.log')
     expect(listing(dir)).toEqual([day(0), `${day(10)}.gz`, defaultName, "notes.txt"].sort())
@@ -806,15 +798,7 @@ describe.concurrent("effect-logrotate CLI", { timeout: 60_000 }, () => {
 
   it("watch sweeps at start, then exits 0 on SIGTERM leaving no partial file", async () => {
     const { dir, name: day } = datedDir([0, 10, 40])
-    const child = spawn(process.execPath, [bin, "watch", dir, "--compress-age-days", "7", "--interval-seconds", "1"], {
-      env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stderr = ""
-    child.stderr.on("data", (d) => (stderr += d))
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline && !stderr.includes("sweep finished")) await new Promise((r) => setTimeout(r, 50))
-    child.kill("SIGTERM")
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    const { code, stderr } = await watchFirstSweep([dir, "--compress-age-days", "7", "--interval-seconds", "1"])
     expect(code).toBe(0)
     expect(listing(dir)).toEqual([day(0), `${day(10)}.gz`, "notes.txt"].sort())
     expect(listing(dir).some((n) => n.endsWith(".tmp"))).toBe(false)

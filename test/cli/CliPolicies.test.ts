@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { bin, cleanEnv, runner, tempDirs } from "../support/cli.js"
+import { bin, cleanEnv, runner, tempDirs, watchFirstSweep } from "../support/cli.js"
 
 const tempDir = tempDirs("logrotate-policies-")
 export const run = runner(tempDir)
@@ -201,15 +201,7 @@ describe.concurrent("effect-logrotate sweep --config / LOG_RETENTION_CONFIG", { 
     const a = datedDir([0, 3, 6, 12])
     const b = datedDir([0, 3, 6, 12])
     const config = writeConfig({ defaults: { maxAgeDays: 9 }, directories: { [a.dir]: { maxAgeDays: 4 }, [b.dir]: {} } })
-    const child = spawn(process.execPath, [bin, "watch", "--config", config, "--interval-seconds", "3600"], {
-      env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stderr = ""
-    child.stderr.on("data", (d) => (stderr += d))
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline && !stderr.includes("sweep finished")) await new Promise((r) => setTimeout(r, 50))
-    child.kill("SIGTERM")
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    const { code, stderr } = await watchFirstSweep(["--config", config, "--interval-seconds", "3600"])
     expect(code).toBe(0)
     expect(listing(a.dir)).toEqual([a.name(0), a.name(3), "notes.txt"].sort())
     expect(listing(b.dir)).toEqual([b.name(0), b.name(3), b.name(6), "notes.txt"].sort())

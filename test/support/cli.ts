@@ -57,3 +57,19 @@ export const runner = (tempDir: () => string) => (args: ReadonlyArray<string>, o
     child.on("close", (code) => resolve({ code, stdout, stderr }))
   })
 }
+
+/**
+ * Runs `effect-logrotate watch …args` until its first sweep has finished (its log line on
+ * stderr, at most `waitMs`), then stops it with SIGTERM (the node process itself): its exit
+ * code and stderr.
+ */
+export const watchFirstSweep = async (args: ReadonlyArray<string>, waitMs = 20_000) => {
+  const child = spawn(process.execPath, [bin, "watch", ...args], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] })
+  let stderr = ""
+  child.stderr.on("data", (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+  const deadline = Date.now() + waitMs
+  while (Date.now() < deadline && !stderr.includes("sweep finished") && child.exitCode === null) await new Promise((r) => setTimeout(r, 50))
+  child.kill("SIGTERM")
+  return { code: await exited, stderr }
+}
