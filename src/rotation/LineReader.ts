@@ -5,11 +5,12 @@
  * themselves (`RotatingAppender.appendBytes`). The files, oldest to newest, concatenated equal
  * the input, plus a final `\n` if the input lacked one.
  *
- * - Backpressure: it reads the next chunk only after the appender has written the previous one,
- *   so stdin stays unread (and its writer blocks) while the disk is slower.
- * - `pumpStdin` reads a pipe or socket on fd 0 into one fixed buffer (`ArenaSplitter`): no
- *   allocation per read, whole lines written straight from it; any other stdin (a file, a
- *   terminal) and `pump` go through a Node `Readable` and `ByteSplitter`.
+ * - Backpressure: it hands the appender the next piece only after the previous one is written,
+ *   and reads only while a buffer has room, so stdin stays unread (and its writer blocks) while
+ *   the disk is slower.
+ * - `pumpStdin` reads a pipe or socket on fd 0 into two fixed buffers (`ArenaSplitter`): no
+ *   allocation per read, whole lines written straight from one while reads fill the other; any
+ *   other stdin (a file, a terminal) and `pump` go through a Node `Readable` and `ByteSplitter`.
  * - Memory is bounded: the start of a line waits in memory for its `\n` up to `lineBuffer`
  *   bytes (default 1 MiB); a longer line is streamed into a fresh file as it arrives (the
  *   appender rotates before it unless the active file is empty, and never inside it).
@@ -119,23 +120,30 @@ export class ByteSplitter {
 }
 
 /**
- * The bytes of a pipe kept in one fixed buffer of `lineBuffer + 2 × read` bytes: reads are
- * copied in behind what is there, `next` hands out the longest prefix that ends with `\n` (or,
- * once an unfinished line passes `lineBuffer`, everything: a long line's next piece) as a view of
- * the buffer, and `written` drops that prefix, moving what follows to the front. No allocation per
- * read or per write; the view stays valid until `written`. `room` says how much a read may bring.
+ * The bytes of a pipe kept in two fixed buffers of `lineBuffer + 2 × read` bytes each: reads are
+ * copied in behind what is in the current one; `next` hands out the longest prefix that ends with
+ * `\n` (or, once an unfinished line passes `lineBuffer`, everything: a long line's next piece) as
+ * a view of that buffer, and moves what follows (the start of a line) to the front of the other
+ * buffer, which takes the reads from then on. So reading goes on while the piece is written
+ * (double buffering), and only the unfinished line's start is ever copied. No allocation per read
+ * or per write; the view stays valid until `written`, which frees its buffer for the next swap.
+ * `room` says how much a read may bring.
  *
  * @since 0.1.0
  */
 export class ArenaSplitter {
-  private readonly arena: Buffer
+  /** The buffer reads go into. */
+  private arena: Buffer
+  /** The other buffer: free, or holding the piece handed out by `next` until `written`. */
+  private spare: Buffer
   private fill = 0
-  private handed = 0
+  private handed = false
   /** A line longer than `lineBuffer` has been handed over without its `\n`. */
   private open = false
 
   constructor(readonly lineBuffer: number = 1024 * 1024, readonly readSize: number = 64 * 1024) {
     this.arena = Buffer.allocUnsafe(lineBuffer + 2 * readSize)
+    this.spare = Buffer.allocUnsafe(lineBuffer + 2 * readSize)
   }
 
   /** Free bytes behind the data. */
@@ -155,25 +163,31 @@ export class ArenaSplitter {
 
   /** The next piece to write, or undefined; call `written` once it is written. */
   next(): Uint8Array | undefined {
-    if (this.handed > 0 || this.fill === 0) return undefined
+    if (this.handed || this.fill === 0) return undefined
     const last = this.arena.lastIndexOf(10, this.fill - 1)
+    let end: number
     if (last >= 0) {
       this.open = false
-      this.handed = last + 1
+      end = last + 1
     } else if (this.open || this.fill > this.lineBuffer) {
       this.open = true
-      this.handed = this.fill
+      end = this.fill
     } else {
       return undefined
     }
-    return this.arena.subarray(0, this.handed)
+    const full = this.arena
+    // What follows the piece (an unfinished line's start) goes to the front of the other buffer.
+    full.copy(this.spare, 0, end, this.fill)
+    this.arena = this.spare
+    this.spare = full
+    this.fill -= end
+    this.handed = true
+    return full.subarray(0, end)
   }
 
-  /** The piece from `next` is written: its bytes are dropped. */
+  /** The piece from `next` is written: its buffer is free again. */
   written(): void {
-    this.arena.copyWithin(0, this.handed, this.fill)
-    this.fill -= this.handed
-    this.handed = 0
+    this.handed = false
   }
 
   /** At the end: what is left of an unfinished line, with its final `\n`; or undefined. */
@@ -258,14 +272,23 @@ const socketSource = (fd: number, lineBuffer: number | undefined): Source => {
       }
     }
   } as Net.SocketConstructorOpts)
+  /** Reading starts again once the current buffer can take a whole read. */
+  const resume = () => {
+    if (paused && splitter.room >= splitter.readSize) {
+      paused = false
+      socket.read(0)
+    }
+  }
   return {
-    next: () => splitter.next(),
+    next: () => {
+      const piece = splitter.next()
+      // The piece left the buffer reads go into: read on while it is written.
+      if (piece !== undefined) resume()
+      return piece
+    },
     written: () => {
       splitter.written()
-      if (paused && splitter.room >= splitter.readSize) {
-        paused = false
-        socket.read(0) // starts reading again
-      }
+      resume()
     },
     unfinished: () => splitter.unfinished,
     end: () => {

@@ -7,8 +7,9 @@
  * - closes gaps (only `.1` and `.3` present → they become `.2` and `.3`), so the backups
  *   are always `.1 … .n` with the newest in `.1`;
  * - removes backups left over from a larger earlier `maxFiles`;
- * - removes the destination of every rename first, because rename-over-existing is not
- *   portable (Plan #2268's cross-platform risk).
+ * - removes the destination of a rename first when the directory listing has it, because
+ *   rename-over-existing is not portable (Plan #2268's cross-platform risk); a destination the
+ *   listing does not have (the previous rename moved it away) is not looked up again.
  * Each step is a rename or remove of a whole file, so a failure part-way leaves every
  * byte that was on disk in some file; the next rotation closes any gap it left.
  *
@@ -226,13 +227,20 @@ export const make = Effect.gen(function* () {
       const plan = planShift(Path.basename(path), entries, maxFiles, options)
       const removedBytes: Array<number | undefined> = []
       const measure = options?.measureRemoved === true
+      // The names the listing has, as the steps below move and remove them.
+      const present = new Set(entries)
       for (const name of plan.remove) {
         removedBytes.push(yield* sizeOf(at(name), measure))
         yield* fs.remove(at(name), { force: true }).pipe(fail("remove", at(name)))
+        present.delete(name)
       }
       for (const [from, to] of plan.rename) {
-        yield* fs.remove(at(to), { force: true }).pipe(fail("remove", at(to)))
+        // A destination the listing has is removed first (rename-over-existing is not portable);
+        // one it does not have (the usual case: the previous step moved it away) costs nothing.
+        if (present.has(to)) yield* fs.remove(at(to), { force: true }).pipe(fail("remove", at(to)))
         yield* fs.rename(at(from), at(to)).pipe(fail("rename", at(from)))
+        present.delete(from)
+        present.add(to)
       }
       if (plan.removeActive) {
         removedBytes.push(yield* sizeOf(path, measure))

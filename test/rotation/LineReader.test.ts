@@ -210,4 +210,61 @@ describe("LineReader: the byte-level pipe into RotatingAppender.appendBytes", ()
         expect(Buffer.concat(out).equals(withFinalNewline(input))).toBe(true)
       }))
   })
+
+  it("ArenaSplitter reads on while a piece is being written: the piece stays unchanged until written, and the reads behind it have room for lineBuffer bytes", () => {
+    const arena = new ArenaSplitter(16, 4) // two buffers of 16 + 2 × 4 bytes
+    arena.push(Buffer.from("aaaaaaa\nbbbbbbb\n"))
+    arena.push(Buffer.from("cc"))
+    const piece = arena.next()!
+    expect(Buffer.from(piece).toString()).toBe("aaaaaaa\nbbbbbbb\n")
+    // While that piece is being written, reads go on: (one buffer would have had 24 - 18 = 6 bytes of room)
+    expect(arena.room).toBe(22)
+    for (const read of ["dddd", "ddd\n", "eeee", "eee\n", "ff"]) arena.push(Buffer.from(read))
+    expect(arena.next()).toBeUndefined() // one piece at a time
+    expect(Buffer.from(piece).toString()).toBe("aaaaaaa\nbbbbbbb\n")
+    arena.written()
+    expect(Buffer.from(arena.next()!).toString()).toBe("ccddddddd\neeeeeee\n")
+    arena.written()
+    expect(Buffer.from(arena.end()!).toString()).toBe("ff\n")
+  })
+
+  it("ArenaSplitter: reads pushed while a piece is held never change it, and the pieces equal the input", () => {
+    fc.assert(fc.property(fc.array(piece, { maxLength: 30 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 16 }),
+      fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 40 }),
+      (pieces, lineBuffer, readSize, holdFor) => {
+        const input = Buffer.concat(pieces)
+        const arena = new ArenaSplitter(lineBuffer, readSize)
+        const out: Array<Buffer> = []
+        let held: { view: Uint8Array; copy: Buffer; reads: number } | undefined
+        let step = 0
+        const release = () => {
+          if (held === undefined) return
+          expect(Buffer.from(held.view).equals(held.copy)).toBe(true)
+          out.push(held.copy)
+          held = undefined
+          arena.written()
+        }
+        const take = () => {
+          const view = arena.next()
+          if (view !== undefined) held = { view, copy: Buffer.from(view), reads: holdFor[step++ % Math.max(1, holdFor.length)] ?? 0 }
+        }
+        for (let at = 0; at < input.length;) {
+          if (held === undefined) take()
+          if (held !== undefined && held.reads-- <= 0) release()
+          if (arena.room < readSize) {
+            release()
+            take()
+            if (arena.room < readSize) continue
+          }
+          const n = Math.min(readSize, input.length - at)
+          arena.push(input.subarray(at, at + n))
+          at += n
+        }
+        release()
+        for (take(); held !== undefined; take()) release()
+        const rest = arena.end()
+        if (rest) out.push(Buffer.from(rest))
+        expect(Buffer.concat(out).equals(withFinalNewline(input))).toBe(true)
+      }))
+  })
 })

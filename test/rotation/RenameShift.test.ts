@@ -2,7 +2,8 @@ import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import { backupIndex, parseBackup, planShift, RenameShift } from "../../src/rotation/RenameShift.js"
-import { fileSystems, readAll, tempDir } from "../support/fileSystems.js"
+import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
+import { fileSystems, memoryLayer, readAll, tempDir } from "../support/fileSystems.js"
 
 describe("planShift (pure)", () => {
   it.each([
@@ -196,4 +197,33 @@ describe.each(fileSystems)("RenameShift on $name", ({ layer }) => {
       expect([error._tag, error.operation, error.cause._tag]).toEqual(["RotateError", "rename", "SystemError"])
       expect(error.message).toContain("x.jsonl")
     }).pipe(Effect.provide(layer())))
+})
+
+describe("RenameShift's cost", () => {
+  it.scoped("a full set of backups costs one listing, one remove (the oldest) and one rename per kept backup: no lookup of destinations the listing does not have", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryFileSystem.MemoryFileSystem
+      yield* mem.makeDirectory("/d")
+      for (const name of ["x.jsonl", "x.jsonl.1", "x.jsonl.2", "x.jsonl.3", "x.jsonl.4", "x.jsonl.5"]) yield* mem.writeFileString(`/d/${name}`, name)
+      const before = { ...mem.calls }
+      yield* Effect.flatMap(RenameShift, (r) => r.shift("/d/x.jsonl", 5))
+      const delta = (method: string) => (mem.calls[method] ?? 0) - (before[method] ?? 0)
+      expect({ readDirectory: delta("readDirectory"), remove: delta("remove"), rename: delta("rename"), stat: delta("stat") })
+        .toEqual({ readDirectory: 1, remove: 1, rename: 5, stat: 0 })
+      expect(yield* readAll("/d")).toEqual({
+        "x.jsonl.1": "x.jsonl", "x.jsonl.2": "x.jsonl.1", "x.jsonl.3": "x.jsonl.2", "x.jsonl.4": "x.jsonl.3", "x.jsonl.5": "x.jsonl.4"
+      })
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.scoped("closing a gap removes nothing: every destination is free by the listing", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryFileSystem.MemoryFileSystem
+      yield* mem.makeDirectory("/d")
+      // .3 is kept past a gap: the plan moves .1 → .2 and a → .1 (no destination exists), nothing is removed
+      for (const name of ["x.jsonl", "x.jsonl.1", "x.jsonl.3"]) yield* mem.writeFileString(`/d/${name}`, name)
+      const before = { ...mem.calls }
+      yield* Effect.flatMap(RenameShift, (r) => r.shift("/d/x.jsonl", 5))
+      expect((mem.calls.remove ?? 0) - (before.remove ?? 0)).toBe(0)
+      expect(yield* readAll("/d")).toEqual({ "x.jsonl.1": "x.jsonl", "x.jsonl.2": "x.jsonl.1", "x.jsonl.3": "x.jsonl.3" })
+    }).pipe(Effect.provide(memoryLayer())))
 })
