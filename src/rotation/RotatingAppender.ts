@@ -384,6 +384,12 @@ export const make = (
       )
     })
 
+    /**
+     * The file the path was just checked to name (`checkWritten`, after a piece), so that a rotation
+     * right after it needs no second `stat`; cleared by the next write, rotation or batch.
+     */
+    let checkedFile: typeof file = undefined
+
     /** Closes the open file and opens the path again; `written` becomes the new file's size. */
     const reopenFile = Effect.zipRight(closeFile, ensureOpen)
 
@@ -407,7 +413,11 @@ export const make = (
     // The handle stays open during the renames (it follows the inode to `.1`) and is
     // closed only once they succeeded, so a failed rotation can keep appending.
     const rotate: Effect.Effect<void, AppendError> = Effect.gen(function* () {
-      const change = yield* pathChange
+      // Right after a written piece's check (the usual case: a cut follows a piece) the path is
+      // known to name the file: no second `stat` (a move in between is the same race either way).
+      const checked = checkedFile !== undefined && checkedFile === file
+      checkedFile = undefined
+      const change = checked ? undefined : yield* pathChange
       if (change !== undefined) {
         // Our file was moved or removed by someone else: rotating it is moot; start afresh.
         yield* reopenNow(change === "removed" ? "removed by someone else" : "moved away and replaced")
@@ -447,15 +457,17 @@ export const make = (
       })
 
     const write = (data: Buffer) =>
-      Effect.flatMap(ensureOpen, (handle) =>
-        handle.writeAll(data).pipe(
+      Effect.flatMap(ensureOpen, (handle) => {
+        checkedFile = undefined
+        return handle.writeAll(data).pipe(
           writeError("write"),
           // A partial write would leave a torn line: cut the file back to its last whole line,
           // but never extend it (after an outside truncation, e.g. copytruncate, it is shorter).
           Effect.tapError(() =>
             Effect.ignore(Effect.flatMap(handle.stat, (info) => Number(info.size) > written ? handle.truncate(written) : Effect.void))),
           Effect.map(() => void (written += data.length))
-        ))
+        )
+      })
 
     /**
      * After a piece was written (once per piece: per batch, and per rotation within it), never
@@ -476,7 +488,10 @@ export const make = (
         for (let attempt = 0; attempt < 3; attempt++) {
           const current = file
           const change = yield* pathChange
-          if (change === undefined || current === undefined) return
+          if (change === undefined || current === undefined) {
+            checkedFile = current
+            return
+          }
           const unlinked = yield* current.handle.stat.pipe(
             Effect.map((info) => Option.getOrElse(info.nlink, () => 1) === 0),
             Effect.orElseSucceed(() => false)
@@ -504,6 +519,8 @@ export const make = (
       bytesOpen?: boolean
     ): Effect.Effect<void, AppendError> =>
       Effect.gen(function* () {
+        // A check from an earlier batch says nothing about now (time has passed): see `rotate`.
+        checkedFile = undefined
         while (true) {
           const cut = batch.cuts[progress.cut]
           const end = cut ?? batch.length

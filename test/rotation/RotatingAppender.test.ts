@@ -323,6 +323,17 @@ describe("RotatingAppender on MemoryFileSystem: I/O and faults", () => {
       expect(mem.calls.stat).toBeLessThanOrEqual(5 + mem.calls.write! + 4)
     }).pipe(Effect.provide(memoryLayer())))
 
+  it.scoped("a rotation right after a written piece's identity check does not stat the path again", () =>
+    Effect.gen(function* () {
+      const { mem, log } = yield* setup(10_000, 3)
+      yield* log.appendAll(lines(5000)) // 50,000 bytes in one batch: 5 pieces, 4 rotations between them
+      const before = { stat: mem.calls.stat ?? 0, write: mem.calls.write ?? 0, open: mem.calls.open ?? 0 }
+      yield* log.flush
+      const delta = (k: "stat" | "write" | "open") => (mem.calls[k] ?? 0) - before[k]
+      // per piece: one path stat (the check); per new file: one handle stat at open; none per rotation
+      expect({ write: delta("write"), open: delta("open"), stat: delta("stat") }).toEqual({ write: 5, open: 4, stat: 5 + 4 })
+    }).pipe(Effect.provide(memoryLayer())))
+
   it.scoped("a failed rename mid-rotation is a RotateError, and no accepted line is lost", () =>
     Effect.gen(function* () {
       const { mem, log } = yield* setup(20, 5)
