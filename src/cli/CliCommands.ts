@@ -36,10 +36,11 @@ export const SweeperLive = Sweeper.layer.pipe(
  * A sweep's garbage (the effects and buffers of each file) mostly dies young, but some of it is
  * promoted while its compression waits on an fsync; V8's default growing factor (computed from
  * GC and mutator speed, up to 4×) then lets the old space reach about three times the live set
- * before it collects. Measured with the CLI on the bench corpus (bench/sweep.ts, 64 KiB files):
- * 10,000 files peaked at 162–166 MiB RSS (heap 94–99 MiB for ~20 MiB live) by default, 121–125
- * MiB with 20 or 50; 2,000 files 118–120 → 106 MiB; CPU unchanged within the noise (2,000
- * files, 3 interleaved rounds: 3.06–3.22 s default, 2.90–3.00 s with 50).
+ * before it collects. Measured with the CLI on the bench corpus (bench/sweep.ts, 64 KiB files,
+ * interleaved runs): 10,000 files peaked at 134–171 MiB RSS by default (heap up to 94–99 MiB for
+ * ~20 MiB live), 121–125 MiB with 50 (131–136 with 100); 2,000 files 118–123 → 105–110 MiB.
+ * The price is more full collections: CPU unchanged at 2,000 files (2.92–3.39 s default, 3.00–3.18
+ * s with 50), about 5–10% more at 10,000 (9.1–10.0 s default, 9.9–10.4 s with 50).
  *
  * The library never changes V8's flags (they are process-wide); only this executable, whose
  * process does nothing but the command, does.
