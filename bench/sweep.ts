@@ -21,9 +21,9 @@
  *   for the sweep, as the baseline's are, its start-up included (the bundled CLI loads one
  *   bundle). bench/sweep-probe.mjs, preloaded, reports its peak RSS and per-thread CPU.
  * Both of ours are measured against the baselines, each with its own Targets rows: the CLI is
- * the like-for-like comparison; the library child (an unbundled program) also loads about 500
- * modules, which costs it ~0.3 s of CPU a host pays once, not per sweep: it reports that
- * start-up CPU and the sweep's own CPU apart.
+ * the like-for-like comparison; the library child (an unbundled program) loads about 500
+ * modules first, ~0.5 s of CPU (the CLI's whole start-up is ~0.2 s) that a host pays once, not
+ * per sweep: it reports that start-up CPU and the sweep's own CPU apart.
  * Wall time is spawn to exit; CPU is the child's user+sys (its whole process tree, from the
  * parent's cutime/cstime); peak RSS is ours' VmHWM (the baselines' is that of their largest
  * process, from `/usr/bin/time` when present). After each run every file is checked: each
