@@ -40,6 +40,13 @@ export interface SweepChildResult {
   readonly peakRssKiB: number
   /** CPU ms of the main thread, and of all other threads (libuv's thread pool: zlib, fsync, unlink; V8's GC helpers). */
   readonly threadCpuMs: { readonly main: number; readonly other: number }
+  /**
+   * CPU ms (user+sys, all threads) before the sweep started: process start and loading the
+   * modules (unbundled: effect, @effect/platform and what they import), which a host pays once.
+   */
+  readonly startCpuMs: number
+  /** CPU ms (user+sys, all threads) of the sweep itself: building the layers, listing, planning, the work. */
+  readonly sweepCpuMs: number
 }
 
 const vmHwmKiB = (): number => {
@@ -115,6 +122,8 @@ const SweeperLive = Sweeper.layer.pipe(
   Layer.provide(SafeFs.layerNode),
   Layer.provide(NodeFileSystem.layer)
 )
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000
+const cpuBefore = process.cpuUsage()
 const started = performance.now()
 const report = await Effect.runPromise(
   Sweeper.sweep([args.dir], { maxAgeDays: args.maxAgeDays, compressAgeDays: args.compressAgeDays }, {
@@ -124,6 +133,8 @@ const report = await Effect.runPromise(
 )
 const result: SweepChildResult = {
   sweepMs: performance.now() - started,
+  startCpuMs: cpuMs(cpuBefore),
+  sweepCpuMs: cpuMs(process.cpuUsage(cpuBefore)),
   compressed: report.compressed.length,
   deleted: report.deleted.length,
   failed: report.failed.length,

@@ -3,7 +3,7 @@
  * (+ `rm`) doing the same job on identical data, in one run, in interleaved rounds.
  *
  *   npx tsx bench/sweep.ts [--files 10000] [--kib 64] [--rounds 3] [--concurrency <cpus>]
- *                          [--io-concurrency N] [--plan-names 100000] [--cli] [--keep] [--json out.json]
+ *                          [--io-concurrency N] [--plan-names 100000] [--no-cli] [--keep] [--json out.json]
  *
  * Each round generates `--files` dated NDJSON files of `--kib` KiB (20 prefix families, dates
  * spread over the last 60 days, every 10th file already gzipped) into one directory per contender,
@@ -16,7 +16,14 @@
  * - `find+xargs gzip`: the shell baseline (plain gzip, no fsync);
  * - `... --synchronous`: the same with `gzip --synchronous`, which fsyncs each output (and its
  *   directory) as ours does: the fair comparison for durability;
- * - `ours-cli` (with `--cli`, needs `npm run build`): `node dist/bin.js sweep`, start-up included.
+ * - `ours-cli` (when dist/bin.js exists, i.e. after `npm run build`; `--no-cli` leaves it out):
+ *   `node dist/bin.js sweep`, what an operator runs in place of find+xargs: a process started
+ *   for the sweep, as the baseline's are, its start-up included (the bundled CLI loads one
+ *   bundle). bench/sweep-probe.mjs, preloaded, reports its peak RSS and per-thread CPU.
+ * Both of ours are measured against the baselines, each with its own Targets rows: the CLI is
+ * the like-for-like comparison; the library child (an unbundled program) loads about 500
+ * modules first, ~0.5 s of CPU (the CLI's whole start-up is ~0.2 s) that a host pays once, not
+ * per sweep: it reports that start-up CPU and the sweep's own CPU apart.
  * Wall time is spawn to exit; CPU is the child's user+sys (its whole process tree, from the
  * parent's cutime/cstime); peak RSS is ours' VmHWM (the baselines' is that of their largest
  * process, from `/usr/bin/time` when present). After each run every file is checked: each
@@ -49,7 +56,7 @@ export interface SweepBenchOptions {
   readonly compressAgeDays: number
   /** Names given to the planner (and twice as many, for linearity). */
   readonly planNames: number
-  /** Also run the CLI (`node dist/bin.js sweep`), start-up included. */
+  /** Also run the CLI (`node dist/bin.js sweep`), start-up included. Default: when dist/bin.js exists. */
   readonly cli: boolean
   /** Keep the generated directories (printed) instead of removing them. */
   readonly keep: boolean
@@ -57,7 +64,7 @@ export interface SweepBenchOptions {
 
 export const defaults: SweepBenchOptions = {
   files: 10_000, kib: 64, rounds: 3, concurrency: os.availableParallelism(), maxAgeDays: 30, compressAgeDays: 7,
-  planNames: 100_000, cli: false, keep: false
+  planNames: 100_000, cli: true, keep: false
 }
 
 type ContenderName = "ours" | "find+xargs gzip" | "find+xargs gzip --synchronous" | "ours-cli"
@@ -70,6 +77,8 @@ export interface RunFigures {
   /** Every file checked against what the policy should leave (see `verify`); the problems found. */
   readonly problems: ReadonlyArray<string>
   readonly child?: SweepChildResult
+  /** The CLI's own figures (bench/sweep-probe.mjs). */
+  readonly probe?: { readonly peakRssKiB: number; readonly threadCpuMs: { readonly main: number; readonly other: number } }
 }
 
 export interface Stat {
@@ -78,17 +87,21 @@ export interface Stat {
   readonly max: number
 }
 
+export interface Ratios {
+  readonly wall: Stat
+  readonly wallSync: Stat
+  readonly cpu: Stat | undefined
+}
+
 export interface SweepBenchResult {
   readonly options: SweepBenchOptions
   readonly planned: { readonly compress: number; readonly delete: number; readonly untouched: number }
   readonly runs: Readonly<Record<string, ReadonlyArray<RunFigures>>>
-  /** Per-round ratios ours/baseline (the target figures), as medians with ranges. */
-  readonly ratios: {
-    readonly wall: Stat
-    readonly wallSync: Stat
-    readonly cpu: Stat | undefined
-  }
+  /** Per-round ratios ours/baseline (the target figures) of the library child, as medians with ranges. */
+  readonly ratios: Ratios
   readonly oursPeakRssMiB: Stat | undefined
+  /** The same for the CLI, when it ran. */
+  readonly cli?: { readonly ratios: Ratios; readonly peakRssMiB: Stat | undefined }
   readonly plan: { readonly names: number; readonly ms: number; readonly doubleMs: number; readonly ratio: number }
   readonly verified: boolean
 }
@@ -228,13 +241,13 @@ const TIME = "/usr/bin/time"
 const hasTime = fs.existsSync(TIME)
 
 /** Runs a command as a child; wall from spawn to exit, CPU of its tree, its stdout. */
-const timed = (command: string, args: ReadonlyArray<string>, cwd: string, measureRss: boolean) => {
+const timed = (command: string, args: ReadonlyArray<string>, cwd: string, measureRss: boolean, env?: NodeJS.ProcessEnv) => {
   const withTime = measureRss && hasTime
   const rssFile = path.join(os.tmpdir(), `sweep-bench-rss-${process.pid}`)
   const argv = withTime ? ["-f", "%M", "-o", rssFile, command, ...args] : args
   const cpuBefore = childrenCpuMs()
   const started = performance.now()
-  const result = spawnSync(withTime ? TIME : command, argv, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+  const result = spawnSync(withTime ? TIME : command, argv, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...(env ? { env } : {}) })
   const ms = performance.now() - started
   const cpuAfter = childrenCpuMs()
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${result.status}: ${result.stderr.slice(-2000)}`)
@@ -280,9 +293,17 @@ const runContender = (name: ContenderName, dir: string, options: SweepBenchOptio
     return { ms: r.ms, cpuMs: r.cpuMs, peakRssMiB: result.peakRssKiB / 1024, problems: [], child: result }
   }
   if (name === "ours-cli") {
-    const r = timed(process.execPath, [path.join(root, "dist", "bin.js"), "sweep", "--max-age-days", String(options.maxAgeDays),
-      "--compress-age-days", String(options.compressAgeDays), dir], root, true)
-    return { ms: r.ms, cpuMs: r.cpuMs, peakRssMiB: r.peakRssMiB, problems: [] }
+    const probeOut = path.join(os.tmpdir(), `sweep-bench-probe-${process.pid}.json`)
+    fs.rmSync(probeOut, { force: true })
+    const r = timed(process.execPath, ["--import", pathToFileURL(path.join(root, "bench", "sweep-probe.mjs")).href,
+      path.join(root, "dist", "bin.js"), "sweep", "--max-age-days", String(options.maxAgeDays),
+      "--compress-age-days", String(options.compressAgeDays), dir], root, false, { ...process.env, SWEEP_PROBE_OUT: probeOut })
+    const probe = fs.existsSync(probeOut) ? JSON.parse(fs.readFileSync(probeOut, "utf8")) as RunFigures["probe"] : undefined
+    fs.rmSync(probeOut, { force: true })
+    return {
+      ms: r.ms, cpuMs: r.cpuMs, peakRssMiB: probe && probe.peakRssKiB > 0 ? probe.peakRssKiB / 1024 : undefined, problems: [],
+      ...(probe ? { probe } : {})
+    }
   }
   const r = timed("bash", ["-c", baselineScript(name === "find+xargs gzip" ? "" : "--synchronous"), "baseline", dir,
     String(options.concurrency), today.toISOString().slice(0, 10), String(options.maxAgeDays), String(options.compressAgeDays)], root, true)
@@ -301,7 +322,9 @@ export const runSweepBench = async (overrides: Partial<SweepBenchOptions> = {}):
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "retention-bench-"))
   const out = path.join(root, "bench", ".out", `sweep-${process.pid}`)
   const names: Array<ContenderName> = ["ours", "find+xargs gzip", "find+xargs gzip --synchronous"]
-  if (options.cli) names.push("ours-cli")
+  const cliBuilt = fs.existsSync(path.join(root, "dist", "bin.js"))
+  if (options.cli && cliBuilt) names.push("ours-cli")
+  else if (options.cli) console.error("dist/bin.js not found (npm run build): the CLI contender is left out")
   const runs: Record<string, Array<RunFigures>> = Object.fromEntries(names.map((n) => [n, []]))
   let planned = { compress: 0, delete: 0, untouched: 0 }
   try {
@@ -324,23 +347,30 @@ export const runSweepBench = async (overrides: Partial<SweepBenchOptions> = {}):
       }
       if (!options.keep) for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
     }
-    const ours = runs["ours"]!
-    const ratio = (other: string, f: (r: RunFigures) => number | undefined) => {
-      const xs = ours.map((r, i) => {
-        const a = f(r), b = f(runs[other]![i]!)
-        return a === undefined || b === undefined ? undefined : a / b
-      })
-      return xs.every((x) => x !== undefined) ? stat(xs as Array<number>) : undefined
+    const ratiosOf = (contender: ContenderName): Ratios => {
+      const ours = runs[contender]!
+      const ratio = (other: string, f: (r: RunFigures) => number | undefined) => {
+        const xs = ours.map((r, i) => {
+          const a = f(r), b = f(runs[other]![i]!)
+          return a === undefined || b === undefined ? undefined : a / b
+        })
+        return xs.every((x) => x !== undefined) ? stat(xs as Array<number>) : undefined
+      }
+      return { wall: ratio("find+xargs gzip", (r) => r.ms)!, wallSync: ratio("find+xargs gzip --synchronous", (r) => r.ms)!, cpu: ratio("find+xargs gzip", (r) => r.cpuMs) }
+    }
+    const rssOf = (contender: ContenderName) => {
+      const rss = runs[contender]!.map((r) => r.peakRssMiB)
+      return rss.every((x) => x !== undefined) ? stat(rss as Array<number>) : undefined
     }
     const planArgs: SweepChildArgs = { dir: "", plan: options.planNames, maxAgeDays: options.maxAgeDays, compressAgeDays: options.compressAgeDays }
     const planned2 = JSON.parse(timed(process.execPath, [child, JSON.stringify(planArgs)], root, false).stdout.trim()) as PlanChildResult
     const planMs = planned2.ms
     const doubleMs = planned2.doubleMs
-    const rss = ours.map((r) => r.peakRssMiB)
     return {
       options, planned, runs,
-      ratios: { wall: ratio("find+xargs gzip", (r) => r.ms)!, wallSync: ratio("find+xargs gzip --synchronous", (r) => r.ms)!, cpu: ratio("find+xargs gzip", (r) => r.cpuMs) },
-      oursPeakRssMiB: rss.every((x) => x !== undefined) ? stat(rss as Array<number>) : undefined,
+      ratios: ratiosOf("ours"),
+      oursPeakRssMiB: rssOf("ours"),
+      ...(runs["ours-cli"] ? { cli: { ratios: ratiosOf("ours-cli"), peakRssMiB: rssOf("ours-cli") } } : {}),
       plan: { names: options.planNames, ms: planMs, doubleMs, ratio: doubleMs / planMs },
       verified: Object.values(runs).every((rs) => rs.every((r) => r.problems.length === 0 && (r.child?.failed ?? 0) === 0))
     }
@@ -354,38 +384,47 @@ export const runSweepBench = async (overrides: Partial<SweepBenchOptions> = {}):
 const range = (s: Stat, digits = 2, unit = "") =>
   `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
 
-/** The rows of the Targets table for target 5 (sweep). */
+/**
+ * The rows of the Targets table for target 5 (sweep): wall, wall vs --synchronous, CPU and peak
+ * RSS for the CLI (`node dist/bin.js sweep`, what an operator runs; ids `sweep-cli-*`) when it
+ * ran, and for the library child (ids `sweep-*`, as before); then the planner and the check.
+ */
 export const sweepTargets = (r: SweepBenchResult): ReadonlyArray<Target> => {
   const med = (name: string, f: (x: RunFigures) => number | undefined) => {
     const xs = r.runs[name]!.map(f).filter((x): x is number => x !== undefined)
     return xs.length ? stat(xs).median : NaN
   }
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
-  const rows: Array<Target> = [
-    {
-      id: "sweep-wall", description: `sweep wall time vs find+xargs -P${r.options.concurrency} gzip (${r.options.files} files × ${r.options.kib} KiB)`,
-      measured: `${range(r.ratios.wall)}× (${s(med("ours", (x) => x.ms))} vs ${s(med("find+xargs gzip", (x) => x.ms))})`,
-      target: "≤ 1.0×", met: r.ratios.wall.median <= 1.0
-    },
-    {
-      id: "sweep-wall-sync", description: "sweep wall time vs the same with gzip --synchronous (fsyncs, as ours does)",
-      measured: `${range(r.ratios.wallSync)}× (${s(med("ours", (x) => x.ms))} vs ${s(med("find+xargs gzip --synchronous", (x) => x.ms))})`,
-      target: "≤ 0.8×", met: r.ratios.wallSync.median <= 0.8
+  const rows: Array<Target> = []
+  const contender = (name: ContenderName, idPrefix: string, label: string, ratios: Ratios, rss: Stat | undefined) => {
+    rows.push(
+      {
+        id: `${idPrefix}-wall`, description: `${label}: wall time vs find+xargs -P${r.options.concurrency} gzip (${r.options.files} files × ${r.options.kib} KiB)`,
+        measured: `${range(ratios.wall)}× (${s(med(name, (x) => x.ms))} vs ${s(med("find+xargs gzip", (x) => x.ms))})`,
+        target: "≤ 1.0×", met: ratios.wall.median <= 1.0
+      },
+      {
+        id: `${idPrefix}-wall-sync`, description: `${label}: wall time vs the same with gzip --synchronous (fsyncs, as ours does)`,
+        measured: `${range(ratios.wallSync)}× (${s(med(name, (x) => x.ms))} vs ${s(med("find+xargs gzip --synchronous", (x) => x.ms))})`,
+        target: "≤ 0.8×", met: ratios.wallSync.median <= 0.8
+      }
+    )
+    if (ratios.cpu) {
+      rows.push({
+        id: `${idPrefix}-cpu`, description: `${label}: CPU time (user+sys of the process tree) vs find+xargs gzip`,
+        measured: `${range(ratios.cpu)}× (${s(med(name, (x) => x.cpuMs))} vs ${s(med("find+xargs gzip", (x) => x.cpuMs))})`,
+        target: "≤ 1.2×", met: ratios.cpu.median <= 1.2
+      })
     }
-  ]
-  if (r.ratios.cpu) {
-    rows.push({
-      id: "sweep-cpu", description: "sweep CPU time (user+sys of the process tree) vs find+xargs gzip",
-      measured: `${range(r.ratios.cpu)}× (${s(med("ours", (x) => x.cpuMs))} vs ${s(med("find+xargs gzip", (x) => x.cpuMs))})`,
-      target: "≤ 1.2×", met: r.ratios.cpu.median <= 1.2
-    })
+    if (rss) {
+      rows.push({
+        id: `${idPrefix}-rss`, description: `${label}: peak RSS (VmHWM of the sweeping process)`,
+        measured: `${range(rss, 0, " MiB")}`, target: "≤ 150 MiB", met: rss.median <= 150
+      })
+    }
   }
-  if (r.oursPeakRssMiB) {
-    rows.push({
-      id: "sweep-rss", description: "sweep peak RSS (VmHWM of the sweeping process)",
-      measured: `${range(r.oursPeakRssMiB, 0, " MiB")}`, target: "≤ 150 MiB", met: r.oursPeakRssMiB.median <= 150
-    })
-  }
+  if (r.cli) contender("ours-cli", "sweep-cli", "CLI sweep (node dist/bin.js sweep, start-up included)", r.cli.ratios, r.cli.peakRssMiB)
+  contender("ours", "sweep", "library sweep (bench/sweep-child.ts, unbundled, start-up included)", r.ratios, r.oursPeakRssMiB)
   rows.push(
     {
       id: "sweep-plan-100k", description: `planning ${r.plan.names.toLocaleString("en")} names (RetentionPlan.plan, pure)`,
@@ -410,6 +449,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Partial<SweepBenchOptions> & { 
     const value = Number(argv[i + 1])
     if (flag === "--keep") out.keep = true
     else if (flag === "--cli") out.cli = true
+    else if (flag === "--no-cli") out.cli = false
     else if (flag === "--json") (out.json = argv[i + 1]!, i++)
     else if (flag === "--files") (out.files = value, i++)
     else if (flag === "--kib") (out.kib = value, i++)
@@ -419,7 +459,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Partial<SweepBenchOptions> & { 
     else if (flag === "--plan-names") (out.planNames = value, i++)
     else {
       throw new Error(`unknown argument ${flag}; usage: npx tsx bench/sweep.ts [--files 10000] [--kib 64] [--rounds 3] ` +
-        `[--concurrency N] [--io-concurrency N] [--plan-names 100000] [--cli] [--keep] [--json out.json]`)
+        `[--concurrency N] [--io-concurrency N] [--plan-names 100000] [--no-cli] [--keep] [--json out.json]`)
     }
   }
   return out
@@ -457,8 +497,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       ])
     ]),
     "",
+    ...(r.runs["ours-cli"]?.[0]?.probe ? [`ours-cli, CPU by thread (median): main ${fmt(r.runs["ours-cli"]!.map((x) => x.probe?.threadCpuMs.main), secs)} s, ` +
+      `other threads (thread pool: zlib, fsync, unlink; V8 GC and compiler helpers) ${fmt(r.runs["ours-cli"]!.map((x) => x.probe?.threadCpuMs.other), secs)} s`] : []),
     ...(r.runs["ours"]![0]?.child ? [`ours, CPU by thread (median): main ${fmt(r.runs["ours"]!.map((x) => x.child?.threadCpuMs.main), secs)} s, ` +
-      `other threads (thread pool: zlib, fsync, unlink; V8 GC helpers) ${fmt(r.runs["ours"]!.map((x) => x.child?.threadCpuMs.other), secs)} s`] : []),
+      `other threads (thread pool: zlib, fsync, unlink; V8 GC and compiler helpers) ${fmt(r.runs["ours"]!.map((x) => x.child?.threadCpuMs.other), secs)} s; ` +
+      `before the sweep (process start, loading the unbundled modules) ${fmt(r.runs["ours"]!.map((x) => x.child?.startCpuMs), secs)} s, ` +
+      `the sweep itself ${fmt(r.runs["ours"]!.map((x) => x.child?.sweepCpuMs), secs)} s`] : []),
     `planner: ${r.plan.names} names ${r.plan.ms.toFixed(0)} ms, ${2 * r.plan.names} names ${r.plan.doubleMs.toFixed(0)} ms (${r.plan.ratio.toFixed(2)}×)`,
     "",
     "### Targets (sweep)",

@@ -491,7 +491,8 @@ const sweep = Command.make("sweep", {
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const naming = yield* resolveNaming(args.naming)
-    const { Sweeper, SweeperLive } = yield* commandsCode
+    const { Sweeper, SweeperLive, tuneHeapForSweeps } = yield* commandsCode
+    yield* tuneHeapForSweeps
     const report = yield* Sweeper.sweep(policy.dirs, withNamingFlag(policy, naming), { dryRun: args.dryRun }).pipe(
       Effect.provide(SweeperLive),
       Logger.withMinimumLogLevel(LogLevel.None) // the report says it all, once
@@ -519,7 +520,8 @@ const watch = Command.make("watch", {
   Effect.gen(function* () {
     const policy = yield* Effect.flatMap(resolveRetention(args, yield* checkedPrefix(args.envPrefix, "LOG_RETENTION")), (p) => withSu(p, args.su))
     const naming = yield* resolveNaming(args.naming)
-    const { LogEvents, printEvents, RetentionWorker, SweeperLive } = yield* commandsCode
+    const { LogEvents, printEvents, RetentionWorker, SweeperLive, tuneHeapForSweeps } = yield* commandsCode
+    yield* tuneHeapForSweeps
     yield* Effect.logInfo("watching").pipe(Effect.annotateLogs({
       dirs: policy.dirs.join(","), maxAgeDays: policy.maxAgeDays, compressAgeDays: policy.compressAgeDays,
       intervalSeconds: policy.checkIntervalSeconds, naming: naming?.pattern ?? policy.naming ?? FileNaming.default.pattern, events: args.events,

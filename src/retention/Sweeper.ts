@@ -725,12 +725,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
     })
 
   interface DirResult {
-    readonly listing: Option.Option<RetentionPlan.Listing>
+    /** The directory's plan (`RetentionPlan.plan` of its listing alone); none when it was not listed. */
+    readonly plan: Option.Option<RetentionPlan.Plan>
     readonly results: ReadonlyArray<GroupResult>
     readonly failed: ReadonlyArray<SweepFailure>
   }
 
-  const emptyDir = (failed: ReadonlyArray<SweepFailure>): DirResult => ({ listing: Option.none(), results: [], failed })
+  const emptyDir = (failed: ReadonlyArray<SweepFailure>): DirResult => ({ plan: Option.none(), results: [], failed })
   /** A directory not swept: its failures counted and published. */
   const refused = (dir: string, failed: ReadonlyArray<SweepFailure>): Effect.Effect<DirResult> =>
     Effect.as(reportFailures(dir, failed), emptyDir(failed))
@@ -757,10 +758,11 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
       }
       const listed = yield* list(dir, policy, today, ioConcurrency)
       yield* reportFailures(dir, listed.failed)
-      if (Option.isNone(listed.listing) || dryRun) return { listing: listed.listing, results: [], failed: listed.failed }
+      if (Option.isNone(listed.listing)) return { plan: Option.none(), results: [], failed: listed.failed }
       const plan = RetentionPlan.plan([listed.listing.value], policy, today)
+      if (dryRun) return { plan: Option.some(plan), results: [], failed: listed.failed }
       const results = yield* runAll(RetentionPlan.groups(plan), listed.stats, concurrency, ioConcurrency, forDirectory(dir))
-      return { listing: listed.listing, results, failed: listed.failed }
+      return { plan: Option.some(plan), results, failed: listed.failed }
     }).pipe(Effect.scoped)
 
   const sweep: Service["sweep"] = (dirs, policy, options = {}) =>
@@ -842,8 +844,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | SafeFs.
         }
         dirResults.push(yield* run)
       }
-      const listings = dirResults.flatMap((r) => Option.toArray(r.listing))
-      const plan = RetentionPlan.plan(listings, policy, today)
+      // The plan of every listing is the directories' plans one after another (`plan` plans each
+      // listing on its own, with its own thresholds, and sorts within it): so each directory's
+      // plan, made before its work, is reused rather than the whole sweep planned a second time.
+      const plan: RetentionPlan.Plan = {
+        today: FileNaming.formatDay(FileNaming.default.periodOf(today)),
+        actions: dirResults.flatMap((r) => Option.isSome(r.plan) ? r.plan.value.actions : [])
+      }
       const skipped = plan.actions.flatMap((a) => a._tag === "Skip" ? [{ path: a.path, reason: a.reason }] : [])
       const compressed: Array<CompressedFile> = []
       const deleted: Array<DeletedFile> = []

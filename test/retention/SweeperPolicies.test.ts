@@ -5,6 +5,7 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
+import * as RetentionPlan from "../../src/retention/RetentionPlan.js"
 import * as RetentionPolicy from "../../src/retention/RetentionPolicy.js"
 import * as RetentionWorker from "../../src/retention/RetentionWorker.js"
 import * as Sweeper from "../../src/retention/Sweeper.js"
@@ -95,6 +96,30 @@ describe("Sweeper and RetentionWorker with per-directory thresholds on MemoryFil
         [`${b}/${aged(12)}`, "size-cap"], [`${b}/${aged(10)}`, "size-cap"]
       ])
       expect(report.compressed).toEqual([])
+    }).pipe(Effect.provide(memory.layer())))
+
+  it.scoped("the report's plan is the plan of every directory's listing with its own settings, in sweep order, in a dry run and in a real sweep", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* twoDirs
+      const policy: Sweeper.SweepPolicy = {
+        maxAgeDays: 30, compressAgeDays: 3,
+        directories: [{ dir: a, maxAgeDays: 5 }, { dir: b, compressAgeDays: 9, maxTotalBytes: 500 }]
+      }
+      const listing = (dir: string, own: RetentionPlan.Thresholds): RetentionPlan.Listing => ({
+        dir, thresholds: own,
+        entries: [0, 2, 4, 6, 8, 10, 12].map((age) => ({ name: aged(age), type: "File" as const, size: 100 }))
+      })
+      // b before a: the directories are swept, and planned, in the order given.
+      const expected = RetentionPlan.plan([
+        listing(b, { maxAgeDays: 30, compressAgeDays: 9, maxTotalBytes: 500 }),
+        listing(a, { maxAgeDays: 5, compressAgeDays: 3 })
+      ], policy, TODAY)
+      const dry = yield* Sweeper.sweep([b, a], policy, { dryRun: true })
+      expect(dry.plan).toEqual(expected)
+      const real = yield* Sweeper.sweep([b, a], policy)
+      expect(real.failed).toEqual([])
+      expect(real.plan).toEqual(expected)
+      expect(real.skipped).toEqual(expected.actions.flatMap((x) => x._tag === "Skip" ? [{ path: x.path, reason: x.reason }] : []))
     }).pipe(Effect.provide(memory.layer())))
 
   it.scoped("RetentionWorker sweeps each directory of the policy with its own settings", () =>

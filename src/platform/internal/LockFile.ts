@@ -209,6 +209,9 @@ export const isStaleBreak = (observed: Observed, judge: Judge): boolean => {
 
 /** The process id in a renamed-aside name `<lock>.<pid>-<…>-<n>.stale` (see `removeIfSame`). Pure. */
 export const asidePid = (lockName: string, name: string): number | undefined => {
+  // Called for every name of the directory (a sweep's directory may hold 100,000): the cheap
+  // rejections first, the prefixes built only for a name that could match.
+  if (!name.endsWith(".stale") || !name.startsWith(lockName)) return undefined
   for (const prefix of [`${lockName}.`, `${lockName}.break.`]) {
     if (!name.startsWith(prefix) || !name.endsWith(".stale")) continue
     const match = /^(\d+)-/.exec(name.slice(prefix.length))
