@@ -378,8 +378,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
 
       /**
        * Small file, read whole by the open step: one zlib call, then the temp created, written
-       * and given owner, mode and times in one step, and fsynced. Nothing is created until the
-       * gzip is in memory.
+       * and given owner, mode and times in one step, and fsynced (and closed). Nothing is
+       * created until the gzip is in memory. Returns the temp's identity.
        */
       const writeWhole = (info: SafeFs.Stat, data: Uint8Array) => Effect.gen(function* () {
         if (data.length !== info.size) {
@@ -389,16 +389,18 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         // Set before the exclusive create, as a create interrupted late may still have made the
         // file; cleared when the create finds a .gz.tmp that is someone else's, and once published.
         ownsTemp = true
-        const { handle: file, stat: temp } = yield* steps.createWritten(tmp, gz, info).pipe(Effect.mapError((e) => {
+        const temp = yield* steps.createWritten(tmp, gz, info, ({ handle, stat }) =>
+          Effect.as(Effect.mapError(handle.sync, fail("sync")), stat)
+        ).pipe(Effect.mapError((e) => {
+          if (e._tag !== "SafeFsCallError") return e
           if (e.call === "create" && isAlreadyExists(e.error)) ownsTemp = false
           return fail(CREATE_STEPS[e.call])(e.error)
         }))
-        yield* file.sync.pipe(Effect.mapError(fail("sync")))
         return { bytesIn: data.length, bytesOut: gz.length, temp }
       })
 
       /** Large file: streamed through zlib in bounded memory. */
-      const writeStreamed = (source: SafeFs.Handle, info: SafeFs.Stat) => Effect.gen(function* () {
+      const writeStreamed = (source: SafeFs.Handle, info: SafeFs.Stat) => Effect.scoped(Effect.gen(function* () {
         const file = yield* createTemp
         let bytesOut = 0
         const bytesIn = yield* withCpu(Effect.scoped(pump(path, source, () => zlib.createGzip({ level }), "gzip", (chunk) =>
@@ -407,28 +409,31 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
           ))))
         const temp = yield* finishTemp(file, info)
         return { bytesIn, bytesOut, temp }
-      })
+      }))
 
       /**
-       * Everything up to the link, with the original and the temp open (closed when it ends, so
-       * before anything is published or removed: the original's close is then quick, as it
-       * still has its name). Returns the original's fstat and the temp's identity.
+       * Everything up to the link, with the original open (and closed when it ends, so before
+       * anything is published or removed: its close is then quick, as it still has its name).
+       * Returns the original's fstat and the temp's identity.
        */
-      const write = Effect.scoped(Effect.gen(function* () {
-        const opened = yield* steps.openReadWhole(path, { maxBytes: wholeFileMaxBytes, expect: options.expect, buffer: buffers.take }).pipe(
-          Effect.mapError((e) => e.call === "open" ? openFailed(path, fail, e.error) : fail(e.call === "fstat" ? "stat" : "read")(e.error)))
-        const { handle: source, stat: info } = opened
-        yield* checkOpened(path, info, fail, options.expect)
-        const { bytesIn, bytesOut, temp } = opened.data !== undefined
-          ? yield* writeWhole(info, opened.data)
-          : yield* writeStreamed(source, info)
-        // Last look before publishing: a file written to since the open would lose those writes.
-        const after = yield* source.stat.pipe(Effect.mapError(fail("stat")))
-        if (after.size !== info.size || bytesIn !== info.size || after.mtimeMs !== info.mtimeMs) {
-          return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${after.size} bytes)`))
-        }
-        return { info, bytesIn, bytesOut, temp }
-      }))
+      const write = steps.openReadWhole(
+        path,
+        { maxBytes: wholeFileMaxBytes, expect: options.expect, buffer: buffers.take },
+        ({ data, handle: source, stat: info }) => Effect.gen(function* () {
+          yield* checkOpened(path, info, fail, options.expect)
+          const { bytesIn, bytesOut, temp } = data !== undefined
+            ? yield* writeWhole(info, data)
+            : yield* writeStreamed(source, info)
+          // Last look before publishing: a file written to since the open would lose those writes.
+          const after = yield* source.stat.pipe(Effect.mapError(fail("stat")))
+          if (after.size !== info.size || bytesIn !== info.size || after.mtimeMs !== info.mtimeMs) {
+            return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${after.size} bytes)`))
+          }
+          return { info, bytesIn, bytesOut, temp }
+        })
+      ).pipe(Effect.mapError((e) => e._tag !== "SafeFsCallError" ? e
+        : e.call === "open" ? openFailed(path, fail, e.error)
+        : fail(e.call === "fstat" ? "stat" : "read")(e.error)))
 
       /** link, check that the published name is the inode written, unlink the temp; nothing is removed before. */
       const publish = (temp: Identity) => Effect.gen(function* () {
