@@ -13,6 +13,9 @@
  *   something else after the open changes nothing they do.
  * - `link(from, to)` never replaces `to` (`"AlreadyExists"`); `lstat`, `unlink` never follow.
  * - `readDirectory` returns names as bytes, so a name that is not valid UTF-8 stays exact.
+ * - `composite` (optional, `Composite`) makes a run of these calls as one step, for callers
+ *   that make them for many files; `composite(service)` builds it from the single calls for a
+ *   service without it. `layerNode` has its own (one synchronous system-call run per step).
  *
  * Every failure is a `SystemError` from `@effect/platform/Error` (module `"SafeFs"`) whose
  * `reason` is the one `NodeFileSystem` would give, with the method and path.
@@ -278,10 +281,10 @@ const pooled = <A>(method: string, path: string, f: (done: (e: NodeJS.ErrnoExcep
   })
 
 /**
- * A file opened for reading is closed on the thread pool: it is typically an original the caller
- * unlinked meanwhile, and the last close of an unlinked file frees its blocks (a journal
- * transaction: under write load it blocked the event loop for milliseconds). A file we created
- * stays linked (as the `.gz`), so its close is quick and synchronous.
+ * A file opened for reading that has been unlinked meanwhile (one `fstat` tells) is closed on
+ * the thread pool: the last close of an unlinked file frees its blocks (a journal transaction:
+ * under write load it blocked the event loop for milliseconds). A file that still has a name,
+ * and a file we created (it stays linked as the `.gz`), closes at once, synchronously.
  */
 const closeFd = (pooledClose: boolean) => (fd: number): Effect.Effect<void> =>
   Effect.suspend(() => {
@@ -374,15 +377,17 @@ const directorySyncer = () => {
 
 /**
  * The Node implementation, over `node:fs`. Calls that return at once on a local file system
- * (open for reading, fstat, read, write, fchmod, fchown, futimes, link, lstat, readdir, and the
- * close of a file we created) are synchronous system calls on the calling fiber: each costs the
- * event loop one system call (microseconds from the page cache) and saves a thread-pool round
- * trip, a promise and a fiber suspension, which cost more. The calls that may wait on the disk
- * or on the journal run on libuv's thread pool: `fsync`, the exclusive create, `unlink`, and the
- * close of a file opened for reading (the last close of an unlinked original frees its blocks).
- * Directory fsyncs are group-committed: `syncDirectory` waits for an fsync that started after it
- * was called, shared with every caller that arrived meanwhile. Each layer built has its own
- * group-commit state. Figures: docs/performance.md, "Sweep".
+ * (open for reading, fstat, read, write, fchmod, fchown, futimes, link, lstat, readdir, the
+ * unlink of a name whose file keeps another, and the close of a file that still has a name)
+ * are synchronous system calls on the calling fiber: each costs the event loop one system call
+ * (microseconds from the page cache) and saves a thread-pool round trip and a fiber
+ * suspension, which cost more. The calls that may wait on the disk or on the journal run on
+ * libuv's thread pool, and resume the fiber from their callback: `fsync`, the exclusive create,
+ * `unlink`, and the close of an unlinked file (its last close frees its blocks). Its
+ * `composite` calls make each run of quick calls in one effect (`Composite`). Directory fsyncs
+ * are group-committed: `syncDirectory` waits for an fsync that started after it was called,
+ * shared with every caller that arrived meanwhile. Each layer built has its own group-commit
+ * state. Figures: docs/performance.md, "Sweep".
  *
  * @example
  * ```ts

@@ -29,11 +29,17 @@
  * original only if they are byte-equal (and the `.gz` a complete gzip stream).
  *
  * Two ways to produce the bytes, chosen by the size `fstat` reports:
- * - up to `wholeFileMaxBytes` (default 1 MiB, the common case for daily NDJSON files): one
- *   read, one asynchronous `zlib.gzip` (libuv's thread pool), one write. About 18 calls per
- *   file: open, fstat, read, create, write, fchmod, futimes, fsync, fstat, close ×2, link,
- *   lstat, unlink, directory open+fsync+close, lstat, unlink (plus fchown when the owner
- *   differs from the sweeper's). Memory: the file and its gzip, so at most about twice
+ * - up to `wholeFileMaxBytes` (default 1 MiB, the common case for daily NDJSON files): the
+ *   file is read whole by the open step, gzipped by one asynchronous `zlib.gzip` (libuv's
+ *   thread pool), written by one write. About 19 system calls per file: open, fstat, read,
+ *   create, write, fstat, fchmod, futimes, fsync, fstat, close ×2 (the original's after one
+ *   fstat, before anything is published), link, lstat, unlink, directory open+fsync+close,
+ *   lstat, unlink (plus fchown when the owner differs from the sweeper's). They go through
+ *   `SafeFs`'s composite calls (`SafeFs.Composite`): on `SafeFs.layerNode` each run of quick
+ *   calls is one step (open+fstat+read; create+write+fstat+fchown+fchmod+futimes;
+ *   link+lstat+unlink; lstat+unlink), on any other `SafeFs` the same calls one by one, so a
+ *   wrapper that fails each call meets every one. The read buffers (up to 256 KiB) are
+ *   reused once zlib is done with them. Memory: the file and its gzip, so at most about twice
  *   `wholeFileMaxBytes` per compression in flight.
  * - larger files stream: each chunk is read into one reused `chunkSize` buffer and fed to
  *   zlib, and the next read waits until zlib has consumed it.
