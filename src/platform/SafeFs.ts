@@ -584,19 +584,20 @@ const nodeComposite = (): Composite => {
       Effect.suspend(() => {
         const { go, error } = tracker()
         return Effect.try({
-        try: () => {
-          go("link", "link", to)
-          NodeFs.linkSync(from, to)
-          go("lstat", "lstat", to)
-          const stat = nodeStat(NodeFs.lstatSync(to))
-          if (stat.type === "File" && sameIdentity(stat, expect)) {
-            go("unlink", "unlink", from)
-            NodeFs.unlinkSync(from)
-          }
-          return stat
-        },
-        catch: error
-      })
+          try: () => {
+            go("link", "link", to)
+            NodeFs.linkSync(from, to)
+            go("lstat", "lstat", to)
+            const stat = nodeStat(NodeFs.lstatSync(to))
+            if (stat.type === "File" && sameIdentity(stat, expect)) {
+              // The inode keeps its name `to`: no blocks are freed, a quick call.
+              go("unlink", "unlink", from)
+              NodeFs.unlinkSync(from)
+            }
+            return stat
+          },
+          catch: error
+        })
       }),
     unlinkIfSame: (path, expect) =>
       Effect.async<Stat, CallError>((resume) => {
@@ -607,7 +608,7 @@ const nodeComposite = (): Composite => {
           return resume(Effect.fail(new CallError({ call: "lstat", error: fromNode("lstat", path)(e) })))
         }
         if (!sameIdentity(stat, expect)) return resume(Effect.succeed(stat))
-        // Its last name: unlink frees its blocks, which may wait on the journal: on the thread pool.
+        // Typically the file's last name: its unlink frees blocks, which may wait on the journal: on the thread pool.
         NodeFs.unlink(path, (e) => resume(e ? Effect.fail(new CallError({ call: "unlink", error: fromNode("unlink", path)(e) })) : Effect.succeed(stat)))
       })
   }
