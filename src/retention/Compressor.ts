@@ -29,11 +29,17 @@
  * original only if they are byte-equal (and the `.gz` a complete gzip stream).
  *
  * Two ways to produce the bytes, chosen by the size `fstat` reports:
- * - up to `wholeFileMaxBytes` (default 1 MiB, the common case for daily NDJSON files): one
- *   read, one asynchronous `zlib.gzip` (libuv's thread pool), one write. About 18 calls per
- *   file: open, fstat, read, create, write, fchmod, futimes, fsync, fstat, close ×2, link,
- *   lstat, unlink, directory open+fsync+close, lstat, unlink (plus fchown when the owner
- *   differs from the sweeper's). Memory: the file and its gzip, so at most about twice
+ * - up to `wholeFileMaxBytes` (default 1 MiB, the common case for daily NDJSON files): the
+ *   file is read whole by the open step, gzipped by one asynchronous `zlib.gzip` (libuv's
+ *   thread pool), written by one write. About 19 system calls per file: open, fstat, read,
+ *   create, write, fstat, fchmod, futimes, fsync, fstat, close ×2 (the original's after one
+ *   fstat, before anything is published), link, lstat, unlink, directory open+fsync+close,
+ *   lstat, unlink (plus fchown when the owner differs from the sweeper's). They go through
+ *   `SafeFs`'s composite calls (`SafeFs.Composite`): on `SafeFs.layerNode` each run of quick
+ *   calls is one step (open+fstat+read; create+write+fstat+fchown+fchmod+futimes;
+ *   link+lstat+unlink; lstat+unlink), on any other `SafeFs` the same calls one by one, so a
+ *   wrapper that fails each call meets every one. The read buffers (up to 256 KiB) are
+ *   reused once zlib is done with them. Memory: the file and its gzip, so at most about twice
  *   `wholeFileMaxBytes` per compression in flight.
  * - larger files stream: each chunk is read into one reused `chunkSize` buffer and fed to
  *   zlib, and the next read waits until zlib has consumed it.
@@ -63,6 +69,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import type { PlatformError } from "@effect/platform/Error"
 import * as Path from "node:path"
 import * as zlib from "node:zlib"
 import { GZIP_SUFFIX, TEMP_SUFFIX } from "./DatedFile.js"
@@ -113,6 +120,14 @@ export interface Options {
    * 0 streams every file.
    */
   readonly wholeFileMaxBytes?: number
+  /**
+   * A span (`Compressor.gzipFile`, attribute `path`) around each compression. Default
+   * `false`: a span per file cost 5–9% of the sweeping thread (docs/performance.md, "Sweep");
+   * `Sweeper.sweep` has its own span either way.
+   *
+   * @since 0.2.0
+   */
+  readonly traceFiles?: boolean
 }
 
 /** @since 0.1.0 */
@@ -165,11 +180,43 @@ export const DEFAULT_WHOLE_FILE_MAX_BYTES = 1024 * 1024
  * sized for a 4:1 ratio (16 KiB to 256 KiB) instead of its fixed 16 KiB, each fill of which
  * costs a round trip.
  */
-const gzipBuffer = (data: Uint8Array, level: number): Effect.Effect<Buffer, unknown> =>
+const gzipBuffer = (data: Uint8Array, level: number, done: () => void): Effect.Effect<Buffer, unknown> =>
   Effect.async<Buffer, unknown>((resume) => {
     const chunkSize = Math.min(256 * 1024, Math.max(16 * 1024, Math.ceil(data.length / 4)))
-    zlib.gzip(data, { level, chunkSize }, (error, out) => resume(error ? Effect.fail(error) : Effect.succeed(out)))
+    zlib.gzip(data, { level, chunkSize }, (error, out) => {
+      done()
+      resume(error ? Effect.fail(error) : Effect.succeed(out))
+    })
   })
+
+/** Read buffers up to this size are kept for the next file (files read whole are mostly this small). */
+const POOLED_BUFFER_BYTES = 256 * 1024
+/** At most this many kept read buffers (one per compression in flight, for the default `ioConcurrency`). */
+const POOLED_BUFFERS = 16
+
+/**
+ * Read buffers for whole files, reused: a file's buffer goes back once zlib is done with it
+ * (zlib's own callback, so an interrupted compression cannot hand zlib's input to the next
+ * file). A fresh 64 KiB buffer per file is freed only by a GC, which a sweep that allocates
+ * little on the JS heap runs rarely: 800 of them (51 MiB) were alive at once in the bench.
+ */
+const bufferPool = () => {
+  const free: Array<Uint8Array> = []
+  return {
+    take: (size: number): Uint8Array => {
+      if (size > POOLED_BUFFER_BYTES) return new Uint8Array(size)
+      for (let i = free.length - 1; i >= 0; i--) {
+        if (free[i]!.length >= size) return free.splice(i, 1)[0]!
+      }
+      return new Uint8Array(size <= 64 * 1024 ? 64 * 1024 : POOLED_BUFFER_BYTES)
+    },
+    give: (buffer: Uint8Array) => {
+      if (buffer.buffer.byteLength <= POOLED_BUFFER_BYTES && free.length < POOLED_BUFFERS) {
+        free.push(new Uint8Array(buffer.buffer, 0, buffer.buffer.byteLength))
+      }
+    }
+  }
+}
 
 /**
  * Writes `chunk` to a zlib stream and waits until zlib has consumed it (so the caller may
@@ -209,6 +256,23 @@ const withCleanup = (error: CompressError, path: string, cause: unknown) =>
 const failAt = (path: string) => (step: CompressStep) => (cause: unknown) => new CompressError({ path, step, cause })
 
 const sameFile = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino
+
+/** The step of each call of `createWritten`. */
+const CREATE_STEPS: Record<SafeFs.Call, CompressStep> = {
+  create: "open", write: "write", fstat: "stat", fchown: "chown", fchmod: "chmod", futimes: "utimes",
+  open: "read", read: "read", link: "link", lstat: "stat", unlink: "unlink"
+}
+
+/** The open of the original failed: a symbolic link is said so. */
+const openFailed = (path: string, fail: ReturnType<typeof failAt>, e: PlatformError) =>
+  fail("read")(e._tag === "SystemError" && e.description === "ELOOP" ? `${path} is a symbolic link; not followed` : e)
+
+/** The opened original must be a regular file with the identity probed. */
+const checkOpened = (path: string, info: SafeFs.Stat, fail: ReturnType<typeof failAt>, expect?: Identity): Effect.Effect<void, CompressError> =>
+  info.type !== "File" ? Effect.fail(fail("stat")(`${path} is ${describeType(info.type)}`))
+    : expect && !sameFile(info, expect)
+    ? Effect.fail(fail("stat")(`${path} was replaced since it was listed (inode ${expect.ino} -> ${info.ino}); not touched`))
+    : Effect.void
 const describeType = (t: SafeFs.Stat["type"]) => t === "SymbolicLink" ? "a symbolic link" : t === "Directory" ? "a directory" : "not a regular file"
 
 /**
@@ -226,6 +290,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
     const level = options.level ?? zlib.constants.Z_DEFAULT_COMPRESSION
     const wholeFileMaxBytes = Math.max(0, options.wholeFileMaxBytes ?? DEFAULT_WHOLE_FILE_MAX_BYTES)
+    const traceFiles = options.traceFiles ?? false
+    const steps = safe.composite ?? SafeFs.composite(safe)
+    const buffers = bufferPool()
     const noBound = <A, E, R>(self: Effect.Effect<A, E, R>) => self
     const isAlreadyExists = (e: unknown) =>
       typeof e === "object" && e !== null && (e as { reason?: unknown }).reason === "AlreadyExists"
@@ -267,26 +334,19 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
     /** Opens `path` without following a link and checks it is the regular file `expect` names. */
     const openChecked = (path: string, fail: ReturnType<typeof failAt>, expect?: Identity) =>
       Effect.gen(function* () {
-        const handle = yield* safe.openRead(path).pipe(Effect.mapError((e) =>
-          fail("read")(e._tag === "SystemError" && e.description === "ELOOP" ? `${path} is a symbolic link; not followed` : e)))
+        const handle = yield* safe.openRead(path).pipe(Effect.mapError((e) => openFailed(path, fail, e)))
         const info = yield* handle.stat.pipe(Effect.mapError(fail("stat")))
-        if (info.type !== "File") return yield* Effect.fail(fail("stat")(`${path} is ${describeType(info.type)}`))
-        if (expect && !sameFile(info, expect)) {
-          return yield* Effect.fail(fail("stat")(
-            `${path} was replaced since it was listed (inode ${expect.ino} -> ${info.ino}); not touched`))
-        }
+        yield* checkOpened(path, info, fail, expect)
         return { handle, info }
       })
 
     /** Removes `path` only if the name still has the identity of the file that was read. */
     const removeOriginal = (path: string, read: Identity, fail: ReturnType<typeof failAt>) =>
-      Effect.gen(function* () {
-        const now = yield* safe.lstat(path).pipe(Effect.mapError(fail("remove")))
-        if (!sameFile(now, read)) {
-          return yield* Effect.fail(fail("remove")(`${path} was replaced since it was read (inode ${read.ino} -> ${now.ino}); kept`))
-        }
-        yield* safe.unlink(path).pipe(Effect.mapError(fail("remove")))
-      })
+      Effect.flatMap(
+        Effect.mapError(steps.unlinkIfSame(path, read), (e) => fail("remove")(e.error)),
+        (now) => sameFile(now, read) ? Effect.void
+          : Effect.fail(fail("remove")(`${path} was replaced since it was read (inode ${read.ino} -> ${now.ino}); kept`))
+      )
 
     const gzipFile = (path: string, options: GzipOptions = {}): Effect.Effect<Compressed, CompressError> => Effect.suspend(() => {
       const withCpu = options.cpu ? options.cpu.withPermits(1) : noBound
@@ -322,27 +382,31 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
           return mine
         })
 
-      /** Small file: one read, one zlib call, one write. Nothing is created until the gzip is in memory. */
-      const writeWhole = (source: SafeFs.Handle, info: SafeFs.Stat) => Effect.gen(function* () {
-        const data = new Uint8Array(info.size)
-        let bytesIn = 0
-        while (bytesIn < data.length) {
-          const n = yield* source.read(data.subarray(bytesIn)).pipe(Effect.mapError(fail("read")))
-          if (n === 0) break
-          bytesIn += n
+      /**
+       * Small file, read whole by the open step: one zlib call, then the temp created, written
+       * and given owner, mode and times in one step, and fsynced (and closed). Nothing is
+       * created until the gzip is in memory. Returns the temp's identity.
+       */
+      const writeWhole = (info: SafeFs.Stat, data: Uint8Array) => Effect.gen(function* () {
+        if (data.length !== info.size) {
+          return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${data.length} bytes)`))
         }
-        if (bytesIn !== info.size) {
-          return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${bytesIn} bytes)`))
-        }
-        const gz = yield* withCpu(gzipBuffer(data, level)).pipe(Effect.mapError(fail("gzip")))
-        const file = yield* createTemp
-        yield* file.write(gz).pipe(Effect.mapError(fail("write")))
-        const temp = yield* finishTemp(file, info)
-        return { bytesIn, bytesOut: gz.length, temp }
+        const gz = yield* withCpu(gzipBuffer(data, level, () => buffers.give(data))).pipe(Effect.mapError(fail("gzip")))
+        // Set before the exclusive create, as a create interrupted late may still have made the
+        // file; cleared when the create finds a .gz.tmp that is someone else's, and once published.
+        ownsTemp = true
+        const temp = yield* steps.createWritten(tmp, gz, info, ({ handle, stat }) =>
+          Effect.as(Effect.mapError(handle.sync, fail("sync")), stat)
+        ).pipe(Effect.mapError((e) => {
+          if (e._tag !== "SafeFsCallError") return e
+          if (e.call === "create" && isAlreadyExists(e.error)) ownsTemp = false
+          return fail(CREATE_STEPS[e.call])(e.error)
+        }))
+        return { bytesIn: data.length, bytesOut: gz.length, temp }
       })
 
       /** Large file: streamed through zlib in bounded memory. */
-      const writeStreamed = (source: SafeFs.Handle, info: SafeFs.Stat) => Effect.gen(function* () {
+      const writeStreamed = (source: SafeFs.Handle, info: SafeFs.Stat) => Effect.scoped(Effect.gen(function* () {
         const file = yield* createTemp
         let bytesOut = 0
         const bytesIn = yield* withCpu(Effect.scoped(pump(path, source, () => zlib.createGzip({ level }), "gzip", (chunk) =>
@@ -351,35 +415,56 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
           ))))
         const temp = yield* finishTemp(file, info)
         return { bytesIn, bytesOut, temp }
-      })
+      }))
 
-      /** link, then check that the published name is the inode written, before anything is removed. */
+      /**
+       * Everything up to the link, with the original open (and closed when it ends, so before
+       * anything is published or removed: its close is then quick, as it still has its name).
+       * Returns the original's fstat and the temp's identity.
+       */
+      const write = steps.openReadWhole(
+        path,
+        { maxBytes: wholeFileMaxBytes, expect: options.expect, buffer: buffers.take },
+        ({ data, handle: source, stat: info }) => Effect.gen(function* () {
+          yield* checkOpened(path, info, fail, options.expect)
+          const { bytesIn, bytesOut, temp } = data !== undefined
+            ? yield* writeWhole(info, data)
+            : yield* writeStreamed(source, info)
+          // Last look before publishing: a file written to since the open would lose those writes.
+          const after = yield* source.stat.pipe(Effect.mapError(fail("stat")))
+          if (after.size !== info.size || bytesIn !== info.size || after.mtimeMs !== info.mtimeMs) {
+            return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${after.size} bytes)`))
+          }
+          return { info, bytesIn, bytesOut, temp }
+        })
+      ).pipe(Effect.mapError((e) => e._tag !== "SafeFsCallError" ? e
+        : e.call === "open" ? openFailed(path, fail, e.error)
+        : fail(e.call === "fstat" ? "stat" : "read")(e.error)))
+
+      /** link, check that the published name is the inode written, unlink the temp; nothing is removed before. */
       const publish = (temp: Identity) => Effect.gen(function* () {
-        yield* safe.link(tmp, gzip).pipe(Effect.mapError((e) =>
-          fail("link")(isAlreadyExists(e) ? `${gzip} already exists; not replaced` : e)))
-        const published = yield* Effect.either(safe.lstat(gzip))
+        const published = yield* Effect.either(steps.linkPublish(tmp, gzip, temp))
+        if (published._tag === "Left" && published.left.call === "link") {
+          const e = published.left.error
+          return yield* Effect.fail(fail("link")(isAlreadyExists(e) ? `${gzip} already exists; not replaced` : e))
+        }
+        if (published._tag === "Left" && published.left.call === "unlink") {
+          ownsTemp = false
+          return yield* Effect.fail(fail("unlink")(published.left.error))
+        }
         if (published._tag === "Left" || !sameFile(published.right, temp) || published.right.type !== "File") {
           // The name was created by this link: it is ours to remove, whatever it now is.
           const removed = yield* Effect.either(safe.unlink(gzip))
-          const error = fail("publish")(published._tag === "Left" ? published.left
+          const error = fail("publish")(published._tag === "Left" ? published.left.error
             : `${tmp} was replaced while compressing (${gzip} would have been ${describeType(published.right.type)} ` +
               `with inode ${published.right.ino}, not the file written, inode ${temp.ino}); nothing published`)
           return yield* Effect.fail(removed._tag === "Left" ? withCleanup(error, gzip, removed.left) : error)
         }
         ownsTemp = false
-        yield* safe.unlink(tmp).pipe(Effect.mapError(fail("unlink")))
       })
 
-      return Effect.gen(function* () {
-        const { handle: source, info } = yield* openChecked(path, fail, options.expect)
-        const { bytesIn, bytesOut, temp } = info.size <= wholeFileMaxBytes
-          ? yield* writeWhole(source, info)
-          : yield* writeStreamed(source, info)
-        // Last look before publishing: a file written to since the open would lose those writes.
-        const after = yield* source.stat.pipe(Effect.mapError(fail("stat")))
-        if (after.size !== info.size || bytesIn !== info.size || after.mtimeMs !== info.mtimeMs) {
-          return yield* Effect.fail(fail("changed")(`file changed while compressing (${info.size} -> ${after.size} bytes)`))
-        }
+      const compress = Effect.gen(function* () {
+        const { info, bytesIn, bytesOut, temp } = yield* write
         yield* Effect.uninterruptible(Effect.gen(function* () {
           yield* publish(temp)
           yield* safe.syncDirectory(Path.dirname(path)).pipe(Effect.mapError(fail("sync")))
@@ -387,7 +472,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         }))
         return { path, gzip, bytesIn, bytesOut, check: "written" } satisfies Compressed
       }).pipe(
-        Effect.scoped,
         // A failure reports a temp it could not remove; an interruption or defect has no error to add it to.
         Effect.catchAll((error) => Effect.suspend(() => {
           if (!ownsTemp) return Effect.fail(error)
@@ -397,9 +481,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SafeF
         })),
         Effect.onExit((exit) =>
           Exit.isFailure(exit) && ownsTemp ? Effect.ignore(safe.unlink(tmp)) : Effect.void
-        ),
-        Effect.withSpan("Compressor.gzipFile", { attributes: { path }, captureStackTrace: false })
+        )
       )
+      return traceFiles ? Effect.withSpan(compress, "Compressor.gzipFile", { attributes: { path }, captureStackTrace: false }) : compress
     })
 
     const finishCompression = (path: string, options: FinishOptions = {}): Effect.Effect<Compressed, CompressError> => {
