@@ -524,6 +524,15 @@ export const make = (
   target: Target,
   options?: MakeOptions
 ): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
+  Effect.flatMap(build(target, options), ({ logger, throttle }) =>
+    // Fibers that run with this logger installed run on the throttle (see the module comment).
+    Effect.as(Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base)), logger))
+
+/** The logger and its throttle, not yet installed: `make` and the layers install them. */
+const build = (
+  target: Target,
+  options: MakeOptions | undefined
+): Effect.Effect<{ readonly logger: Logger.Logger<unknown, void>; readonly throttle: Throttle }, never, Scope.Scope> =>
   Effect.gen(function* () {
     const highWaterMark = Math.max(1, options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK)
     // Room for a full queue, the batch being handed over, and fibers that log one entry each past the mark.
@@ -629,9 +638,7 @@ export const make = (
     yield* Effect.addFinalizer(() =>
       Effect.zipRight(Fiber.interruptAll([worker, watchdog]), handOverAll)
     )
-    // Fibers that run with this logger installed run on the throttle (see the module comment).
-    yield* Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base))
-    return logger
+    return { logger, throttle }
   })
 
 /**
@@ -827,12 +834,21 @@ const appenderLogger = (path: string, options: Options | undefined) =>
     const policy = options?.policy ?? (yield* RotationPolicy)
     const appender = yield* RotatingAppender.make(path, { ...options, policy })
     const { highWaterMark, maxQueued, stallTimeout } = options ?? {}
-    return yield* make(appender, {
+    return yield* build(appender, {
       ...(highWaterMark === undefined ? {} : { highWaterMark }),
       ...(maxQueued === undefined ? {} : { maxQueued }),
       ...(stallTimeout === undefined ? {} : { stallTimeout })
     })
   })
+
+/**
+ * `self`, run in a child fiber whose FiberRefs are not taken over (`Fiber.await`, not `join`).
+ * A layer hands every FiberRef its build changed to the fibers under it, and Effect copies a
+ * fiber's changed FiberRefs on every log call (`getFiberRefs`): building the appender left
+ * `interruptedCause` changed (the claim's read timeout races a fiber), one more copy per entry.
+ */
+const withoutFiberRefs = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.fork(self), (fiber) => Effect.flatMap(Fiber.await(fiber), (exit) => exit))
 
 /** A layer that puts the logger for `path` into the current loggers with `update`, for its lifetime. */
 const installed = (
@@ -844,8 +860,13 @@ const installed = (
   ) => HashSet.HashSet<Logger.Logger<unknown, unknown>>
 ): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift | RotationPolicy> =>
   Layer.scopedDiscard(Effect.flatMap(
-    appenderLogger(path, options),
-    (logger) => Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => update(loggers, logger))
+    withoutFiberRefs(appenderLogger(path, options)),
+    // The only FiberRefs the layer changes for the fibers under it: the throttle, and the loggers.
+    ({ logger, throttle }) =>
+      Effect.zipRight(
+        Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base)),
+        Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => update(loggers, logger))
+      )
   ))
 
 /** Effect's console loggers: the default one, and the pretty one `runMain` installs in its place. */
