@@ -20,8 +20,12 @@
  *
  * Delivery: a `Logger` is called synchronously, so entries are formatted at once (with the
  * fiber, time and spans of the call) and queued in memory; a background fiber hands each
- * queued batch to `appendAll` as soon as it runs, so batches grow with load and there is no
- * timer. Order is the order of the log calls. Closing the scope hands over everything queued
+ * queued batch to the target as soon as it runs, so batches grow with load and there is no
+ * timer. Order is the order of the log calls. A target with `appendEncoded` (`RotatingAppender`)
+ * is handed bytes: the logger joins every 16 K characters of entries and encodes them as UTF-8,
+ * with their `\n`s, into a reused buffer (entries never wait as strings long enough to survive
+ * a garbage collection); any other target gets the lines as strings through `appendAll`. Either
+ * way a batch is one unit: all of it is accepted, or none. Closing the scope hands over everything queued
  * before the appender itself is flushed and closed, so an entry logged right before shutdown
  * is on disk after it. If the appender rejects a batch (its buffer was full and the flush it
  * waited for failed), the batch is dropped, counted in `entriesDropped`, and reported as a
