@@ -33,7 +33,7 @@
  *
  * Memory is bounded by construction: the logger holds at most `maxQueued` characters of
  * formatted entries (default 8 MiB, at least 4 × `highWaterMark`; UTF-16 units, bytes for
- * ASCII), the queue plus the batch being handed over. An entry that would pass it is dropped, counted in `entriesDropped` at
+ * ASCII; encoded for `appendEncoded`, at most 3 bytes each), the queue plus the batch being handed over. An entry that would pass it is dropped, counted in `entriesDropped` at
  * once, and reported as one warning (with the count) after the next completed hand-over.
  *
  * Backpressure: a fiber that logs in a loop without ever waiting would otherwise hold the
