@@ -20,8 +20,12 @@
  *
  * Delivery: a `Logger` is called synchronously, so entries are formatted at once (with the
  * fiber, time and spans of the call) and queued in memory; a background fiber hands each
- * queued batch to `appendAll` as soon as it runs, so batches grow with load and there is no
- * timer. Order is the order of the log calls. Closing the scope hands over everything queued
+ * queued batch to the target as soon as it runs, so batches grow with load and there is no
+ * timer. Order is the order of the log calls. A target with `appendEncoded` (`RotatingAppender`)
+ * is handed bytes: the logger joins every 16 K characters of entries and encodes them as UTF-8,
+ * with their `\n`s, into a reused buffer (entries never wait as strings long enough to survive
+ * a garbage collection); any other target gets the lines as strings through `appendAll`. Either
+ * way a batch is one unit: all of it is accepted, or none. Closing the scope hands over everything queued
  * before the appender itself is flushed and closed, so an entry logged right before shutdown
  * is on disk after it. If the appender rejects a batch (its buffer was full and the flush it
  * waited for failed), the batch is dropped, counted in `entriesDropped`, and reported as a
@@ -29,7 +33,7 @@
  *
  * Memory is bounded by construction: the logger holds at most `maxQueued` characters of
  * formatted entries (default 8 MiB, at least 4 × `highWaterMark`; UTF-16 units, bytes for
- * ASCII), the queue plus the batch being handed over. An entry that would pass it is dropped, counted in `entriesDropped` at
+ * ASCII; encoded for `appendEncoded`, at most 3 bytes each), the queue plus the batch being handed over. An entry that would pass it is dropped, counted in `entriesDropped` at
  * once, and reported as one warning (with the count) after the next completed hand-over.
  *
  * Backpressure: a fiber that logs in a loop without ever waiting would otherwise hold the
@@ -105,6 +109,15 @@ import { type Policy, RotationPolicy } from "../rotation/RotationPolicy.js"
 export interface Target {
   /** Accepts lines (without `\n`) as one unit. */
   readonly appendAll: (lines: Iterable<string>) => Effect.Effect<void, AppendError>
+  /**
+   * Optional: accepts lines already encoded (UTF-8, each ending in `\n`) as one unit, as
+   * `RotatingAppender.appendEncoded` does. When the target has it, the logger encodes its entries
+   * itself, in groups into a reused buffer, and hands over bytes instead of strings (see the module
+   * comment); the buffer is reused once the effect completes.
+   *
+   * @since 0.2.0
+   */
+  readonly appendEncoded?: (bytes: Uint8Array) => Effect.Effect<void, AppendError>
 }
 
 /**
@@ -272,14 +285,16 @@ export const formatEntry = (entry: Entry): string => {
 const PLAIN_BUDGET = 64
 
 /**
- * What `JSON.stringify` escapes in a string (controls, `"`, `\\`), and surrogates (it escapes
- * lone ones). A string without any is its JSON text between two quotes: one regex scan instead
- * of `JSON.stringify`'s per-character serializer (170 characters: ~60 ns against ~850 ns).
+ * A string with none of what `JSON.stringify` escapes (controls, `"`, `\\`) nor surrogates (it
+ * escapes lone ones): its JSON text is the string between two quotes. One RegExp scan instead of
+ * `JSON.stringify`'s per-character serializer. Anchored (`^[^…]*$`), the scan is one greedy loop;
+ * the unanchored search for one such character (`/[…]/`) retried the match at every position and
+ * took 1.5–2× as long (170 characters: ~140–220 ns against ~270–500 ns).
  */
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/
+const PLAIN_STRING = /^[^\u0000-\u001f"\\\ud800-\udfff]*$/
 
-/** `JSON.stringify(text)`. */
-const quote = (text: string): string => NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : "\"" + text + "\""
+/** `JSON.stringify(text)` without its quotes: what a line holds between the quotes of a string field. */
+const unquoted = (text: string): string => PLAIN_STRING.test(text) ? text : JSON.stringify(text).slice(1, -1)
 
 /**
  * JSON text written by the fast path, or `NOT_PLAIN`. `nested` selects the form: the JSON text
@@ -291,7 +306,7 @@ type Budget = { n: number }
 
 /** A string's JSON text, plain (`"a"`) or nested (`\"a\"`). */
 const stringJson = (text: string, nested: boolean): string => {
-  if (!NEEDS_ESCAPE.test(text)) return nested ? "\\\"" + text + "\\\"" : "\"" + text + "\""
+  if (PLAIN_STRING.test(text)) return nested ? "\\\"" + text + "\\\"" : "\"" + text + "\""
   const json = JSON.stringify(text)
   return nested ? JSON.stringify(json).slice(1, -1) : json
 }
@@ -327,8 +342,7 @@ const plainJson = (value: unknown, nested: boolean, budget: Budget): string | ty
       }
       const proto = Object.getPrototypeOf(value)
       if ((proto !== Object.prototype && proto !== null) || "toJSON" in value) return NOT_PLAIN
-      let out = "{"
-      let first = true
+      let out = ""
       for (const key of Object.keys(value)) {
         const item = (value as Record<string, unknown>)[key]
         if (item === undefined) {
@@ -337,10 +351,9 @@ const plainJson = (value: unknown, nested: boolean, budget: Budget): string | ty
         }
         const json = plainJson(item, nested, budget)
         if (json === NOT_PLAIN) return NOT_PLAIN
-        out += first ? keyJson(key, nested) + json : "," + keyJson(key, nested) + json
-        first = false
+        out = out === "" ? keyJson(key, nested, OPEN) + json : out + keyJson(key, nested, COMMA) + json
       }
-      return out + "}"
+      return out === "" ? "{}" : out + "}"
     }
     default:
       return NOT_PLAIN
@@ -356,16 +369,17 @@ const fastMessage = (message: unknown): string => {
 }
 
 /**
- * The JSON string of one message's text, `JSON.stringify(renderMessage(message))`: for a plain
- * object or array, its JSON text written at once in the nested form (no second encoding pass).
+ * The JSON string of one message's text, `JSON.stringify(renderMessage(message))`, without its
+ * quotes (the line's cached pieces hold them): for a plain object or array, its JSON text written
+ * at once in the nested form (no second encoding pass).
  */
 const messageJson = (message: unknown): string => {
-  if (typeof message === "string") return quote(message)
+  if (typeof message === "string") return unquoted(message)
   if (typeof message === "object" && message !== null && !(message instanceof Error)) {
     const nested = plainJson(message, true, { n: PLAIN_BUDGET })
-    if (nested !== NOT_PLAIN) return "\"" + nested + "\""
+    if (nested !== NOT_PLAIN) return nested
   }
-  return JSON.stringify(fastMessage(message))
+  return unquoted(fastMessage(message))
 }
 
 /** `"timestamp":"…","level":"…"` prefixes: ISO strings change once a millisecond, so the last one is kept. */
@@ -375,13 +389,19 @@ const messageJson = (message: unknown): string => {
  */
 const flat = (text: string): string => JSON.parse(JSON.stringify(text)) as string
 
-/** Object keys as they are written, `"key":` (or nested, `\"key\":`), for keys up to 64 characters. */
-const keyTexts = [new Map<string, string>(), new Map<string, string>()] as const
-const keyJson = (key: string, nested: boolean): string => {
-  const cache = keyTexts[nested ? 1 : 0]
+/** What goes before an object key: `{` (the first key) or `,`. */
+const OPEN = 0
+const COMMA = 1
+/**
+ * Object keys as they are written with what goes before them, `{"key":` or `,"key":` (or nested,
+ * `{\"key\":`), cached for keys up to 64 characters: one piece instead of three in the line.
+ */
+const keyTexts = [[new Map<string, string>(), new Map<string, string>()], [new Map<string, string>(), new Map<string, string>()]] as const
+const keyJson = (key: string, nested: boolean, before: typeof OPEN | typeof COMMA): string => {
+  const cache = keyTexts[nested ? 1 : 0][before]
   let text = cache.get(key)
   if (text === undefined) {
-    text = stringJson(key, nested) + ":"
+    text = (before === OPEN ? "{" : ",") + stringJson(key, nested) + ":"
     if (key.length <= 64) {
       if (cache.size >= 1024) cache.clear()
       cache.set(key, text = flat(text))
@@ -391,8 +411,8 @@ const keyJson = (key: string, nested: boolean): string => {
 }
 
 /**
- * `{"timestamp":"…","level":"…","message":` for the entry's millisecond and level: ISO strings
- * change once a millisecond, so the last prefix is kept.
+ * `{"timestamp":"…","level":"…","message":"` (up to the message's opening quote) for the entry's
+ * millisecond and level: ISO strings change once a millisecond, so the last prefix is kept.
  */
 let lastMillis = Number.NaN
 let lastLevel = ""
@@ -401,7 +421,7 @@ const prefixOf = (date: Date, level: string): string => {
   const millis = date.getTime()
   if (millis !== lastMillis || level !== lastLevel) {
     const timestamp = Number.isNaN(millis) ? safeString(date) : date.toISOString()
-    const prefix = flat(`{"timestamp":${JSON.stringify(timestamp)},"level":${JSON.stringify(level)},"message":`)
+    const prefix = flat(`{"timestamp":${JSON.stringify(timestamp)},"level":${JSON.stringify(level)},"message":"`)
     if (Number.isNaN(millis)) return prefix
     lastMillis = millis
     lastLevel = level
@@ -410,7 +430,10 @@ const prefixOf = (date: Date, level: string): string => {
   return lastPrefix
 }
 
-/** `"fiberId":"#12"}` of the last fiber, and the whole tail of an entry without annotations or spans. */
+/**
+ * `"fiberId":"#12"}` of the last fiber, and the whole tail of an entry without annotations or spans,
+ * from the message's closing quote: `","annotations":{},"spans":{},"fiberId":"#12"}`.
+ */
 let lastFiber: FiberId.FiberId | undefined
 let lastFiberTail = ""
 let lastBareTail = ""
@@ -418,7 +441,7 @@ const fiberTailOf = (fiberId: FiberId.FiberId): string => {
   if (fiberId !== lastFiber) {
     lastFiber = fiberId
     lastFiberTail = flat(`"fiberId":${JSON.stringify(FiberId.threadName(fiberId))}}`)
-    lastBareTail = flat(`,"annotations":{},"spans":{},${lastFiberTail}`)
+    lastBareTail = flat(`","annotations":{},"spans":{},${lastFiberTail}`)
   }
   return lastFiberTail
 }
@@ -449,16 +472,14 @@ const fastLine = (options: Logger.Logger.Options<unknown>): string | undefined =
   let annotationsText = "{}"
   if (HashMap.size(annotations) > 0) {
     const pairs = sortAnnotations(HashMap.toEntries(annotations))
-    annotationsText = "{"
-    let first = true
+    let out = ""
     for (const [key, value] of pairs) {
       if (value === undefined) continue // JSON.stringify leaves the key out
       const json = plainJson(value, false, { n: PLAIN_BUDGET })
       if (json === NOT_PLAIN) return undefined
-      annotationsText += first ? keyJson(key, false) + json : "," + keyJson(key, false) + json
-      first = false
+      out = out === "" ? keyJson(key, false, OPEN) + json : out + keyJson(key, false, COMMA) + json
     }
-    annotationsText += "}"
+    if (out !== "") annotationsText = out + "}"
   }
   let spansText = "{}"
   if (List.isCons(spans)) {
@@ -471,14 +492,14 @@ const fastLine = (options: Logger.Logger.Options<unknown>): string | undefined =
   if (Array.isArray(message) && message.length !== 1) {
     let text = ""
     for (let i = 0; i < message.length; i++) text += (i === 0 ? "" : " ") + fastMessage(message[i])
-    messageText = quote(text)
+    messageText = unquoted(text)
   } else {
     messageText = messageJson(Array.isArray(message) ? message[0] : message)
   }
   const prefix = prefixOf(date, logLevel.label)
   return annotationsText === "{}" && spansText === "{}"
     ? prefix + messageText + bareTailOf(fiberId)
-    : prefix + messageText + ",\"annotations\":" + annotationsText + ",\"spans\":" + spansText + "," + fiberTailOf(fiberId)
+    : prefix + messageText + "\",\"annotations\":" + annotationsText + ",\"spans\":" + spansText + "," + fiberTailOf(fiberId)
 }
 
 /**
@@ -513,12 +534,23 @@ export const make = (
   target: Target,
   options?: MakeOptions
 ): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
+  Effect.flatMap(build(target, options), ({ logger, throttle }) =>
+    // Fibers that run with this logger installed run on the throttle (see the module comment).
+    Effect.as(Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base)), logger))
+
+/** The logger and its throttle, not yet installed: `make` and the layers install them. */
+const build = (
+  target: Target,
+  options: MakeOptions | undefined
+): Effect.Effect<{ readonly logger: Logger.Logger<unknown, void>; readonly throttle: Throttle }, never, Scope.Scope> =>
   Effect.gen(function* () {
     const highWaterMark = Math.max(1, options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK)
     // Room for a full queue, the batch being handed over, and fibers that log one entry each past the mark.
     const maxQueued = Math.max(4 * highWaterMark, options?.maxQueued ?? DEFAULT_MAX_QUEUED)
     const stallTimeout = options?.stallTimeout ?? DEFAULT_STALL_TIMEOUT
-    let queue: Array<string> = []
+    const queue: Queue = target.appendEncoded === undefined
+      ? new LineQueue(target)
+      : new EncodedQueue(target.appendEncoded, Math.min(highWaterMark, 1024 * 1024) + 64 * 1024)
     /** Characters (UTF-16 units; bytes for ASCII) queued, and in the batch being handed over. */
     let queued = 0
     let handingOver = 0
@@ -548,17 +580,17 @@ export const make = (
 
     /** Hands everything queued to the target; runs to completion once started. */
     const handOver = Effect.suspend(() => {
-      if (queue.length === 0) return Effect.void
-      const lines = queue
-      queue = []
+      if (queue.entries === 0) return Effect.void
+      const entries = queue.entries
+      const deliver = queue.take()
       handingOver = queued
       queued = 0
       throttle.release() // the queue is empty again: waiting fibers go on while these lines are written
-      return target.appendAll(lines).pipe(
+      return deliver.pipe(
         Effect.catchAll((error: AppendError) =>
-          Metric.incrementBy(entriesDropped, lines.length).pipe(
+          Metric.incrementBy(entriesDropped, entries).pipe(
             Effect.zipRight(Effect.logWarning("log entries dropped: the appender rejected them")),
-            Effect.annotateLogs({ entries: lines.length, error: error.message })
+            Effect.annotateLogs({ entries, error: error.message })
           )
         ),
         Effect.zipRight(Effect.suspend(() => {
@@ -607,7 +639,7 @@ export const make = (
     )
     /** Hands over until nothing is queued, then stops accepting: no entry is left behind. */
     const handOverAll: Effect.Effect<void> = Effect.suspend(() => {
-      if (queue.length > 0) return Effect.zipRight(handOver, handOverAll)
+      if (queue.entries > 0) return Effect.zipRight(handOver, handOverAll)
       closed = true
       throttle.release()
       return Effect.void
@@ -616,9 +648,7 @@ export const make = (
     yield* Effect.addFinalizer(() =>
       Effect.zipRight(Fiber.interruptAll([worker, watchdog]), handOverAll)
     )
-    // Fibers that run with this logger installed run on the throttle (see the module comment).
-    yield* Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base))
-    return logger
+    return { logger, throttle }
   })
 
 /**
@@ -649,6 +679,98 @@ export interface MakeOptions {
    * @since 0.2.0
    */
   readonly stallTimeout?: Duration.DurationInput
+}
+
+/**
+ * What a logger has queued for its target, and how it hands it over: strings to `appendAll`
+ * (`LineQueue`), or bytes to `appendEncoded` (`EncodedQueue`).
+ */
+interface Queue {
+  /** Entries queued. */
+  readonly entries: number
+  push(line: string): void
+  /** Takes everything queued (the queue is empty after): the effect that hands it to the target. */
+  take(): Effect.Effect<void, AppendError>
+}
+
+/** Lines queued as strings, handed to `appendAll`: for targets without `appendEncoded`. */
+class LineQueue implements Queue {
+  private lines: Array<string> = []
+  constructor(private readonly target: Target) {}
+  get entries(): number {
+    return this.lines.length
+  }
+  push(line: string): void {
+    this.lines.push(line)
+  }
+  take(): Effect.Effect<void, AppendError> {
+    const lines = this.lines
+    this.lines = []
+    return this.target.appendAll(lines)
+  }
+}
+
+/**
+ * Characters of entries kept as strings before they are joined and encoded at once (`EncodedQueue`):
+ * about 50 entries of 330 characters, few enough that a scavenge rarely finds them alive.
+ */
+const GROUP_CHARS = 16 * 1024
+
+/**
+ * Lines queued as UTF-8 bytes, handed to `appendEncoded`. An entry stays a string only until
+ * `GROUP_CHARS` of them are queued; then the group is joined and encoded in one call, with its
+ * `\n`s, into a reused buffer. So no line lives long enough to survive scavenges in bulk (a queue of
+ * strings did: promoted, then marked and compacted), and the target copies bytes instead of joining.
+ * Two buffers: one being handed over, one filling; a buffer grows (doubling) when entries outrun it.
+ */
+class EncodedQueue implements Queue {
+  private group: Array<string> = []
+  private groupChars = 0
+  private bytes: Buffer
+  private length = 0
+  private spare: Buffer | undefined
+  entries = 0
+  constructor(
+    private readonly appendEncoded: (bytes: Uint8Array) => Effect.Effect<void, AppendError>,
+    private readonly capacity: number
+  ) {
+    this.bytes = Buffer.allocUnsafe(capacity)
+  }
+  push(line: string): void {
+    this.group.push(line)
+    this.entries++
+    if ((this.groupChars += line.length) >= GROUP_CHARS) this.encode()
+  }
+  /** Joins the group and encodes it after what is encoded, `\n` after each line. */
+  private encode(): void {
+    const group = this.group
+    if (group.length === 0) return
+    const joined = group.length === 1 ? group[0]! : group.join("\n")
+    const room = joined.length * 3 + 1 // UTF-8 bytes per UTF-16 unit, at most
+    if (this.length + room > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.length + room))
+      this.bytes.copy(grown, 0, 0, this.length)
+      this.bytes = grown
+    }
+    const written = this.bytes.write(joined, this.length, "utf8")
+    this.bytes[this.length + written] = 10
+    this.length += written + 1
+    group.length = 0
+    this.groupChars = 0
+  }
+  take(): Effect.Effect<void, AppendError> {
+    this.encode()
+    const storage = this.bytes
+    const bytes = storage.subarray(0, this.length)
+    this.bytes = this.spare ?? Buffer.allocUnsafe(this.capacity)
+    this.spare = undefined
+    this.length = 0
+    this.entries = 0
+    // The target copies the bytes when it accepts them: the buffer is free once it is done.
+    return Effect.ensuring(this.appendEncoded(bytes), Effect.sync(() => {
+      if (storage.length <= 2 * this.capacity) this.spare = storage
+    }))
+  }
 }
 
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024
@@ -722,12 +844,21 @@ const appenderLogger = (path: string, options: Options | undefined) =>
     const policy = options?.policy ?? (yield* RotationPolicy)
     const appender = yield* RotatingAppender.make(path, { ...options, policy })
     const { highWaterMark, maxQueued, stallTimeout } = options ?? {}
-    return yield* make(appender, {
+    return yield* build(appender, {
       ...(highWaterMark === undefined ? {} : { highWaterMark }),
       ...(maxQueued === undefined ? {} : { maxQueued }),
       ...(stallTimeout === undefined ? {} : { stallTimeout })
     })
   })
+
+/**
+ * `self`, run in a child fiber whose FiberRefs are not taken over (`Fiber.await`, not `join`).
+ * A layer hands every FiberRef its build changed to the fibers under it, and Effect copies a
+ * fiber's changed FiberRefs on every log call (`getFiberRefs`): building the appender left
+ * `interruptedCause` changed (the claim's read timeout races a fiber), one more copy per entry.
+ */
+const withoutFiberRefs = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.fork(self), (fiber) => Effect.flatMap(Fiber.await(fiber), (exit) => exit))
 
 /** A layer that puts the logger for `path` into the current loggers with `update`, for its lifetime. */
 const installed = (
@@ -739,8 +870,13 @@ const installed = (
   ) => HashSet.HashSet<Logger.Logger<unknown, unknown>>
 ): Layer.Layer<never, WriteError | FileClaimed, FileSystem.FileSystem | RenameShift | RotationPolicy> =>
   Layer.scopedDiscard(Effect.flatMap(
-    appenderLogger(path, options),
-    (logger) => Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => update(loggers, logger))
+    withoutFiberRefs(appenderLogger(path, options)),
+    // The only FiberRefs the layer changes for the fibers under it: the throttle, and the loggers.
+    ({ logger, throttle }) =>
+      Effect.zipRight(
+        Effect.locallyScopedWith(FiberRef.currentScheduler, (base) => throttle.over(base)),
+        Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => update(loggers, logger))
+      )
   ))
 
 /** Effect's console loggers: the default one, and the pretty one `runMain` installs in its place. */

@@ -145,6 +145,21 @@ export interface RotatingAppender {
    * removed/moved) ends an open line: its rest is written as a line of its own.
    */
   readonly appendBytes: (bytes: Uint8Array) => Effect.Effect<void, AppendError>
+  /**
+   * Lines already encoded: `bytes` holds whole NDJSON lines, each ending in `\n` (0x0A), as a
+   * formatter writes them into a reused buffer (`NdjsonLogger` does). Accepted as one unit, as
+   * `appendAll`: all, or none (`InvalidLine` when a line contains `\r` or the bytes do not end in
+   * `\n`; or a failed wait). The bytes are written as they are (no decoding); rotation follows the
+   * rules above, at line ends, each line planned as `append` would. The bytes are copied when
+   * accepted: the caller may reuse its buffer once the effect completes.
+   *
+   * @since 0.2.0
+   * @example
+   * ```ts
+   * yield* appender.appendEncoded(Buffer.from('{"a":1}\n{"a":2}\n'))
+   * ```
+   */
+  readonly appendEncoded: (bytes: Uint8Array) => Effect.Effect<void, AppendError>
   /** Waits until every accepted line has been written to the file. */
   readonly flush: Effect.Effect<void, AppendError>
   /**
@@ -750,6 +765,53 @@ export const make = (
         return acceptAll(parts, counts)
       })
 
+    /**
+     * `appendEncoded`: the lines are copied into what is pending in one copy; only when a rotation
+     * may fall inside them are their line ends looked up, so each line is planned as `accept` would.
+     */
+    const acceptEncoded = (bytes: Uint8Array) => {
+      const start = pending.length
+      const added = pending.pushBytes(bytes)
+      if (maxBytes === 0 || projected + added <= maxBytes) {
+        projected += added
+        return
+      }
+      for (let at = start, end = start + added; at < end;) {
+        const lineEnd = pending.lineEnd(at)
+        plan(at, lineEnd - at)
+        at = lineEnd
+      }
+    }
+
+    /** Why `bytes` are not whole lines without `\r` (the line, counted from 1), or undefined. Two native scans. */
+    const encodedFault = (bytes: Uint8Array): string | undefined => {
+      const lineOf = (offset: number) => {
+        let line = 1
+        for (let at = bytes.indexOf(10); at !== -1 && at < offset; at = bytes.indexOf(10, at + 1)) line++
+        return line
+      }
+      const cr = bytes.indexOf(13)
+      if (cr !== -1) return `encoded line ${lineOf(cr)} contains a line break (\\r)`
+      if (bytes[bytes.length - 1] !== 10) return `encoded line ${lineOf(bytes.length)} does not end in \\n`
+      return undefined
+    }
+
+    const acceptAllEncoded = (bytes: Uint8Array): Effect.Effect<void, AppendError> =>
+      Effect.suspend(() => {
+        if (full()) return Effect.zipRight(waitForRoom, acceptAllEncoded(bytes))
+        acceptEncoded(bytes)
+        return afterAccept()
+      })
+
+    const appendEncoded = (bytes: Uint8Array): Effect.Effect<void, AppendError> =>
+      Effect.suspend(() => {
+        if (closed) return useAfterClose
+        if (bytes.length === 0) return Effect.void
+        const fault = encodedFault(bytes)
+        if (fault !== undefined) return invalid("line-break", fault)
+        return acceptAllEncoded(bytes)
+      })
+
     const appendJson = (value: unknown): Effect.Effect<void, AppendError> =>
       Effect.suspend(() => {
         let line: string | undefined
@@ -809,7 +871,7 @@ export const make = (
     // What a crash or kill left plain (or half compressed) is compressed now.
     if (backups !== undefined) yield* backups.resume
 
-    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, appendBytes, flush: publicFlush, reopen })
+    return RotatingAppender.of({ path, policy: options.policy, append, appendAll, appendJson, appendBytes, appendEncoded, flush: publicFlush, reopen })
   })
 
 /**

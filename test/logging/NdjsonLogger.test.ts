@@ -125,17 +125,32 @@ describe.each(fileSystems)("NdjsonLogger on $name", ({ layer }) => {
     })))
 })
 
-describe("NdjsonLogger backpressure", () => {
+/** How a test target takes entries: as strings (`appendAll`) or as encoded bytes (`appendEncoded`). */
+const targetKinds = ["appendAll", "appendEncoded"] as const
+type TargetKind = typeof targetKinds[number]
+
+/** A target taking entries the `kind` way; each batch, as lines, goes to `take`. */
+const targetOf = (kind: TargetKind, take: (lines: ReadonlyArray<string>) => Effect.Effect<void>): NdjsonLogger.Target =>
+  kind === "appendAll"
+    ? { appendAll: (lines) => take([...lines]) }
+    : {
+      appendAll: () => Effect.dieMessage("a target with appendEncoded is handed bytes"),
+      appendEncoded: (bytes) =>
+        Effect.suspend(() => {
+          const text = Buffer.from(bytes).toString("utf8") // read at once: the logger reuses its buffer afterwards
+          return text.endsWith("\n") ? take(text.slice(0, -1).split("\n")) : Effect.dieMessage(`not whole lines: ${text}`)
+        })
+    }
+
+describe.each(targetKinds)("NdjsonLogger backpressure, target taking %s", (kind) => {
   it.live("a fiber that never yields waits at the high-water mark: each hand-over holds at most that plus one entry", () =>
     Effect.gen(function* () {
       const batches: Array<ReadonlyArray<string>> = []
       // A slow target: each hand-over completes on a later turn of the event loop, like a write.
-      const target: NdjsonLogger.Target = {
-        appendAll: (lines) =>
-          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
-            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
-          )
-      }
+      const target = targetOf(kind, (lines) =>
+        Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+          Effect.zipRight(Effect.sync(() => void batches.push(lines)))
+        ))
       const highWaterMark = 1000
       yield* Effect.gen(function* () {
         for (let i = 0; i < 5000; i++) yield* Effect.logInfo(`entry ${i}`)
@@ -149,15 +164,35 @@ describe("NdjsonLogger backpressure", () => {
     }))
 })
 
-describe("NdjsonLogger bounded memory", () => {
+describe.each(targetKinds)("NdjsonLogger hand-over, target taking %s", (kind) => {
+  it.live("multi-byte entries, and entries larger than the logger's buffer, arrive whole, in order, as formatLine writes them", () =>
+    Effect.gen(function* () {
+      const batches: Array<ReadonlyArray<string>> = []
+      const target = targetOf(kind, (lines) => Effect.sync(() => void batches.push(lines)))
+      const messages = Array.from({ length: 3000 }, (_, i) =>
+        i % 1000 === 999 ? "😀é".repeat(300_000) + i : `${"é😀\u2028\"\\".repeat(i % 50)} ${i}`)
+      yield* Effect.forEach(messages, (message) => Effect.logInfo(message), { discard: true }).pipe(
+        Effect.provide(Logger.replaceScoped(Logger.defaultLogger, NdjsonLogger.make(target, { highWaterMark: 4096 })))
+      )
+      const lines = batches.flat()
+      expect(lines.map((line) => JSON.parse(line).message)).toEqual(messages)
+      expect(lines.every((line) => line === JSON.stringify(JSON.parse(line)))).toBe(true)
+    }))
+})
+
+describe.each(targetKinds)("NdjsonLogger bounded memory, target taking %s", (kind) => {
   /** A target whose hand-overs never complete until `gate` opens; records what it was handed. */
   const stuckTarget = Effect.map(Deferred.make<void>(), (gate) => {
     const batches: Array<ReadonlyArray<string>> = []
-    const target: NdjsonLogger.Target = {
-      appendAll: (lines) => Effect.sync(() => void batches.push([...lines])).pipe(Effect.zipRight(Deferred.await(gate)))
-    }
+    const target = targetOf(kind, (lines) => Effect.sync(() => void batches.push(lines)).pipe(Effect.zipRight(Deferred.await(gate))))
     return { gate, batches, target }
   })
+  /** A target completing each hand-over on a later turn of the event loop; records what it was handed. */
+  const slowTarget = (batches: Array<ReadonlyArray<string>>) =>
+    targetOf(kind, (lines) =>
+      Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+        Effect.zipRight(Effect.sync(() => void batches.push(lines)))
+      ))
   const settle = (until: () => boolean) => Effect.repeat(Effect.yieldNow(), { until, times: 10_000 })
   const logging = (logger: Logger.Logger<unknown, void>, n: number) =>
     Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => Effect.logInfo(`entry ${i}`), { discard: true }).pipe(
@@ -197,12 +232,7 @@ describe("NdjsonLogger bounded memory", () => {
   it.live("100 fibers logging at once against a slow target: nothing dropped, each fiber's order kept, a batch holds at most the mark plus one entry per fiber", () =>
     Effect.gen(function* () {
       const batches: Array<ReadonlyArray<string>> = []
-      const target: NdjsonLogger.Target = {
-        appendAll: (lines) =>
-          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
-            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
-          )
-      }
+      const target = slowTarget(batches)
       const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
       const highWaterMark = 1000
       yield* Effect.forEach(Array.from({ length: 100 }, (_, f) => f), (f) =>
@@ -222,12 +252,7 @@ describe("NdjsonLogger bounded memory", () => {
   it.live("maxQueued below the high-water mark is raised to 4 × the mark: a target that keeps up loses nothing", () =>
     Effect.gen(function* () {
       const batches: Array<ReadonlyArray<string>> = []
-      const target: NdjsonLogger.Target = {
-        appendAll: (lines) =>
-          Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
-            Effect.zipRight(Effect.sync(() => void batches.push([...lines])))
-          )
-      }
+      const target = slowTarget(batches)
       const dropped = (yield* Metric.value(NdjsonLogger.entriesDropped)).count
       yield* Effect.gen(function* () {
         for (let i = 0; i < 3000; i++) yield* Effect.logInfo(`entry ${i}`)
@@ -391,6 +416,23 @@ describe("NdjsonLogger layers", () => {
       expect((yield* messages("below.jsonl")).sort()).toEqual(["from the program", "from the worker's fiber"])
       expect(yield* messages("beside.jsonl")).toEqual(["from the program"])
     }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("the layers change no FiberRef of the fibers under them but the loggers and the scheduler (Effect copies every changed one on each log call)", () =>
+    Effect.gen(function* () {
+      const names = new Map<unknown, string>(
+        Object.entries(FiberRef).filter(([, ref]) => FiberRef.FiberRefTypeId in Object(ref)).map(([name, ref]) => [ref, name])
+      )
+      // Each in a fresh root fiber, as a program runs: the FiberRefs it changed, by name.
+      const changed = (layer: Layer.Layer<never, unknown, FileSystem.FileSystem | RenameShift>) =>
+        Effect.promise(() =>
+          Effect.runPromise(Effect.getFiberRefs.pipe(Effect.provide(layer), Effect.provide(memoryLayer())))
+        ).pipe(Effect.map((refs) => [...FiberRefs.fiberRefs(refs)].map((ref) => names.get(ref) ?? "(another FiberRef)").sort()))
+      const bare = yield* changed(Layer.empty)
+      for (const make of [NdjsonLogger.layer, NdjsonLogger.layerReplace]) {
+        const under = yield* changed(make("/logs/app.jsonl", { policy: unlimited }))
+        expect(under.filter((name) => !bare.includes(name))).toEqual(["currentLoggers", "currentScheduler"])
+      }
+    }))
 
   it.effect("without a policy option the program's RotationPolicy applies", () =>
     Effect.gen(function* () {

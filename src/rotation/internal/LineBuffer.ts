@@ -52,6 +52,17 @@ export class LineBuffer {
     return n + 1
   }
 
+  /**
+   * Appends `bytes` as they are (already encoded lines, each ending in `\n`: `appendEncoded`);
+   * returns the bytes added. One copy.
+   */
+  pushBytes(bytes: Uint8Array): number {
+    this.reserve(bytes.length)
+    this.bytes.set(bytes, this.length)
+    this.length += bytes.length
+    return bytes.length
+  }
+
   /** The offset just past the first `\n` at or after `from` (a line's end, its `\n` included). */
   lineEnd(from: number): number {
     const nl = this.bytes.indexOf(10, from)
