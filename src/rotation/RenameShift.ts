@@ -7,9 +7,14 @@
  * - closes gaps (only `.1` and `.3` present → they become `.2` and `.3`), so the backups
  *   are always `.1 … .n` with the newest in `.1`;
  * - removes backups left over from a larger earlier `maxFiles`;
- * - removes the destination of a rename first when the directory listing has it, because
- *   rename-over-existing is not portable (Plan #2268's cross-platform risk); a destination the
- *   listing does not have (the previous rename moved it away) is not looked up again.
+ * - never renames onto a name the listing has: the plan removes or moves every destination
+ *   first (rename-over-existing is not portable: Plan #2268's cross-platform risk). A file that
+ *   appears at a destination after the listing is replaced by `rename` itself (atomic on POSIX),
+ *   as the remove-then-rename of earlier versions would have deleted it;
+ * - skips a directory found under a leftover backup's name (it is not a backup and not ours to
+ *   delete), so it never blocks rotation; a directory at a rename's destination fails the
+ *   rotation with a `RotateError` (`rename`; its cause names both paths) and nothing is lost: the
+ *   active file keeps appending.
  * Each step is a rename or remove of a whole file, so a failure part-way leaves every
  * byte that was on disk in some file; the next rotation closes any gap it left.
  *
@@ -229,9 +234,23 @@ export const make = Effect.gen(function* () {
       const measure = options?.measureRemoved === true
       // The names the listing has, as the steps below move and remove them.
       const present = new Set(entries)
+      const removed: Array<string> = []
       for (const name of plan.remove) {
-        removedBytes.push(yield* sizeOf(at(name), measure))
-        yield* fs.remove(at(name), { force: true }).pipe(fail("remove", at(name)))
+        const bytes = yield* sizeOf(at(name), measure)
+        // A directory under a backup's name is not a backup and not ours to delete: a failed
+        // removal of one is skipped (looked up only then), or every later rotation would fail on it.
+        const gone = yield* fs.remove(at(name), { force: true }).pipe(
+          Effect.as(true),
+          Effect.catchAll((cause) =>
+            fs.stat(at(name)).pipe(
+              Effect.flatMap((info) => info.type === "Directory" ? Effect.succeed(false) : Effect.fail(cause)),
+              Effect.orElse(() => Effect.fail(cause))
+            )),
+          fail("remove", at(name))
+        )
+        if (!gone) continue
+        removed.push(name)
+        removedBytes.push(bytes)
         present.delete(name)
       }
       for (const [from, to] of plan.rename) {
@@ -247,7 +266,7 @@ export const make = Effect.gen(function* () {
         yield* fs.remove(path).pipe(fail("remove", path))
       }
       return {
-        removed: [...plan.remove, ...(plan.removeActive ? [Path.basename(path)] : [])].map(at),
+        removed: [...removed, ...(plan.removeActive ? [Path.basename(path)] : [])].map(at),
         removedBytes,
         renamed: plan.rename.map(([from, to]) => [at(from), at(to)] as const)
       }

@@ -227,3 +227,23 @@ describe("RenameShift's cost", () => {
       expect(yield* readAll("/d")).toEqual({ "x.jsonl.1": "x.jsonl", "x.jsonl.2": "x.jsonl.1", "x.jsonl.3": "x.jsonl.3" })
     }).pipe(Effect.provide(memoryLayer())))
 })
+
+describe.each(fileSystems)("RenameShift and a directory under a backup's name, on $name", ({ layer }) => {
+  it.scoped("a directory under a leftover backup's name is skipped, not deleted, and never blocks rotation", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      for (const name of ["x.jsonl", "x.jsonl.1", "x.jsonl.2"]) yield* fs.writeFileString(`${dir}/${name}`, name)
+      yield* fs.makeDirectory(`${dir}/x.jsonl.3`)
+      yield* fs.writeFileString(`${dir}/x.jsonl.3/keep`, "not a backup")
+      const shifter = yield* RenameShift
+      const first = yield* shifter.shift(`${dir}/x.jsonl`, 2)
+      expect(first.removed.map((p) => p.slice(dir.length + 1))).toEqual(["x.jsonl.2"])
+      yield* fs.writeFileString(`${dir}/x.jsonl`, "x.jsonl again")
+      yield* shifter.shift(`${dir}/x.jsonl`, 2)
+      expect((yield* fs.readDirectory(dir)).sort()).toEqual(["x.jsonl.1", "x.jsonl.2", "x.jsonl.3"])
+      expect(yield* fs.readFileString(`${dir}/x.jsonl.1`)).toBe("x.jsonl again")
+      expect(yield* fs.readFileString(`${dir}/x.jsonl.2`)).toBe("x.jsonl")
+      expect(yield* fs.readFileString(`${dir}/x.jsonl.3/keep`)).toBe("not a backup")
+    }).pipe(Effect.provide(layer())))
+})
