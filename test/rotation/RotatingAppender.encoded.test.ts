@@ -8,18 +8,10 @@ import { Effect, Exit, FastCheck as fc, Scope } from "effect"
 import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
 import type { RenameShift } from "../../src/rotation/RenameShift.js"
 import * as RotatingAppender from "../../src/rotation/RotatingAppender.js"
-import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
-import { fileSystems, lines, memoryLayer, readAll, tempDir } from "../support/fileSystems.js"
+import { expectRotatedAtLineEnds, isLock, joined, policy, readLogs } from "../support/appenderFiles.js"
+import { fileSystems, lines, memoryLayer, tempDir } from "../support/fileSystems.js"
 
-const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.unsafeMake({ maxBytes, maxFiles })
-const joined = (ls: ReadonlyArray<string>) => ls.map((l) => l + "\n").join("")
 const encoded = (ls: ReadonlyArray<string>) => Buffer.from(joined(ls), "utf8")
-const isLock = (name: string) => /(^|\/)\.[^/]*\.lock$/.test(name)
-const readLogs = (dir: string) =>
-  Effect.map(readAll(dir), (files) => Object.fromEntries(Object.entries(files).filter(([name]) => !isLock(name))))
-/** The log files, oldest first (`app.jsonl.N` … `.1`, then `app.jsonl`). */
-const oldestFirst = (files: Record<string, string>) =>
-  Object.keys(files).sort((a, b) => Number(b.split(".")[2] ?? 0) - Number(a.split(".")[2] ?? 0))
 const filesOf = (mem: MemoryFileSystem.MemoryFileSystem) =>
   Object.fromEntries(mem.files().filter(([p]) => !isLock(p)).map(([p, bytes]) => [p, Buffer.from(bytes).toString("utf8")]))
 
@@ -64,17 +56,7 @@ describe.each(fileSystems)("RotatingAppender.appendEncoded on $name", ({ layer }
       yield* log.appendEncoded(encoded(batch.slice(0, 3)))
       yield* log.appendEncoded(encoded(batch.slice(3)))
       yield* log.flush
-      const files = yield* readLogs(dir)
-      const names = oldestFirst(files)
-      expect(names.map((n) => files[n]).join("")).toBe(joined(batch))
-      names.forEach((name, k) => {
-        const bytes = Buffer.byteLength(files[name]!)
-        expect(bytes).toBeLessThanOrEqual(64)
-        expect(files[name]!.endsWith("\n")).toBe(true)
-        const next = names[k + 1]
-        if (next !== undefined) expect(bytes + Buffer.byteLength(files[next]!.split("\n")[0]! + "\n")).toBeGreaterThan(64)
-      })
-      expect(names.length).toBeGreaterThan(30)
+      expect(expectRotatedAtLineEnds(yield* readLogs(dir), batch, 64)).toBeGreaterThan(30)
     })))
 
   it.scoped("a line longer than maxBytes goes alone into a fresh file", () =>

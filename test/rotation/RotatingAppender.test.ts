@@ -8,17 +8,9 @@ import * as MemoryFileSystem from "../../src/platform/MemoryFileSystem.js"
 import * as RenameShiftModule from "../../src/rotation/RenameShift.js"
 import { planShift, type RenameShift } from "../../src/rotation/RenameShift.js"
 import * as RotatingAppender from "../../src/rotation/RotatingAppender.js"
-import * as RotationPolicy from "../../src/rotation/RotationPolicy.js"
+import { expectRotatedAtLineEnds, isLock, joined, policy, readLogs } from "../support/appenderFiles.js"
 import { fileSystems, lines, memoryLayer, readAll, tempDir } from "../support/fileSystems.js"
 import { instrument } from "../support/retention.js"
-
-const policy = (maxBytes: number, maxFiles: number) => RotationPolicy.unsafeMake({ maxBytes, maxFiles })
-const joined = (ls: ReadonlyArray<string>) => ls.map((l) => l + "\n").join("")
-/** A claim's lock file (`.<name>.lock`): present while an appender is open, never a log. */
-const isLock = (name: string) => /(^|\/)\.[^/]*\.lock$/.test(name)
-/** The log files of `dir` while an appender is open (its lock file left out). */
-const readLogs = (dir: string) =>
-  Effect.map(readAll(dir), (files) => Object.fromEntries(Object.entries(files).filter(([name]) => !isLock(name))))
 
 /** Appends each line through `append`, flushes, closes, and returns the directory's files. */
 const writeLines = (dir: string, ls: ReadonlyArray<string>, maxBytes: number, maxFiles: number) =>
@@ -227,18 +219,7 @@ describe.each(fileSystems)("RotatingAppender contract on $name", ({ layer }) => 
       yield* log.appendAll(batch.slice(0, 3))
       yield* log.appendAll(batch.slice(3))
       yield* log.flush
-      const files = yield* readLogs(dir)
-      const names = Object.keys(files).sort((a, b) => Number(b.split(".")[2] ?? 0) - Number(a.split(".")[2] ?? 0))
-      expect(names.map((n) => files[n]).join("")).toBe(joined(batch))
-      names.forEach((name, k) => {
-        const bytes = Buffer.byteLength(files[name]!)
-        expect(bytes).toBeLessThanOrEqual(64)
-        expect(files[name]!.endsWith("\n")).toBe(true)
-        // Each rotation was needed: the next file's first line would not have fitted in this one.
-        const next = names[k + 1]
-        if (next !== undefined) expect(bytes + Buffer.byteLength(files[next]!.split("\n")[0]! + "\n")).toBeGreaterThan(64)
-      })
-      expect(names.length).toBeGreaterThan(30)
+      expect(expectRotatedAtLineEnds(yield* readLogs(dir), batch, 64)).toBeGreaterThan(30)
     })))
 
   it.scoped("appendJson writes one JSON line, and rejects what JSON cannot hold", () =>
