@@ -5,12 +5,11 @@
  * span is opt-in (`traceFiles`), and reused read buffers never mix two files' bytes.
  */
 import { FileSystem } from "@effect/platform"
-import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, type Scope } from "effect"
 import * as Compressor from "../../src/retention/Compressor.js"
 import * as SafeFs from "../../src/platform/SafeFs.js"
-import { fileSystems, gunzip, Instrumented, names, ndjson, tempDir } from "../support/retention.js"
+import { fileInTempDir, fileSystems, gunzip, Instrumented, names, ndjson, nodeBase, tempDir } from "../support/retention.js"
 
 const NAME = "app-2026-01-01.ndjson"
 const isRoot = process.getuid?.() === 0
@@ -19,16 +18,9 @@ type Env = Scope.Scope | FileSystem.FileSystem | SafeFs.SafeFs | Compressor.Comp
 
 /** Plain Node services: `SafeFs.layerNode` with its own composite calls. */
 const plainNode = (options: Compressor.Options = {}) =>
-  Compressor.layerWith(options).pipe(Layer.provideMerge(Layer.merge(NodeFileSystem.layer, SafeFs.layerNode)))
+  Compressor.layerWith(options).pipe(Layer.provideMerge(nodeBase))
 
-const setup = (bytes: Uint8Array) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const dir = yield* tempDir
-    const path = `${dir}/${NAME}`
-    yield* fs.writeFile(path, bytes)
-    return { fs, dir, path, bytes }
-  })
+const setup = (bytes: Uint8Array) => fileInTempDir(NAME, bytes)
 
 describe.each([
   { mode: "read whole", options: {} },

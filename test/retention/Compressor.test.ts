@@ -5,21 +5,14 @@ import * as zlib from "node:zlib"
 import * as Compressor from "../../src/retention/Compressor.js"
 import type { CompressStep } from "../../src/Errors.js"
 import * as SafeFs from "../../src/platform/SafeFs.js"
-import { compressionPaths, type FaultMethod, fileSystems, gunzip, Instrumented, names, ndjson, tempDir } from "../support/retention.js"
+import { compressionPaths, type FaultMethod, fileInTempDir, fileSystems, gunzip, Instrumented, names, ndjson, tempDir } from "../support/retention.js"
 
 const NAME = "app-2026-01-01.ndjson"
 const isRoot = process.getuid?.() === 0
 const SafeFsTag = SafeFs.SafeFs
 
 /** A 300 KB file (five 64 KiB reads) in a fresh temp dir. */
-const setup = (bytes = ndjson(300_000)) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const dir = yield* tempDir
-    const path = `${dir}/${NAME}`
-    yield* fs.writeFile(path, bytes)
-    return { fs, dir, path, bytes }
-  })
+const setup = (bytes?: Uint8Array) => fileInTempDir(NAME, bytes)
 
 type Env = Scope.Scope | FileSystem.FileSystem | SafeFs.SafeFs | Instrumented | Compressor.Compressor
 

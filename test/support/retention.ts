@@ -212,6 +212,19 @@ export const tempDir = Effect.flatMap(
   (fs) => fs.makeTempDirectoryScoped({ prefix: "retention-test-" })
 )
 
+/**
+ * `bytes` (default: a 300 KB file, five 64 KiB reads) written as `name` in a fresh temp dir.
+ * The Compressor tests' start.
+ */
+export const fileInTempDir = (name: string, bytes: Uint8Array = ndjson(300_000)) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* tempDir
+    const path = `${dir}/${name}`
+    yield* fs.writeFile(path, bytes)
+    return { fs, dir, path, bytes }
+  })
+
 /** `n` bytes of NDJSON-looking text, different for each `seed`. */
 export const ndjson = (n: number, seed = 1): Uint8Array => {
   const lines: Array<string> = []
